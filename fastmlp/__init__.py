@@ -1,0 +1,11 @@
+"""fastmlp: the lecture's multilayer perceptron and backpropagation, fast.
+
+    import fastmlp as fm
+    net = fm.MLP([3, 2, 1], activation="relu", output="relu", loss="l2")
+"""
+from .activations import Activation, activation
+from .network import MLP, DivergenceError, Trace
+from .training import History
+
+__version__ = "0.1.0"
+__all__ = ["MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "__version__"]

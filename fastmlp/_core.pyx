@@ -1,0 +1,531 @@
+"""Cython kernels of the multilayer perceptron, in the lecture's notation.
+
+Layout: the flat buffer ``params`` holds W^(1) .. W^(L) one after the other; W^(l) is
+row-major with shape (d^(l-1) + 1, d^(l)) and row 0 is the bias (x_0 = 1).
+
+The file is layered: point functions (theta, theta', per-sample losses) -> layer loops
+(forward, delta recursion, in-place update) -> drivers (a whole epoch of per-sample SGD,
+minibatch epochs, batch gradients, batched forward) -> thin ``def`` wrappers. Everything
+below the wrappers runs without the GIL and knows nothing of Python objects; the Python
+layer (fastmlp.network) validates every input before it gets here.
+"""
+from cython cimport floating
+from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, tanh
+from libc.string cimport memcpy, memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+import numpy as np
+
+# Activation codes, shared with fastmlp.activations.
+cdef enum:
+    IDENTITY = 0
+    SIGN = 1
+    SIGMOID = 2
+    TANH = 3
+    RELU = 4
+    LEAKY_RELU = 5
+    ELU = 6
+    MAXOUT = 7
+    SOFTMAX = 8
+
+# Loss codes, shared with fastmlp.losses.
+cdef enum:
+    L2 = 0
+    CROSS_ENTROPY = 1
+    BINARY_CROSS_ENTROPY = 2
+
+# Rows of a batch pushed through the network at once by the batched forward pass.
+cdef Py_ssize_t FORWARD_CHUNK = 512
+
+ACTIVATION_CODES = {
+    "identity": IDENTITY, "sign": SIGN, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
+    "leaky_relu": LEAKY_RELU, "elu": ELU, "maxout": MAXOUT, "softmax": SOFTMAX,
+}
+LOSS_CODES = {"l2": L2, "cross_entropy": CROSS_ENTROPY, "binary_cross_entropy": BINARY_CROSS_ENTROPY}
+
+
+cdef struct Net:
+    # The architecture as plain C data: L layers, d^(0..L), where W^(l) starts in params,
+    # theta per layer and its four parameters (alpha, or maxout's a1, b1, a2, b2).
+    int L
+    const Py_ssize_t* d
+    const Py_ssize_t* offset
+    const int* act
+    const double* act_param
+    int loss
+
+
+cdef class Architecture:
+    """The network's shape and nonlinearities, held as C arrays for the kernels."""
+    cdef Py_ssize_t[::1] d
+    cdef Py_ssize_t[::1] offset
+    cdef int[::1] act
+    cdef double[:, ::1] act_param
+    cdef Net net
+    cdef readonly Py_ssize_t n_params, width, units
+
+    def __init__(self, sizes, act_codes, act_params, int loss_code):
+        self.d = np.ascontiguousarray(sizes, dtype=np.intp)
+        L = self.d.shape[0] - 1
+        offsets = np.zeros(L, dtype=np.intp)
+        n = 0
+        for l in range(L):
+            offsets[l] = n
+            n += (self.d[l] + 1) * self.d[l + 1]
+        self.offset = offsets
+        self.act = np.ascontiguousarray(act_codes, dtype=np.intc)
+        self.act_param = np.ascontiguousarray(act_params, dtype=np.float64).reshape(L, 4)
+        self.n_params = n
+        self.width = max(sizes)
+        self.units = sum(sizes)
+        self.net.L = L
+        self.net.d = &self.d[0]
+        self.net.offset = &self.offset[0]
+        self.net.act = &self.act[0]
+        self.net.act_param = &self.act_param[0, 0]
+        self.net.loss = loss_code
+
+
+# ---------------------------------------------------------------------------------------
+# Point functions: theta, theta' and the per-sample losses.
+
+cdef inline double sigmoid(double s) noexcept nogil:
+    # Never overflows: exp is only taken of a non-positive number.
+    cdef double e
+    if s >= 0:
+        return 1.0 / (1.0 + exp(-s))
+    e = exp(s)
+    return e / (1.0 + e)
+
+
+cdef inline double theta(int code, double s, const double* p) noexcept nogil:
+    if code == TANH:
+        return tanh(s)
+    if code == RELU:
+        return s if s > 0 else 0.0
+    if code == SIGMOID:
+        return sigmoid(s)
+    if code == LEAKY_RELU:
+        return s if s > 0 else p[0] * s
+    if code == ELU:
+        return s if s > 0 else p[0] * expm1(s)
+    if code == MAXOUT:
+        return max(p[0] * s + p[1], p[2] * s + p[3])
+    if code == SIGN:
+        return 1.0 if s > 0 else (-1.0 if s < 0 else 0.0)
+    return s
+
+
+cdef inline double theta_prime(int code, double s, double x, const double* p) noexcept nogil:
+    # Written in terms of the output x = theta(s) where the lecture does (tanh, sigmoid).
+    if code == TANH:
+        return 1.0 - x * x
+    if code == RELU:
+        return 1.0 if s > 0 else 0.0
+    if code == SIGMOID:
+        return x * (1.0 - x)
+    if code == LEAKY_RELU:
+        return 1.0 if s > 0 else p[0]
+    if code == ELU:
+        return 1.0 if s > 0 else x + p[0]
+    if code == MAXOUT:
+        return p[0] if p[0] * s + p[1] >= p[2] * s + p[3] else p[2]
+    return 1.0
+
+
+cdef inline double log_sum_exp(const floating* s, Py_ssize_t d) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double m = s[0], total = 0.0
+    for j in range(1, d):
+        if s[j] > m:
+            m = s[j]
+    for j in range(d):
+        total += exp(s[j] - m)
+    return m + log(total)
+
+
+# ---------------------------------------------------------------------------------------
+# Layer loops over one sample.
+
+cdef void activate(int code, const double* p, const floating* s, floating* x, Py_ssize_t d) noexcept nogil:
+    """x = theta(s) elementwise; softmax over the whole layer."""
+    cdef Py_ssize_t j
+    cdef double lse
+    if code == SOFTMAX:
+        lse = log_sum_exp(s, d)
+        for j in range(d):
+            x[j] = <floating>exp(s[j] - lse)
+    elif code == IDENTITY:
+        memcpy(x, s, d * sizeof(floating))
+    else:
+        for j in range(d):
+            x[j] = <floating>theta(code, s[j], p)
+
+
+cdef void times_theta_prime(int code, const double* p, const floating* s, const floating* x,
+                            floating* g, Py_ssize_t d) noexcept nogil:
+    """g_i <- theta'(s_i) * g_i: turns sum_j w_ij delta_j into delta_i."""
+    cdef Py_ssize_t i
+    if code == IDENTITY:
+        return
+    for i in range(d):
+        g[i] = <floating>(theta_prime(code, s[i], x[i], p) * g[i])
+
+
+cdef void layer_forward(const floating* W, const floating* x_in, Py_ssize_t d_in,
+                        Py_ssize_t d_out, floating* s) noexcept nogil:
+    """s_j = w_0j + sum_i w_ij x_i, as a sum of rows of W (contiguous, vectorised)."""
+    cdef Py_ssize_t i, j
+    cdef floating xi
+    cdef const floating* row
+    memcpy(s, W, d_out * sizeof(floating))
+    for i in range(d_in):
+        xi = x_in[i]
+        if xi == 0:
+            continue
+        row = W + (i + 1) * d_out
+        for j in range(d_out):
+            s[j] += xi * row[j]
+
+
+cdef inline floating dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
+    # Four accumulators so that the compiler can keep several vector lanes busy.
+    cdef Py_ssize_t j
+    cdef floating a0 = 0, a1 = 0, a2 = 0, a3 = 0
+    for j in range(0, n - 3, 4):
+        a0 += a[j] * b[j]
+        a1 += a[j + 1] * b[j + 1]
+        a2 += a[j + 2] * b[j + 2]
+        a3 += a[j + 3] * b[j + 3]
+    for j in range((n // 4) * 4, n):
+        a0 += a[j] * b[j]
+    return (a0 + a1) + (a2 + a3)
+
+
+cdef void layer_backward(const floating* W, floating* target, const floating* x_in,
+                         Py_ssize_t d_in, Py_ssize_t d_out, const floating* delta,
+                         floating* back, floating scale) noexcept nogil:
+    """One pass over W^(l): back_i = sum_j w_ij delta_j (if back is not NULL) and
+    target_ij += scale * x_i * delta_j (x_0 = 1).
+
+    With target == W and scale = -eta this is the lecture's in-place update, fused with
+    the delta recursion: each row is read for the sum before it is changed. With target a
+    zeroed gradient buffer and scale = 1 it writes dl/dw_ij = x_i delta_j.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating a
+    cdef const floating* row
+    cdef floating* out
+    for j in range(d_out):
+        target[j] += scale * delta[j]
+    for i in range(d_in):
+        row = W + (i + 1) * d_out
+        out = target + (i + 1) * d_out
+        if back != NULL:
+            back[i] = dot(row, delta, d_out)
+        a = scale * x_in[i]
+        if a == 0:
+            continue
+        for j in range(d_out):
+            out[j] += a * delta[j]
+
+
+cdef double output_delta(const Net* net, const floating* s, const floating* x,
+                         const floating* y, floating* delta) noexcept nogil:
+    """delta^(L) and the sample's loss l(h(x), y)."""
+    cdef Py_ssize_t j, d = net.d[net.L]
+    cdef int code = net.act[net.L - 1]
+    cdef const double* p = net.act_param + 4 * (net.L - 1)
+    cdef double loss = 0.0, e, sj
+    if net.loss == CROSS_ENTROPY:
+        # -sum_j y_j log softmax(s)_j = sum_j y_j (log-sum-exp(s) - s_j); delta = x - y.
+        e = log_sum_exp(s, d)
+        for j in range(d):
+            loss += y[j] * (e - s[j])
+            delta[j] = x[j] - y[j]
+    elif net.loss == BINARY_CROSS_ENTROPY:
+        # -y log sigmoid(s) - (1-y) log(1 - sigmoid(s)) without overflow; delta = x - y.
+        for j in range(d):
+            sj = s[j]
+            loss += max(sj, 0.0) - y[j] * sj + log1p(exp(-fabs(sj)))
+            delta[j] = x[j] - y[j]
+    else:
+        # 1/2 sum_j (x_j - y_j)^2; delta = (x - y) theta'(s).
+        for j in range(d):
+            e = x[j] - y[j]
+            loss += 0.5 * e * e
+            delta[j] = <floating>(e * theta_prime(code, s[j], x[j], p))
+    return loss
+
+
+# ---------------------------------------------------------------------------------------
+# One sample: forward through every layer, then the delta recursion.
+# s and x hold s^(1..L) and x^(1..L) back to back (d^(1) + ... + d^(L) entries); the
+# input x^(0) stays where it is.
+
+cdef void forward_sample(const Net* net, const floating* params, const floating* x0,
+                         floating* s, floating* x) noexcept nogil:
+    cdef int l
+    cdef const floating* x_in = x0
+    for l in range(net.L):
+        layer_forward(params + net.offset[l], x_in, net.d[l], net.d[l + 1], s)
+        activate(net.act[l], net.act_param + 4 * l, s, x, net.d[l + 1])
+        x_in = x
+        s += net.d[l + 1]
+        x += net.d[l + 1]
+
+
+cdef double backprop_sample(const Net* net, floating* params, floating* target,
+                            const floating* x0, const floating* y, floating* s, floating* x,
+                            floating* delta, floating scale) noexcept nogil:
+    """Forward, then for l = L..1: target^(l) += scale * x^(l-1) delta^(l)^T, with
+    delta^(l-1) from W^(l) read in the same pass. delta holds delta^(1..L) like s and x.
+    Returns the loss."""
+    cdef int l
+    cdef Py_ssize_t top = 0, d_in, d_out
+    cdef double loss
+    cdef const floating* x_in
+    for l in range(net.L):
+        top += net.d[l + 1]
+    forward_sample(net, params, x0, s, x)
+    d_out = net.d[net.L]
+    top -= d_out
+    loss = output_delta(net, s + top, x + top, y, delta + top)
+    for l in range(net.L - 1, -1, -1):
+        d_in = net.d[l]
+        d_out = net.d[l + 1]
+        if l == 0:
+            layer_backward(params + net.offset[0], target + net.offset[0], x0, d_in, d_out,
+                           delta + top, <floating*>NULL, scale)
+        else:
+            layer_backward(params + net.offset[l], target + net.offset[l], x + top - d_in,
+                           d_in, d_out, delta + top, delta + top - d_in, scale)
+            top -= d_in
+            times_theta_prime(net.act[l - 1], net.act_param + 4 * (l - 1), s + top, x + top,
+                              delta + top, d_in)
+    return loss
+
+
+cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating* X,
+                                const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
+                                floating eta, floating* s, floating* x, floating* delta,
+                                double* loss_sum) noexcept nogil:
+    """The lecture's algorithm: for each sample in order, forward, backward, update.
+    Stops at the first non-finite loss and returns how many samples were completed."""
+    cdef Py_ssize_t k, row
+    cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
+    cdef double loss, total = 0.0
+    for k in range(n):
+        row = order[k]
+        loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta, -eta)
+        if not isfinite(loss):
+            loss_sum[0] = total
+            return k
+        total += loss
+    loss_sum[0] = total
+    return n
+
+
+# ---------------------------------------------------------------------------------------
+# A batch of B samples at once: each layer is a matrix product through BLAS.
+# Row-major A (r x c) is column-major A^T, which is how the products are handed to BLAS.
+
+cdef void gemm(char* ta, char* tb, int m, int n, int k, floating alpha, const floating* a,
+               int lda, const floating* b, int ldb, floating beta, floating* c,
+               int ldc) noexcept nogil:
+    if floating is double:
+        dgemm(ta, tb, &m, &n, &k, &alpha, <double*>a, &lda, <double*>b, &ldb, &beta, c, &ldc)
+    else:
+        sgemm(ta, tb, &m, &n, &k, &alpha, <float*>a, &lda, <float*>b, &ldb, &beta, c, &ldc)
+
+
+cdef void forward_batch(const Net* net, const floating* params, const floating* X0,
+                        Py_ssize_t B, floating* S, floating* Xs) noexcept nogil:
+    """S^(l) = [1 X^(l-1)] W^(l) and X^(l) = theta(S^(l)) for all l, B rows at a time.
+    S and Xs hold the layers' (B, d^(l)) blocks back to back."""
+    cdef int l
+    cdef Py_ssize_t b, d_in, d_out
+    cdef const floating* W
+    cdef const floating* x_in = X0
+    cdef const double* p
+    for l in range(net.L):
+        d_in = net.d[l]
+        d_out = net.d[l + 1]
+        W = params + net.offset[l]
+        p = net.act_param + 4 * l
+        for b in range(B):
+            memcpy(S + b * d_out, W, d_out * sizeof(floating))
+        gemm(b"N", b"N", <int>d_out, <int>B, <int>d_in, 1, W + d_out, <int>d_out,
+             x_in, <int>d_in, 1, S, <int>d_out)
+        for b in range(B):
+            activate(net.act[l], p, S + b * d_out, Xs + b * d_out, d_out)
+        x_in = Xs
+        S += B * d_out
+        Xs += B * d_out
+
+
+cdef double backprop_batch(const Net* net, floating* params, floating* target,
+                           const floating* X0, const floating* Y, Py_ssize_t B,
+                           floating* S, floating* Xs, floating* D, floating scale,
+                           floating beta) noexcept nogil:
+    """Forward the batch, then for l = L..1: Delta^(l-1) = (Delta^(l) W^(l)^T) * theta'
+    and target^(l) = beta * target^(l) + (scale / B) [1 X^(l-1)]^T Delta^(l).
+
+    scale = -eta, beta = 1, target = params: one minibatch SGD step with the mean
+    gradient. scale = 1, beta = 0, target = a gradient buffer: the mean gradient.
+    Returns the summed loss of the batch."""
+    cdef int l
+    cdef Py_ssize_t top = 0, b, j, d_in, d_out
+    cdef double loss = 0.0
+    cdef floating a = scale / B
+    cdef floating* T
+    cdef const floating* W
+    cdef const floating* x_in
+    for l in range(net.L):
+        top += B * net.d[l + 1]
+    forward_batch(net, params, X0, B, S, Xs)
+    d_out = net.d[net.L]
+    top -= B * d_out
+    for b in range(B):
+        loss += output_delta(net, S + top + b * d_out, Xs + top + b * d_out,
+                             Y + b * d_out, D + top + b * d_out)
+    for l in range(net.L - 1, -1, -1):
+        d_in = net.d[l]
+        d_out = net.d[l + 1]
+        W = params + net.offset[l]
+        T = target + net.offset[l]
+        x_in = X0 if l == 0 else Xs + top - B * d_in
+        if l > 0:
+            # Delta^(l) W^(l)[1:]^T, before W^(l) is touched.
+            gemm(b"T", b"N", <int>d_in, <int>B, <int>d_out, 1, W + d_out, <int>d_out,
+                 D + top, <int>d_out, 0, D + top - B * d_in, <int>d_in)
+        if beta == 0:
+            memset(T, 0, d_out * sizeof(floating))
+        for b in range(B):
+            for j in range(d_out):
+                T[j] += a * D[top + b * d_out + j]
+        gemm(b"N", b"T", <int>d_out, <int>d_in, <int>B, a, D + top, <int>d_out,
+             x_in, <int>d_in, beta, T + d_out, <int>d_out)
+        if l > 0:
+            top -= B * d_in
+            for b in range(B):
+                times_theta_prime(net.act[l - 1], net.act_param + 4 * (l - 1),
+                                  S + top + b * d_in, Xs + top + b * d_in,
+                                  D + top + b * d_in, d_in)
+    return loss
+
+
+cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const floating* X,
+                                      const floating* Y, const Py_ssize_t* order,
+                                      Py_ssize_t n, Py_ssize_t batch, floating eta,
+                                      floating* Xb, floating* Yb, floating* S, floating* Xs,
+                                      floating* D, double* loss_sum) noexcept nogil:
+    """Minibatch SGD over the samples in order, batch rows per step (the last step takes
+    what is left). Stops at the first non-finite batch loss; returns samples completed."""
+    cdef Py_ssize_t start, b, B, row
+    cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
+    cdef double loss, total = 0.0
+    start = 0
+    while start < n:
+        B = min(batch, n - start)
+        for b in range(B):
+            row = order[start + b]
+            memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
+            memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
+        loss = backprop_batch(net, params, params, Xb, Yb, B, S, Xs, D, -eta, 1)
+        if not isfinite(loss):
+            loss_sum[0] = total
+            return start
+        total += loss
+        start += B
+    loss_sum[0] = total
+    return n
+
+
+# ---------------------------------------------------------------------------------------
+# Python entry points: thin, typed, contiguous; inputs are already validated.
+
+def forward(Architecture arch, const floating[::1] params, const floating[:, ::1] X):
+    """h(x) for every row of X, as a new (n, d^(L)) array."""
+    cdef Py_ssize_t n = X.shape[0], start, B
+    cdef Py_ssize_t dL = arch.net.d[arch.net.L], last = arch.units - arch.d[0] - dL
+    dtype = np.float64 if floating is double else np.float32
+    out = np.empty((n, dL), dtype=dtype)
+    cdef floating[:, ::1] H = out
+    cdef Py_ssize_t chunk = min(n, FORWARD_CHUNK)
+    cdef floating[::1] S = np.empty(chunk * (arch.units - arch.d[0]), dtype=dtype)
+    cdef floating[::1] Xs = np.empty(chunk * (arch.units - arch.d[0]), dtype=dtype)
+    with nogil:
+        start = 0
+        while start < n:
+            B = min(chunk, n - start)
+            forward_batch(&arch.net, &params[0], &X[start, 0], B, &S[0], &Xs[0])
+            memcpy(&H[start, 0], &Xs[last * B], B * dL * sizeof(floating))
+            start += B
+    return out
+
+
+def backprop(Architecture arch, floating[::1] params, const floating[::1] x0,
+             const floating[::1] y, floating[::1] s, floating[::1] x, floating[::1] delta,
+             floating[::1] grad):
+    """One sample: fills s^(l), x^(l), delta^(l) (flat, layers back to back) and
+    grad = dl/dW in the layout of params. Returns the loss."""
+    cdef double loss
+    with nogil:
+        memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
+        loss = backprop_sample(&arch.net, &params[0], &grad[0], &x0[0], &y[0], &s[0], &x[0],
+                               &delta[0], 1)
+    return loss
+
+
+def mean_gradient(Architecture arch, floating[::1] params, const floating[:, ::1] X,
+                  const floating[:, ::1] Y, floating[::1] grad):
+    """grad = mean over the rows of X of dl/dW; returns the mean loss."""
+    cdef Py_ssize_t n = X.shape[0]
+    dtype = np.float64 if floating is double else np.float32
+    cdef floating[::1] S = np.empty(n * (arch.units - arch.d[0]), dtype=dtype)
+    cdef floating[::1] Xs = np.empty_like(S)
+    cdef floating[::1] D = np.empty_like(S)
+    cdef double loss
+    with nogil:
+        loss = backprop_batch(&arch.net, &params[0], &grad[0], &X[0, 0], &Y[0, 0], n,
+                              &S[0], &Xs[0], &D[0], 1, 0)
+    return loss / n
+
+
+def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
+              const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta):
+    """Per-sample SGD over X[order], in place, without the GIL.
+    Returns (summed loss, samples completed); fewer than len(order) means a non-finite loss."""
+    dtype = np.float64 if floating is double else np.float32
+    cdef Py_ssize_t hidden = arch.units - arch.d[0]
+    cdef floating[::1] s = np.empty(hidden, dtype=dtype)
+    cdef floating[::1] x = np.empty(hidden, dtype=dtype)
+    cdef floating[::1] delta = np.empty(hidden, dtype=dtype)
+    cdef double loss_sum = 0.0
+    cdef Py_ssize_t done
+    with nogil:
+        done = sgd_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
+                               order.shape[0], <floating>eta, &s[0], &x[0], &delta[0], &loss_sum)
+    return loss_sum, done
+
+
+def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
+                    const floating[:, ::1] Y, const Py_ssize_t[::1] order,
+                    Py_ssize_t batch_size, double eta):
+    """Minibatch SGD (mean gradient per step) over X[order], in place, without the GIL.
+    Returns (summed loss, samples completed)."""
+    dtype = np.float64 if floating is double else np.float32
+    cdef Py_ssize_t B = min(batch_size, order.shape[0])
+    cdef floating[::1] Xb = np.empty(B * arch.d[0], dtype=dtype)
+    cdef floating[::1] Yb = np.empty(B * arch.d[arch.net.L], dtype=dtype)
+    cdef floating[::1] S = np.empty(B * (arch.units - arch.d[0]), dtype=dtype)
+    cdef floating[::1] Xs = np.empty_like(S)
+    cdef floating[::1] D = np.empty_like(S)
+    cdef double loss_sum = 0.0
+    cdef Py_ssize_t done
+    with nogil:
+        done = minibatch_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
+                                     order.shape[0], B, <floating>eta, &Xb[0], &Yb[0], &S[0],
+                                     &Xs[0], &D[0], &loss_sum)
+    return loss_sum, done

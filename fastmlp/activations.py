@@ -1,0 +1,143 @@
+"""The nonlinearities theta of the lecture, registered by name.
+
+Each activation carries its kernel code, its parameters and Python versions of theta and
+theta' (the latter written in terms of s and of the output x = theta(s), as the lecture
+does for tanh). The pure-Python reference and the plotting helpers use these functions;
+the Cython kernels implement the same formulas under the same codes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+IDENTITY, SIGN, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, MAXOUT, SOFTMAX = range(9)
+
+
+def _sigmoid(s: float) -> float:
+    # e^s / (1 + e^s), evaluated so that neither branch overflows.
+    if s >= 0:
+        return 1.0 / (1.0 + math.exp(-s))
+    e = math.exp(s)
+    return e / (1.0 + e)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What an activation is: its code, its parameters with defaults, theta and theta'."""
+
+    name: str
+    code: int
+    defaults: dict = field(default_factory=dict)
+    theta: Callable | None = None
+    theta_prime: Callable | None = None
+    trainable: bool = True
+    hidden: bool = True
+
+
+KINDS = {
+    k.name: k
+    for k in [
+        Kind("identity", IDENTITY, {}, lambda s, p: s, lambda s, x, p: 1.0),
+        Kind(
+            "sign",
+            SIGN,
+            {},
+            lambda s, p: 1.0 if s > 0 else (-1.0 if s < 0 else 0.0),
+            None,
+            trainable=False,
+        ),
+        Kind("sigmoid", SIGMOID, {}, lambda s, p: _sigmoid(s), lambda s, x, p: x * (1.0 - x)),
+        Kind("tanh", TANH, {}, lambda s, p: math.tanh(s), lambda s, x, p: 1.0 - x * x),
+        Kind("relu", RELU, {}, lambda s, p: max(0.0, s), lambda s, x, p: 1.0 if s > 0 else 0.0),
+        Kind(
+            "leaky_relu",
+            LEAKY_RELU,
+            {"alpha": 0.01},
+            lambda s, p: s if s > 0 else p[0] * s,
+            lambda s, x, p: 1.0 if s > 0 else p[0],
+        ),
+        Kind(
+            "elu",
+            ELU,
+            {"alpha": 1.0},
+            lambda s, p: s if s > 0 else p[0] * math.expm1(s),
+            lambda s, x, p: 1.0 if s > 0 else x + p[0],
+        ),
+        Kind(
+            "maxout",
+            MAXOUT,
+            {"a1": 1.0, "b1": 0.0, "a2": 0.0, "b2": 0.0},
+            lambda s, p: max(p[0] * s + p[1], p[2] * s + p[3]),
+            lambda s, x, p: p[0] if p[0] * s + p[1] >= p[2] * s + p[3] else p[2],
+        ),
+        # Softmax acts on the whole output layer; see fastmlp.reference.softmax.
+        Kind("softmax", SOFTMAX, {}, None, None, hidden=False),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One layer's theta: a registered kind with its parameter values.
+
+    ``params`` is always four floats, as the kernels read them: (alpha, 0, 0, 0) for
+    leaky_relu and elu, (a1, b1, a2, b2) for maxout's max{a1 s + b1, a2 s + b2}.
+    """
+
+    name: str
+    params: tuple = (0.0, 0.0, 0.0, 0.0)
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.name]
+
+    @property
+    def code(self) -> int:
+        return self.kind.code
+
+    def theta(self, s: float) -> float:
+        """theta(s) for one unit (not defined for softmax, which needs the whole layer)."""
+        if self.kind.theta is None:
+            raise ValueError(f"{self.name} acts on a whole layer, not on one unit")
+        return self.kind.theta(s, self.params)
+
+    def theta_prime(self, s: float, x: float) -> float:
+        """theta'(s), given s and x = theta(s)."""
+        if self.kind.theta_prime is None:
+            raise ValueError(f"{self.name} has no derivative to train with")
+        return self.kind.theta_prime(s, x, self.params)
+
+    def __repr__(self) -> str:
+        named = dict(zip(self.kind.defaults, self.params))
+        inner = "".join(f", {k}={v!r}" for k, v in named.items())
+        return f"activation({self.name!r}{inner})"
+
+
+def activation(name: str, **params: float) -> Activation:
+    """Build an activation by name with its parameters, e.g. ``activation("elu", alpha=0.5)``
+    or ``activation("maxout", a1=1, b1=0, a2=-1, b2=0)``."""
+    if isinstance(name, Activation):
+        if params:
+            raise TypeError("parameters go with a name, not with an Activation")
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"an activation is a name or an Activation, not {type(name).__name__}")
+    kind = KINDS.get(name)
+    if kind is None:
+        raise ValueError(f"unknown activation {name!r}; known: {', '.join(KINDS)}")
+    unknown = set(params) - set(kind.defaults)
+    if unknown:
+        expected = ", ".join(kind.defaults) or "none"
+        raise TypeError(f"{name} takes no parameter {sorted(unknown)[0]!r} (parameters: {expected})")
+    values = []
+    for key, default in kind.defaults.items():
+        value = params.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} parameter {key} must be a real number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} parameter {key} must be finite, got {value!r}")
+        values.append(float(value))
+    if name == "elu" and values[0] < 0:
+        raise ValueError(f"elu alpha must be >= 0, got {values[0]!r}")
+    return Activation(name, tuple(values + [0.0] * (4 - len(values))))

@@ -1,0 +1,82 @@
+"""The losses l(h(x), y), registered by name, with the output theta each one pairs with.
+
+Each loss knows its kernel code, which output activation it needs (``None``: any that can
+be trained), whether it classifies, and how to turn user targets into the float rows the
+kernels read (``targets``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+L2, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = range(3)
+
+
+@dataclass(frozen=True)
+class Loss:
+    name: str
+    code: int
+    output: str | None
+    default_output: str
+    classifier: bool
+
+    def targets(self, y, n: int, d_out: int, dtype) -> np.ndarray:
+        """Validated targets as an (n, d^(L)) C-contiguous array of the network's dtype."""
+        y = _numeric(y, "y")
+        if self.code == CROSS_ENTROPY and y.ndim == 1:
+            return _one_hot(y, n, d_out, dtype)
+        if y.ndim == 1 and d_out == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2 or y.shape != (n, d_out):
+            want = f"({n}, {d_out})" + (f" or ({n},)" if d_out == 1 or self.code == CROSS_ENTROPY else "")
+            raise ValueError(f"y has shape {y.shape}; expected {want} for {n} samples and {d_out} outputs")
+        Y = np.ascontiguousarray(y, dtype=dtype)
+        if not np.isfinite(Y).all():
+            raise ValueError("y contains NaN or infinity")
+        if self.code == BINARY_CROSS_ENTROPY and ((Y < 0) | (Y > 1)).any():
+            raise ValueError("binary_cross_entropy targets must lie in [0, 1]")
+        if self.code == CROSS_ENTROPY:
+            if (Y < 0).any() or not np.allclose(Y.sum(axis=1), 1.0, atol=1e-4):
+                raise ValueError("cross_entropy target rows must be non-negative and sum to 1 (one-hot)")
+        return Y
+
+
+def _numeric(y, what: str) -> np.ndarray:
+    a = np.asarray(y)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{what} must be numeric, got dtype {a.dtype}")
+    if np.issubdtype(a.dtype, np.complexfloating):
+        raise TypeError(f"{what} must be real, got dtype {a.dtype}")
+    return a
+
+
+def _one_hot(labels: np.ndarray, n: int, K: int, dtype) -> np.ndarray:
+    if labels.shape[0] != n:
+        raise ValueError(f"y has {labels.shape[0]} labels for {n} samples")
+    if not np.isfinite(labels).all() or (labels != np.round(labels)).any():
+        raise ValueError("class labels must be whole numbers")
+    if labels.min() < 0 or labels.max() >= K:
+        bad = labels[(labels < 0) | (labels >= K)][0]
+        raise ValueError(f"class label {bad!r} is out of range: the network has {K} classes, 0..{K - 1}")
+    Y = np.zeros((n, K), dtype=dtype)
+    Y[np.arange(n), labels.astype(np.intp)] = 1
+    return Y
+
+
+LOSSES = {
+    loss.name: loss
+    for loss in [
+        Loss("l2", L2, None, "identity", classifier=False),
+        Loss("cross_entropy", CROSS_ENTROPY, "softmax", "softmax", classifier=True),
+        Loss("binary_cross_entropy", BINARY_CROSS_ENTROPY, "sigmoid", "sigmoid", classifier=True),
+    ]
+}
+
+
+def get(name) -> Loss:
+    if not isinstance(name, str):
+        raise TypeError(f"loss must be a name, got {type(name).__name__}")
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES)}")
+    return LOSSES[name]

@@ -1,0 +1,323 @@
+"""MLP: the lecture's multilayer perceptron as a Python object over one flat buffer.
+
+The network owns ``params``, one C-contiguous array holding W^(1) .. W^(L); ``weights``
+are views into it, W^(l) of shape (d^(l-1) + 1, d^(l)) with the bias in row 0. Every
+public method validates and converts its input once, then hands contiguous arrays to the
+backend (the Cython kernels, or the pure-Python reference). A call that fails leaves the
+weights as they were.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backends, losses
+from .activations import Activation, activation as make_activation
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or weight; the weights were restored."""
+
+
+@dataclass
+class Trace:
+    """The lecture's quantities for one sample: x has L+1 entries (x[0] is the input);
+    s, delta and grad have L entries, index l-1 holding layer l; grad[l-1][i, j] is
+    dl/dw_ij^(l)."""
+
+    x: list
+    s: list
+    delta: list
+    grad: list
+    loss: float
+
+
+class MLP:
+    """A multilayer perceptron with d^(0..L) = ``sizes`` units per layer.
+
+    activation: theta of the hidden layers, one name (or ``fastmlp.activation(...)``) for all,
+    or a list with one per hidden layer. output: theta of layer L (default: what the loss
+    pairs with, identity for l2). loss: "l2", "cross_entropy" (softmax outputs) or
+    "binary_cross_entropy" (sigmoid outputs). seed: weights and shuffling are drawn from it.
+    backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
+    """
+
+    def __init__(self, sizes, activation="tanh", output=None, loss="l2", dtype="float64", seed=None, backend=None):
+        self.sizes = _check_sizes(sizes)
+        self.loss = losses.get(loss)
+        self.activations = _layer_activations(activation, output, self.loss, len(self.sizes) - 1)
+        self.dtype = _check_dtype(dtype)
+        self.backend = backends.get(backend)
+        self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
+        self.params = np.zeros(sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])), dtype=self.dtype)
+        self.weights = []
+        start = 0
+        for d_in, d_out in zip(self.sizes, self.sizes[1:]):
+            self.weights.append(self.params[start : start + (d_in + 1) * d_out].reshape(d_in + 1, d_out))
+            start += (d_in + 1) * d_out
+        self.rng = np.random.default_rng(_check_seed(seed))
+        self.initialise()
+
+    # -- shape and weights ---------------------------------------------------------------
+
+    @property
+    def L(self) -> int:
+        """Number of layers with weights (layer 0, the input, has none)."""
+        return len(self.sizes) - 1
+
+    @property
+    def trainable(self) -> bool:
+        return all(a.kind.trainable for a in self.activations)
+
+    def initialise(self) -> None:
+        """Draw fresh weights from the network's generator: Glorot uniform for tanh,
+        sigmoid and linear units, He normal for the ReLU family; biases start at 0."""
+        for W, act in zip(self.weights, self.activations):
+            fan_in, fan_out = W.shape[0] - 1, W.shape[1]
+            if act.name in ("relu", "leaky_relu", "elu", "maxout"):
+                w = self.rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+            else:
+                limit = math.sqrt(6.0 / (fan_in + fan_out))
+                w = self.rng.uniform(-limit, limit, size=(fan_in, fan_out))
+            W[0] = 0
+            W[1:] = w
+
+    def set_weights(self, weights) -> None:
+        """Copy W^(1) .. W^(L) in; each must have shape (d^(l-1) + 1, d^(l)) and be finite."""
+        if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__"):
+            raise TypeError("weights must be a list of L arrays, W^(1) .. W^(L)")
+        if len(weights) != self.L:
+            raise ValueError(f"expected {self.L} weight matrices, got {len(weights)}")
+        new = []
+        for l, (w, W) in enumerate(zip(weights, self.weights), start=1):
+            w = _real_array(w, f"W^({l})")
+            if w.shape != W.shape:
+                raise ValueError(f"W^({l}) has shape {w.shape}; expected {W.shape} (bias in row 0)")
+            w = w.astype(self.dtype)
+            if not np.isfinite(w).all():
+                raise ValueError(f"W^({l}) contains NaN or infinity (or overflows {self.dtype.name})")
+            new.append(w)
+        for W, w in zip(self.weights, new):
+            W[...] = w
+
+    def copy(self) -> MLP:
+        """An independent network with the same architecture, weights and generator state."""
+        twin = object.__new__(MLP)
+        twin.__dict__.update(self.__dict__)
+        twin.params = self.params.copy()
+        start, twin.weights = 0, []
+        for W in self.weights:
+            twin.weights.append(twin.params[start : start + W.size].reshape(W.shape))
+            start += W.size
+        twin.rng = np.random.default_rng()
+        twin.rng.bit_generator.state = self.rng.bit_generator.state
+        return twin
+
+    def __repr__(self) -> str:
+        hidden = [a.name for a in self.activations[:-1]]
+        return (
+            f"MLP({list(self.sizes)}, activation={hidden}, output={self.activations[-1].name!r}, "
+            f"loss={self.loss.name!r}, dtype={self.dtype.name!r}, backend={self.backend.name!r})"
+        )
+
+    # -- prediction ----------------------------------------------------------------------
+
+    def forward(self, X) -> np.ndarray:
+        """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L))."""
+        X, single = self.inputs(X)
+        H = self.backend.forward(self._arch, self.params, X)
+        return H[0] if single else H
+
+    def predict(self, X) -> np.ndarray:
+        """Class labels for classification losses (argmax of softmax, or sigmoid >= 1/2),
+        the outputs h(x) for l2."""
+        H = self.forward(X)
+        if self.loss.name == "cross_entropy":
+            return H.argmax(axis=-1)
+        if self.loss.name == "binary_cross_entropy":
+            labels = (H >= 0.5).astype(np.intp)
+            return labels[..., 0] if self.sizes[-1] == 1 else labels
+        return H
+
+    # -- learning ------------------------------------------------------------------------
+
+    def trace(self, x, y) -> Trace:
+        """Forward and backward for one sample, returning every lecture quantity."""
+        self._require_trainable("trace")
+        if np.ndim(x) != 1:
+            raise ValueError(f"trace takes one sample of shape ({self.sizes[0]},), got shape {np.shape(x)}")
+        x, Y = self.data(x, y)
+        units = sum(self.sizes[1:])
+        s, xs, delta = (np.empty(units, dtype=self.dtype) for _ in range(3))
+        grad = np.empty_like(self.params)
+        loss = self.backend.backprop(self._arch, self.params, x[0], Y[0], s, xs, delta, grad)
+        return Trace(
+            x=[x[0]] + self._split(xs),
+            s=self._split(s),
+            delta=self._split(delta),
+            grad=self._split_params(grad),
+            loss=float(loss),
+        )
+
+    def gradient(self, X, y):
+        """(mean loss, [dl/dW^(1), ..., dl/dW^(L)]) over the samples, without changing W."""
+        self._require_trainable("gradient")
+        X, Y = self.data(X, y)
+        grad = np.empty_like(self.params)
+        loss = self.backend.mean_gradient(self._arch, self.params, X, Y, grad)
+        return float(loss), self._split_params(grad)
+
+    def sgd_step(self, X, y, eta) -> float:
+        """One in-place update w <- w - eta * dl/dw: from one sample (the lecture's step) or
+        from the mean gradient of a minibatch. Returns the loss before the update."""
+        self._require_trainable("sgd_step")
+        eta = check_eta(eta)
+        X, Y = self.data(X, y)
+        order = np.arange(len(X), dtype=np.intp)
+        return self.run_epoch(X, Y, order, len(X), eta, "this step") / len(X)
+
+    def fit(self, X, y, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False):
+        """Train with SGD; batch_size 1 is the lecture's per-sample algorithm, None the full
+        batch. Returns a History with the mean training loss of each epoch."""
+        from .training import fit
+
+        return fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, shuffle=shuffle, seed=seed,
+                   callback=callback, verbose=verbose)
+
+    def run_epoch(self, X, Y, order, batch_size, eta, where) -> float:
+        """SGD over validated rows X[order]; returns the summed loss. On a non-finite loss or
+        weight the weights are put back as they were and DivergenceError names ``where``."""
+        before = self.params.copy()
+        if batch_size == 1:
+            total, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, order, eta)
+        else:
+            total, done = self.backend.minibatch_epoch(self._arch, self.params, X, Y, order, batch_size, eta)
+        if done < len(order) or not math.isfinite(total) or not np.isfinite(self.params).all():
+            self.params[...] = before
+            raise DivergenceError(
+                f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
+                "non-finite; the weights were restored. Try a smaller eta."
+            )
+        return total
+
+    # -- input conversion ----------------------------------------------------------------
+
+    def inputs(self, X):
+        """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was
+        one sample."""
+        X = _real_array(X, "X")
+        single = X.ndim == 1
+        if single:
+            X = X.reshape(1, -1)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            raise ValueError(
+                f"X has shape {X.shape if not single else X.shape[1:]}; expected ({self.sizes[0]},) "
+                f"or (n, {self.sizes[0]}) for d^(0) = {self.sizes[0]} inputs"
+            )
+        if X.shape[0] == 0:
+            raise ValueError("X is empty: no samples")
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        if not np.isfinite(X).all():
+            raise ValueError(f"X contains NaN or infinity (or values that overflow {self.dtype.name})")
+        return X, single
+
+    def targets(self, y, n):
+        return self.loss.targets(y, n, self.sizes[-1], self.dtype)
+
+    def data(self, X, y):
+        """Validated (X, Y): inputs (n, d^(0)) and float target rows (n, d^(L))."""
+        X, single = self.inputs(X)
+        if single and np.ndim(y) < 2:
+            y = [y]
+        return X, self.targets(y, len(X))
+
+    def _require_trainable(self, what):
+        if not self.trainable:
+            names = sorted({a.name for a in self.activations if not a.kind.trainable})
+            raise ValueError(f"{what} needs theta'; {', '.join(names)} has no derivative (use forward only)")
+
+    def _split(self, flat):
+        out, start = [], 0
+        for d in self.sizes[1:]:
+            out.append(flat[start : start + d].copy())
+            start += d
+        return out
+
+    def _split_params(self, flat):
+        out, start = [], 0
+        for W in self.weights:
+            out.append(flat[start : start + W.size].reshape(W.shape).copy())
+            start += W.size
+        return out
+
+
+# -- argument checks shared by the API -----------------------------------------------------
+
+
+def _real_array(a, what) -> np.ndarray:
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{what} is not an array of numbers: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{what} must be real, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_sizes(sizes):
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError("sizes must be a list of layer widths d^(0), ..., d^(L)")
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError("sizes needs at least an input and an output layer, e.g. [3, 2, 1]")
+    for d in sizes:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"layer widths must be integers, got {d!r}")
+        if d < 1:
+            raise ValueError(f"layer widths must be >= 1, got {d}")
+    return tuple(int(d) for d in sizes)
+
+
+def _check_dtype(dtype):
+    try:
+        dt = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dt
+
+
+def _check_seed(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+    return seed
+
+
+def check_eta(eta) -> float:
+    if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not math.isfinite(eta) or eta < 0:
+        raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
+    return float(eta)
+
+
+def _layer_activations(activation, output, loss, L):
+    hidden = activation if isinstance(activation, (list, tuple)) else [activation] * (L - 1)
+    if len(hidden) != L - 1:
+        raise ValueError(f"activation lists one theta per hidden layer: expected {L - 1}, got {len(hidden)}")
+    thetas = [make_activation(a) for a in hidden]
+    for a in thetas:
+        if not a.kind.hidden:
+            raise ValueError(f"{a.name} can only be an output activation")
+    out = make_activation(output if output is not None else loss.default_output)
+    if loss.output is not None and out.name != loss.output:
+        raise ValueError(f"loss {loss.name!r} needs output={loss.output!r}, got {out.name!r}")
+    if loss.output is None and not out.kind.hidden:
+        raise ValueError(f"output {out.name!r} goes with loss 'cross_entropy', not {loss.name!r}")
+    return tuple(thetas + [out])
+
+
+__all__ = ["MLP", "Trace", "DivergenceError", "Activation"]

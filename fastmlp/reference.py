@@ -1,0 +1,194 @@
+"""The multilayer perceptron in plain Python: the teaching version, and the kernels' check.
+
+Everything here is lists, loops and ``math``, one lecture formula per line, in the
+lecture's names. ``W[l-1][i][j]`` is w_ij^(l): layer l = 1..L, input i = 0..d^(l-1) (i = 0
+is the bias, multiplying x_0 = 1), output j, stored at index j-1 of row i. ``x[l]`` is
+x^(l) (x[0] is the input); ``s[l-1]`` and ``delta[l-1]`` are s^(l) and delta^(l).
+
+The last section adapts these functions to the kernels' calling convention (flat numpy
+buffers), so that ``MLP(..., backend="reference")`` runs the whole API on this file.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------
+# The lecture's formulas.
+
+
+def softmax(s):
+    """x_j = e^{s_j} / sum_k e^{s_k}, shifted by max(s) so that no exponential overflows."""
+    m = max(s)
+    e = [math.exp(s_j - m) for s_j in s]
+    total = sum(e)
+    return [e_j / total for e_j in e]
+
+
+def log_sum_exp(s):
+    """log sum_k e^{s_k}, without overflow."""
+    m = max(s)
+    return m + math.log(sum(math.exp(s_k - m) for s_k in s))
+
+
+def theta_layer(theta, s_l):
+    """x^(l) = theta(s^(l)): unit by unit, or softmax over the whole layer."""
+    if theta.name == "softmax":
+        return softmax(s_l)
+    return [theta.theta(s_j) for s_j in s_l]
+
+
+def forward(W, thetas, x0):
+    """Forward propagation: s_j^(l) = sum_{i=0}^{d^(l-1)} w_ij^(l) x_i^(l-1), x^(l) = theta(s^(l)).
+
+    Returns the lists s (L entries) and x (L+1 entries, x[0] = x0)."""
+    L = len(W)
+    s, x = [], [list(x0)]
+    for l in range(1, L + 1):
+        x_prev = [1.0] + x[l - 1]  # x_0^(l-1) = 1 multiplies the bias row
+        s_l = [sum(W[l - 1][i][j] * x_prev[i] for i in range(len(x_prev))) for j in range(len(W[l - 1][0]))]
+        s.append(s_l)
+        x.append(theta_layer(thetas[l - 1], s_l))
+    return s, x
+
+
+def loss_and_output_delta(loss, theta, s_L, x_L, y):
+    """l(h(x), y) and delta^(L) = dl/ds^(L).
+
+    l2: l = 1/2 sum_j (x_j - y_j)^2 and delta_j = (x_j - y_j) theta'(s_j);
+    cross_entropy (softmax) and binary_cross_entropy (sigmoid): delta_j = x_j - y_j."""
+    if loss.name == "cross_entropy":
+        lse = log_sum_exp(s_L)
+        ell = sum(y_j * (lse - s_j) for s_j, y_j in zip(s_L, y))
+        return ell, [x_j - y_j for x_j, y_j in zip(x_L, y)]
+    if loss.name == "binary_cross_entropy":
+        ell = sum(max(s_j, 0.0) - y_j * s_j + math.log1p(math.exp(-abs(s_j))) for s_j, y_j in zip(s_L, y))
+        return ell, [x_j - y_j for x_j, y_j in zip(x_L, y)]
+    ell = sum(0.5 * (x_j - y_j) ** 2 for x_j, y_j in zip(x_L, y))
+    return ell, [(x_j - y_j) * theta.theta_prime(s_j, x_j) for s_j, x_j, y_j in zip(s_L, x_L, y)]
+
+
+def backward(W, thetas, s, x, delta_L):
+    """The delta recursion: delta_i^(l-1) = theta'(s_i^(l-1)) sum_j w_ij^(l) delta_j^(l)."""
+    L = len(W)
+    delta = [None] * L
+    delta[L - 1] = delta_L
+    for l in range(L, 1, -1):
+        d_prev = len(s[l - 2])
+        delta[l - 2] = [
+            thetas[l - 2].theta_prime(s[l - 2][i - 1], x[l - 1][i - 1])
+            * sum(W[l - 1][i][j] * delta[l - 1][j] for j in range(len(delta[l - 1])))
+            for i in range(1, d_prev + 1)
+        ]
+    return delta
+
+
+def gradient(x, delta):
+    """dl/dw_ij^(l) = x_i^(l-1) delta_j^(l), with x_0 = 1."""
+    return [[[x_i * delta_j for delta_j in delta[l - 1]] for x_i in [1.0] + x[l - 1]] for l in range(1, len(delta) + 1)]
+
+
+def update(W, grad, eta):
+    """w_ij^(l) <- w_ij^(l) - eta * dl/dw_ij^(l), in place."""
+    for W_l, g_l in zip(W, grad):
+        for w_i, g_i in zip(W_l, g_l):
+            for j in range(len(w_i)):
+                w_i[j] = w_i[j] - eta * g_i[j]
+
+
+def backpropagation(W, thetas, loss, x0, y):
+    """One sample: forward, output delta, backward, gradient. Returns (s, x, delta, grad, loss)."""
+    s, x = forward(W, thetas, x0)
+    ell, delta_L = loss_and_output_delta(loss, thetas[-1], s[-1], x[-1], y)
+    delta = backward(W, thetas, s, x, delta_L)
+    return s, x, delta, gradient(x, delta), ell
+
+
+def mean(grads):
+    """The mean of per-sample gradients, entry by entry."""
+    n = len(grads)
+    return [
+        [[sum(g[l][i][j] for g in grads) / n for j in range(len(grads[0][l][i]))] for i in range(len(grads[0][l]))]
+        for l in range(len(grads[0]))
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# The kernels' calling convention: flat params in the layout of fastmlp._core.
+
+
+class Architecture:
+    """The network's shape: d^(0..L), theta per layer, and the loss."""
+
+    def __init__(self, sizes, activations, loss):
+        self.sizes = list(sizes)
+        self.thetas = list(activations)
+        self.loss = loss
+        self.n_params = sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:]))
+
+
+def _unflatten(arch, params):
+    W, start = [], 0
+    for d_in, d_out in zip(arch.sizes, arch.sizes[1:]):
+        flat = params[start : start + (d_in + 1) * d_out]
+        W.append([flat[i * d_out : (i + 1) * d_out] for i in range(d_in + 1)])
+        start += (d_in + 1) * d_out
+    return W
+
+
+def _flatten(W):
+    return [w for W_l in W for row in W_l for w in row]
+
+
+def _layers(lists):
+    return np.array([v for layer in lists for v in layer])
+
+
+def forward_rows(arch, params, X):
+    """h(x) for every row of X, as a new array."""
+    W = _unflatten(arch, params.tolist())
+    return np.array([forward(W, arch.thetas, x0)[1][-1] for x0 in X.tolist()], dtype=params.dtype).reshape(
+        len(X), arch.sizes[-1]
+    )
+
+
+def backprop(arch, params, x0, y, s, x, delta, grad):
+    """One sample: fills s, x (layers 1..L), delta and grad; returns the loss."""
+    W = _unflatten(arch, params.tolist())
+    s_, x_, delta_, grad_, ell = backpropagation(W, arch.thetas, arch.loss, x0.tolist(), y.tolist())
+    s[:], x[:], delta[:] = _layers(s_), _layers(x_[1:]), _layers(delta_)
+    grad[:] = _flatten(grad_)
+    return ell
+
+
+def mean_gradient(arch, params, X, Y, grad):
+    """grad = mean over rows of dl/dW; returns the mean loss."""
+    W = _unflatten(arch, params.tolist())
+    results = [backpropagation(W, arch.thetas, arch.loss, x0, y) for x0, y in zip(X.tolist(), Y.tolist())]
+    grad[:] = _flatten(mean([r[3] for r in results]))
+    return sum(r[4] for r in results) / len(results)
+
+
+def minibatch_epoch(arch, params, X, Y, order, batch_size, eta):
+    """SGD over X[order], batch_size samples per update with the mean gradient (batch_size 1:
+    the lecture's per-sample algorithm). Returns (summed loss, samples completed) and
+    writes the new weights into params."""
+    W = _unflatten(arch, params.tolist())
+    rows, targets, order = X.tolist(), Y.tolist(), order.tolist()
+    total, done = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        results = [backpropagation(W, arch.thetas, arch.loss, rows[k], targets[k]) for k in batch]
+        ell = sum(r[4] for r in results)
+        if not math.isfinite(ell):
+            break
+        update(W, mean([r[3] for r in results]), eta)
+        total, done = total + ell, done + len(batch)
+    params[:] = _flatten(W)
+    return total, done
+
+
+def sgd_epoch(arch, params, X, Y, order, eta):
+    """Per-sample SGD over X[order]; see minibatch_epoch."""
+    return minibatch_epoch(arch, params, X, Y, order, 1, eta)
