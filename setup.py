@@ -4,6 +4,8 @@ FASTMLP_DEBUG=1 at build time turns on bounds checking and wraparound so that an
 out-of-range index raises instead of reading past a buffer.
 """
 import os
+import platform
+import sys
 
 import numpy
 from Cython.Build import cythonize
@@ -21,14 +23,21 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
+# One extension per instruction set, the same kernels compiled for each; fastmlp.backends
+# picks the best one the CPU runs at import. The generic build runs on any x86-64.
+ISA_FLAGS = {"_core": []}
+if platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32":
+    ISA_FLAGS["_core_avx2"] = ["-mavx2", "-mfma"]
+
 extensions = [
     Extension(
-        "fastmlp._core",
-        ["fastmlp/_core.pyx"],
+        f"fastmlp.{name}",
+        [f"fastmlp/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+        extra_compile_args=(["-O0", "-g"] if DEBUG else ["-O3"]) + flags,
     )
+    for name, flags in ISA_FLAGS.items()
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=DIRECTIVES))

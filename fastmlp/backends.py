@@ -1,10 +1,14 @@
 """The two implementations of the kernels behind one calling convention.
 
-``cython`` (the default) is fastmlp._core; ``reference`` is fastmlp.reference, the
-pure-Python teaching version. ``FASTMLP_BACKEND=reference`` makes it the default.
+``cython`` (the default) is fastmlp._core, compiled once per instruction set (generic
+x86-64, and AVX2 + FMA in fastmlp._core_avx2) and chosen at run time; ``reference`` is
+fastmlp.reference, the pure-Python teaching version. ``FASTMLP_BACKEND=reference`` makes
+the reference the default, ``FASTMLP_ISA=generic`` forces the generic kernels.
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 from typing import Callable, NamedTuple
 
@@ -19,21 +23,43 @@ class Backend(NamedTuple):
     minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta) -> same
 
 
-def _cython() -> Backend:
+def _cython(isa: str) -> Backend:
     from . import _core
 
+    if isa == "best":
+        forced = os.environ.get("FASTMLP_ISA", "")
+        if forced not in ("", *ISAS):
+            raise ValueError(f"FASTMLP_ISA={forced!r} is not one of {', '.join(ISAS)}")
+        isa = forced or ("avx2" if "avx2" in available_isas() else "generic")
+    if isa not in available_isas():
+        raise ValueError(f"the {isa} kernels are not available on this machine ({', '.join(available_isas())} are)")
+    kernels = _core if isa == "generic" else importlib.import_module(f"{__package__}._core_{isa}")
+
     def architecture(sizes, activations, loss):
-        return _core.Architecture(sizes, [a.code for a in activations], [a.params for a in activations], loss.code)
+        return kernels.Architecture(sizes, [a.code for a in activations], [a.params for a in activations], loss.code)
 
     return Backend(
-        "cython",
+        f"cython-{isa}",
         architecture,
-        _core.forward,
-        _core.backprop,
-        _core.mean_gradient,
-        _core.sgd_epoch,
-        _core.minibatch_epoch,
+        kernels.forward,
+        kernels.backprop,
+        kernels.mean_gradient,
+        kernels.sgd_epoch,
+        kernels.minibatch_epoch,
     )
+
+
+ISAS = ("generic", "avx2")
+
+
+def available_isas() -> list:
+    """The instruction sets whose kernels were built and that this CPU runs."""
+    from . import _core
+
+    found = ["generic"]
+    if _core.cpu_has_avx2_fma() and importlib.util.find_spec(f"{__package__}._core_avx2") is not None:
+        found.append("avx2")
+    return found
 
 
 def _reference() -> Backend:
@@ -50,11 +76,22 @@ def _reference() -> Backend:
     )
 
 
-BACKENDS = {"cython": _cython, "reference": _reference}
+BACKENDS = {
+    "cython": lambda: _cython("best"),
+    "cython-generic": lambda: _cython("generic"),
+    "cython-avx2": lambda: _cython("avx2"),
+    "reference": _reference,
+}
+
+
+def available() -> list:
+    """Every backend this machine runs, each instruction set of the kernels by name."""
+    return [f"cython-{isa}" for isa in available_isas()] + ["reference"]
 
 
 def get(name: str | None = None) -> Backend:
-    """The backend called ``name``, or the one FASTMLP_BACKEND names (default cython)."""
+    """The backend called ``name``, or the one FASTMLP_BACKEND names (default cython: the
+    kernels for the best instruction set this CPU has, or the one FASTMLP_ISA names)."""
     if name is None:
         name = os.environ.get("FASTMLP_BACKEND", "cython")
     if not isinstance(name, str):
