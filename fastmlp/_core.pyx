@@ -208,39 +208,36 @@ cdef void times_theta_prime(int code, const double* p, const floating* s, const 
             g[i] = <floating>(theta_prime(code, s[i], x[i], p) * g[i])
 
 
-cdef void layer_forward(const floating* W, const floating* x_in, Py_ssize_t d_in,
-                        Py_ssize_t d_out, floating* s) noexcept nogil:
-    """s_j = w_0j + sum_i w_ij x_i, as a sum of rows of W. Columns go in blocks of BLOCK
-    whose partial sums stay in registers while the rows stream past; units with x_i = 0
-    are skipped (sparse inputs, ReLU layers)."""
-    cdef Py_ssize_t i, j, jb = 0, r
+cdef inline void forward_columns(const floating* W, const floating* x_in, Py_ssize_t d_in,
+                                 Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r, floating* s) noexcept nogil:
+    # Columns jb .. jb+r-1 of s = W^T [1; x]; r <= BLOCK partial sums stay in registers
+    # while the rows stream past, and inputs x_i = 0 (sparse data, ReLU units) are skipped.
+    cdef Py_ssize_t i, j
     cdef floating xi
     cdef floating acc[BLOCK]
     cdef const floating* row
-    while jb + BLOCK <= d_out:
-        for j in range(BLOCK):
-            acc[j] = W[jb + j]
-        for i in range(d_in):
-            xi = x_in[i]
-            if xi == 0:
-                continue
-            row = W + (i + 1) * d_out + jb
-            for j in range(BLOCK):
-                acc[j] += xi * row[j]
-        for j in range(BLOCK):
-            s[jb + j] = acc[j]
-        jb += BLOCK
-    r = d_out - jb
-    if r == 0:
-        return
-    memcpy(s + jb, W + jb, r * sizeof(floating))
+    for j in range(r):
+        acc[j] = W[jb + j]
     for i in range(d_in):
         xi = x_in[i]
         if xi == 0:
             continue
         row = W + (i + 1) * d_out + jb
         for j in range(r):
-            s[jb + j] += xi * row[j]
+            acc[j] += xi * row[j]
+    for j in range(r):
+        s[jb + j] = acc[j]
+
+
+cdef void layer_forward(const floating* W, const floating* x_in, Py_ssize_t d_in,
+                        Py_ssize_t d_out, floating* s) noexcept nogil:
+    """s_j = w_0j + sum_i w_ij x_i for j = 1..d_out, BLOCK columns at a time."""
+    cdef Py_ssize_t jb = 0
+    while jb + BLOCK <= d_out:
+        forward_columns(W, x_in, d_in, d_out, jb, BLOCK, s)
+        jb += BLOCK
+    if jb < d_out:
+        forward_columns(W, x_in, d_in, d_out, jb, d_out - jb, s)
 
 
 cdef inline floating dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
@@ -263,32 +260,51 @@ cdef inline floating dot(const floating* a, const floating* b, Py_ssize_t n) noe
     return total
 
 
+cdef inline void backward_columns(const floating* W, floating* target, const floating* x_in,
+                                  Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
+                                  Py_ssize_t r, const floating* delta, floating* back,
+                                  floating scale) noexcept nogil:
+    # Columns jb .. jb+r-1 of layer_backward, with delta's block held in a local array so
+    # that the row updates need no aliasing checks.
+    cdef Py_ssize_t i, j
+    cdef floating a
+    cdef floating d[BLOCK]
+    cdef const floating* row
+    cdef floating* out
+    for j in range(r):
+        d[j] = delta[jb + j]
+    for i in range(d_in):
+        row = W + (i + 1) * d_out + jb
+        out = target + (i + 1) * d_out + jb
+        if back != NULL:
+            back[i] += dot(row, d, r)
+        a = scale * x_in[i]
+        if a == 0:
+            continue
+        for j in range(r):
+            out[j] += a * d[j]
+
+
 cdef void layer_backward(const floating* W, floating* target, const floating* x_in,
                          Py_ssize_t d_in, Py_ssize_t d_out, const floating* delta,
                          floating* back, floating scale) noexcept nogil:
     """One pass over W^(l): back_i = sum_j w_ij delta_j (if back is not NULL) and
-    target_ij += scale * x_i * delta_j (x_0 = 1).
+    target_ij += scale * x_i * delta_j (x_0 = 1), BLOCK columns at a time.
 
     With target == W and scale = -eta this is the lecture's in-place update, fused with
-    the delta recursion: each row is read for the sum before it is changed. With target a
-    zeroed gradient buffer and scale = 1 it writes dl/dw_ij = x_i delta_j.
+    the delta recursion: each row block is read for the sum before it is changed. With
+    target a zeroed gradient buffer and scale = 1 it writes dl/dw_ij = x_i delta_j.
     """
-    cdef Py_ssize_t i, j
-    cdef floating a
-    cdef const floating* row
-    cdef floating* out
+    cdef Py_ssize_t j, jb = 0
     for j in range(d_out):
         target[j] += scale * delta[j]
-    for i in range(d_in):
-        row = W + (i + 1) * d_out
-        out = target + (i + 1) * d_out
-        if back != NULL:
-            back[i] = dot(row, delta, d_out)
-        a = scale * x_in[i]
-        if a == 0:
-            continue
-        for j in range(d_out):
-            out[j] += a * delta[j]
+    if back != NULL:
+        memset(back, 0, d_in * sizeof(floating))
+    while jb + BLOCK <= d_out:
+        backward_columns(W, target, x_in, d_in, d_out, jb, BLOCK, delta, back, scale)
+        jb += BLOCK
+    if jb < d_out:
+        backward_columns(W, target, x_in, d_in, d_out, jb, d_out - jb, delta, back, scale)
 
 
 cdef double output_delta(const Net* net, const floating* s, const floating* x,

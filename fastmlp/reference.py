@@ -65,7 +65,7 @@ def loss_and_output_delta(loss, theta, s_L, x_L, y):
     if loss.name == "binary_cross_entropy":
         ell = sum(max(s_j, 0.0) - y_j * s_j + math.log1p(math.exp(-abs(s_j))) for s_j, y_j in zip(s_L, y))
         return ell, [x_j - y_j for x_j, y_j in zip(x_L, y)]
-    ell = sum(0.5 * (x_j - y_j) ** 2 for x_j, y_j in zip(x_L, y))
+    ell = sum(0.5 * (x_j - y_j) * (x_j - y_j) for x_j, y_j in zip(x_L, y))
     return ell, [(x_j - y_j) * theta.theta_prime(s_j, x_j) for s_j, x_j, y_j in zip(s_L, x_L, y)]
 
 
