@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+from . import checks
+
 IDENTITY, SIGN, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, MAXOUT, SOFTMAX = range(9)
 
 
@@ -82,11 +84,22 @@ class Activation:
     """One layer's theta: a registered kind with its parameter values.
 
     ``params`` is always four floats, as the kernels read them: (alpha, 0, 0, 0) for
-    leaky_relu and elu, (a1, b1, a2, b2) for maxout's max{a1 s + b1, a2 s + b2}.
+    leaky_relu and elu, (a1, b1, a2, b2) for maxout's max{a1 s + b1, a2 s + b2}. Build one
+    with ``activation(name, **params)``; a hand-built one is checked the same way.
     """
 
     name: str
     params: tuple = (0.0, 0.0, 0.0, 0.0)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or self.name not in KINDS:
+            raise ValueError(f"unknown activation {self.name!r}; known: {', '.join(KINDS)}")
+        if isinstance(self.params, (str, bytes)) or not hasattr(self.params, "__len__") or len(self.params) != 4:
+            raise ValueError(f"{self.name} params must be four numbers (padded with zeros), got {self.params!r}")
+        values = tuple(checks.real_number(v, f"{self.name} parameter") for v in self.params)
+        if self.name == "elu" and values[0] < 0:
+            raise ValueError(f"elu alpha must be >= 0, got {values[0]!r}")
+        object.__setattr__(self, "params", values)
 
     @property
     def kind(self) -> Kind:
@@ -114,7 +127,7 @@ class Activation:
         return f"activation({self.name!r}{inner})"
 
 
-def activation(name: str, **params: float) -> Activation:
+def activation(name, **params) -> Activation:
     """Build an activation by name with its parameters, e.g. ``activation("elu", alpha=0.5)``
     or ``activation("maxout", a1=1, b1=0, a2=-1, b2=0)``."""
     if isinstance(name, Activation):
@@ -130,14 +143,5 @@ def activation(name: str, **params: float) -> Activation:
     if unknown:
         expected = ", ".join(kind.defaults) or "none"
         raise TypeError(f"{name} takes no parameter {sorted(unknown)[0]!r} (parameters: {expected})")
-    values = []
-    for key, default in kind.defaults.items():
-        value = params.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} parameter {key} must be a real number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{name} parameter {key} must be finite, got {value!r}")
-        values.append(float(value))
-    if name == "elu" and values[0] < 0:
-        raise ValueError(f"elu alpha must be >= 0, got {values[0]!r}")
+    values = [checks.real_number(params.get(key, default), f"{name} parameter {key}") for key, default in kind.defaults.items()]
     return Activation(name, tuple(values + [0.0] * (4 - len(values))))

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import checks
+
 L2, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = range(3)
 
 
@@ -23,7 +25,7 @@ class Loss:
 
     def targets(self, y, n: int, d_out: int, dtype) -> np.ndarray:
         """Validated targets as an (n, d^(L)) C-contiguous array of the network's dtype."""
-        y = _numeric(y, "y")
+        y = checks.real_array(y, "y")
         if self.code == CROSS_ENTROPY and y.ndim == 1:
             return _one_hot(y, n, d_out, dtype)
         if y.ndim == 1 and d_out == 1:
@@ -40,15 +42,6 @@ class Loss:
             if (Y < 0).any() or not np.allclose(Y.sum(axis=1), 1.0, atol=1e-4):
                 raise ValueError("cross_entropy target rows must be non-negative and sum to 1 (one-hot)")
         return Y
-
-
-def _numeric(y, what: str) -> np.ndarray:
-    a = np.asarray(y)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise TypeError(f"{what} must be numeric, got dtype {a.dtype}")
-    if np.issubdtype(a.dtype, np.complexfloating):
-        raise TypeError(f"{what} must be real, got dtype {a.dtype}")
-    return a
 
 
 def _one_hot(labels: np.ndarray, n: int, K: int, dtype) -> np.ndarray:

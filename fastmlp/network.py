@@ -3,8 +3,9 @@
 The network owns ``params``, one C-contiguous array holding W^(1) .. W^(L); ``weights``
 are views into it, W^(l) of shape (d^(l-1) + 1, d^(l)) with the bias in row 0. Every
 public method validates and converts its input once, then hands contiguous arrays to the
-backend (the Cython kernels, or the pure-Python reference). A call that fails leaves the
-weights as they were.
+backend (the Cython kernels, or the pure-Python reference). A call rejected for its input
+leaves the network as it was; a step that diverges is undone, and a fit that diverges keeps
+the weights of its last finite epoch.
 """
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends, losses
+from . import backends, checks, losses
 from .activations import Activation, activation as make_activation
 
 class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or weight; the weights were restored."""
+    """Training produced a non-finite loss or weight; the weights were restored to those
+    before the failing step or epoch. From fit, ``history`` holds the finite epochs."""
+
+    history = None
 
 
 @dataclass
@@ -57,7 +61,7 @@ class MLP:
         for d_in, d_out in zip(self.sizes, self.sizes[1:]):
             self.weights.append(self.params[start : start + (d_in + 1) * d_out].reshape(d_in + 1, d_out))
             start += (d_in + 1) * d_out
-        self.rng = np.random.default_rng(_check_seed(seed))
+        self.rng = np.random.default_rng(checks.seed(seed))
         self.initialise()
 
     # -- shape and weights ---------------------------------------------------------------
@@ -92,7 +96,7 @@ class MLP:
             raise ValueError(f"expected {self.L} weight matrices, got {len(weights)}")
         new = []
         for l, (w, W) in enumerate(zip(weights, self.weights), start=1):
-            w = _real_array(w, f"W^({l})")
+            w = checks.real_array(w, f"W^({l})")
             if w.shape != W.shape:
                 raise ValueError(f"W^({l}) has shape {w.shape}; expected {W.shape} (bias in row 0)")
             w = w.astype(self.dtype)
@@ -146,7 +150,7 @@ class MLP:
     def trace(self, x, y) -> Trace:
         """Forward and backward for one sample, returning every lecture quantity."""
         self._require_trainable("trace")
-        if np.ndim(x) != 1:
+        if checks.real_array(x, "X").ndim != 1:
             raise ValueError(f"trace takes one sample of shape ({self.sizes[0]},), got shape {np.shape(x)}")
         x, Y = self.data(x, y)
         units = sum(self.sizes[1:])
@@ -173,7 +177,7 @@ class MLP:
         """One in-place update w <- w - eta * dl/dw: from one sample (the lecture's step) or
         from the mean gradient of a minibatch. Returns the loss before the update."""
         self._require_trainable("sgd_step")
-        eta = check_eta(eta)
+        eta = self.check_eta(eta)
         X, Y = self.data(X, y)
         order = np.arange(len(X), dtype=np.intp)
         return self.run_epoch(X, Y, order, len(X), eta, "this step") / len(X)
@@ -204,10 +208,14 @@ class MLP:
 
     # -- input conversion ----------------------------------------------------------------
 
+    def check_eta(self, eta) -> float:
+        """The learning rate: a finite number >= 0 that the network's dtype can hold."""
+        return checks.real_number(eta, "eta", lowest=0.0, dtype=self.dtype)
+
     def inputs(self, X):
         """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was
         one sample."""
-        X = _real_array(X, "X")
+        X = checks.real_array(X, "X")
         single = X.ndim == 1
         if single:
             X = X.reshape(1, -1)
@@ -229,8 +237,9 @@ class MLP:
     def data(self, X, y):
         """Validated (X, Y): inputs (n, d^(0)) and float target rows (n, d^(L))."""
         X, single = self.inputs(X)
-        if single and np.ndim(y) < 2:
-            y = [y]
+        y = checks.real_array(y, "y")
+        if single and y.ndim < 2:
+            y = y[np.newaxis]
         return X, self.targets(y, len(X))
 
     def _require_trainable(self, what):
@@ -256,18 +265,6 @@ class MLP:
 # -- argument checks shared by the API -----------------------------------------------------
 
 
-def _real_array(a, what) -> np.ndarray:
-    try:
-        arr = np.asarray(a)
-    except (ValueError, TypeError) as exc:
-        raise TypeError(f"{what} is not an array of numbers: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise TypeError(f"{what} must be real, got dtype {arr.dtype}")
-    return arr
-
-
 def _check_sizes(sizes):
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
         raise TypeError("sizes must be a list of layer widths d^(0), ..., d^(L)")
@@ -290,18 +287,6 @@ def _check_dtype(dtype):
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return dt
-
-
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
-    return seed
-
-
-def check_eta(eta) -> float:
-    if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not math.isfinite(eta) or eta < 0:
-        raise ValueError(f"eta must be a finite number >= 0, got {eta!r}")
-    return float(eta)
 
 
 def _layer_activations(activation, output, loss, L):

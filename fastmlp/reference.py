@@ -185,7 +185,8 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta):
             break
         update(W, mean([r[3] for r in results]), eta)
         total, done = total + ell, done + len(batch)
-    params[:] = _flatten(W)
+    with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
+        params[:] = _flatten(W)
     return total, done
 
 

@@ -5,13 +5,13 @@ only decides the order of the samples, checks the hyperparameters and keeps the 
 """
 from __future__ import annotations
 
-import numbers
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .network import check_eta
+from . import checks
+from .network import DivergenceError
 
 
 @dataclass
@@ -28,34 +28,35 @@ class History:
         return len(self.loss)
 
 
-def _positive_int(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False):
     """Train ``net`` in place; see MLP.fit. ``seed`` fixes the shuffling (default: the
     network's own generator, itself seeded at construction). ``callback(epoch, history)``
-    runs after each epoch."""
+    runs after each epoch. If an epoch diverges, the weights and the generator are left as
+    they were after the last finite epoch and the DivergenceError carries the history."""
     net._require_trainable("fit")
-    epochs = _positive_int(epochs, "epochs")
-    eta = check_eta(eta)
+    epochs = checks.positive_int(epochs, "epochs")
+    eta = net.check_eta(eta)
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable as callback(epoch, history)")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0):
-        raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
+    seed = checks.seed(seed)
     X, Y = net.data(X, y)
     n = len(X)
-    batch_size = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+    batch_size = n if batch_size is None else min(checks.positive_int(batch_size, "batch_size"), n)
     rng = net.rng if seed is None else np.random.default_rng(seed)
     history = History()
     for epoch in range(1, epochs + 1):
+        drawn_from = rng.bit_generator.state
         order = rng.permutation(n).astype(np.intp) if shuffle else np.arange(n, dtype=np.intp)
         start = time.perf_counter()
-        total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {epoch}")
+        try:
+            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {epoch}")
+        except DivergenceError as exc:
+            # The weights are those of the last finite epoch; so is the generator.
+            rng.bit_generator.state = drawn_from
+            exc.history = history
+            raise
         seconds = time.perf_counter() - start
         history.loss.append(total / n)
         history.seconds.append(seconds)

@@ -8,9 +8,12 @@ copy distributed with scikit-learn (sklearn/datasets/data/digits.csv.gz), unchan
 from __future__ import annotations
 
 import gzip
+import numbers
 from importlib import resources
 
 import numpy as np
+
+from .. import checks
 
 CITATION = (
     "E. Alpaydin, C. Kaynak. Optical Recognition of Handwritten Digits. UCI Machine Learning "
@@ -29,12 +32,19 @@ def load_digits():
 def train_test_split(X, y, test_fraction=0.25, seed=0):
     """A stratified split: each class contributes ``test_fraction`` of its samples to the
     test set, chosen at random from ``seed``. Returns X_train, X_test, y_train, y_test."""
-    if not 0 < test_fraction < 1:
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
-    X, y = np.asarray(X), np.asarray(y)
+    X, y = checks.real_array(X, "X"), checks.real_array(y, "y")
+    if X.ndim < 1 or y.ndim != 1:
+        raise ValueError(f"X must have one row per sample and y one label per sample; got shapes {X.shape} and {y.shape}")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-    rng = np.random.default_rng(seed)
+    if len(y) == 0:
+        raise ValueError("X and y are empty: no samples to split")
+    for name, values in (("X", X), ("y", y)):
+        if not np.isfinite(values).all():
+            raise ValueError(f"{name} contains NaN or infinity")
+    rng = np.random.default_rng(checks.seed(seed))
     test = np.zeros(len(y), dtype=bool)
     for label in np.unique(y):
         members = rng.permutation(np.flatnonzero(y == label))
