@@ -17,6 +17,12 @@ import numpy as np
 
 from . import backends, checks, losses
 from .activations import Activation, activation as make_activation
+from .threads import blas_threads
+
+# Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
+# is noticed: a few hundredths of a second on one core.
+WORK_PER_CALL = 50_000_000
+
 
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or weight; the weights were restored to those
@@ -46,9 +52,12 @@ class MLP:
     pairs with, identity for l2). loss: "l2", "cross_entropy" (softmax outputs) or
     "binary_cross_entropy" (sigmoid outputs). seed: weights and shuffling are drawn from it.
     backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
+    n_threads: threads for the matrix products of minibatch training and batched forward
+    passes (None: the BLAS default, all cores); per-sample SGD always uses one.
     """
 
-    def __init__(self, sizes, activation="tanh", output=None, loss="l2", dtype="float64", seed=None, backend=None):
+    def __init__(self, sizes, activation="tanh", output=None, loss="l2", dtype="float64", seed=None, backend=None,
+                 n_threads=None):
         self.sizes = _check_sizes(sizes)
         self.loss = losses.get(loss)
         self.activations = _layer_activations(activation, output, self.loss, len(self.sizes) - 1)
@@ -62,6 +71,7 @@ class MLP:
             self.weights.append(self.params[start : start + (d_in + 1) * d_out].reshape(d_in + 1, d_out))
             start += (d_in + 1) * d_out
         self.rng = np.random.default_rng(checks.seed(seed))
+        self.n_threads = n_threads
         self.initialise()
 
     # -- shape and weights ---------------------------------------------------------------
@@ -70,6 +80,14 @@ class MLP:
     def L(self) -> int:
         """Number of layers with weights (layer 0, the input, has none)."""
         return len(self.sizes) - 1
+
+    @property
+    def n_threads(self):
+        return self._n_threads
+
+    @n_threads.setter
+    def n_threads(self, value):
+        self._n_threads = None if value is None else checks.positive_int(value, "n_threads")
 
     @property
     def trainable(self) -> bool:
@@ -131,7 +149,8 @@ class MLP:
     def forward(self, X) -> np.ndarray:
         """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L))."""
         X, single = self.inputs(X)
-        H = self.backend.forward(self._arch, self.params, X)
+        with blas_threads(self.n_threads):
+            H = self.backend.forward(self._arch, self.params, X)
         return H[0] if single else H
 
     def predict(self, X) -> np.ndarray:
@@ -170,7 +189,8 @@ class MLP:
         self._require_trainable("gradient")
         X, Y = self.data(X, y)
         grad = np.empty_like(self.params)
-        loss = self.backend.mean_gradient(self._arch, self.params, X, Y, grad)
+        with blas_threads(self.n_threads):
+            loss = self.backend.mean_gradient(self._arch, self.params, X, Y, grad)
         return float(loss), self._split_params(grad)
 
     def sgd_step(self, X, y, eta) -> float:
@@ -192,13 +212,33 @@ class MLP:
 
     def run_epoch(self, X, Y, order, batch_size, eta, where) -> float:
         """SGD over validated rows X[order]; returns the summed loss. On a non-finite loss or
-        weight the weights are put back as they were and DivergenceError names ``where``."""
+        weight the weights are put back as they were and DivergenceError names ``where``.
+
+        The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds (whole
+        minibatches), so that a Ctrl-C is noticed within a fraction of a second; the
+        weights it leaves are those of the last finished piece, or the ones from before
+        the call if those are not finite."""
         before = self.params.copy()
-        if batch_size == 1:
-            total, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, order, eta)
-        else:
-            total, done = self.backend.minibatch_epoch(self._arch, self.params, X, Y, order, batch_size, eta)
-        if done < len(order) or not math.isfinite(total) or not np.isfinite(self.params).all():
+        per_call = max(1, WORK_PER_CALL // (3 * self.params.size))
+        per_call = max(batch_size, per_call - per_call % batch_size)
+        total, finite = 0.0, True
+        try:
+            for start in range(0, len(order), per_call):
+                part = order[start : start + per_call]
+                if batch_size == 1:
+                    loss, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, part, eta)
+                else:
+                    with blas_threads(self.n_threads):
+                        loss, done = self.backend.minibatch_epoch(self._arch, self.params, X, Y, part, batch_size, eta)
+                total += loss
+                finite = done == len(part) and math.isfinite(total)
+                if not finite:
+                    break
+        except KeyboardInterrupt:
+            if not np.isfinite(self.params).all():
+                self.params[...] = before
+            raise
+        if not finite or not np.isfinite(self.params).all():
             self.params[...] = before
             raise DivergenceError(
                 f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
