@@ -5,7 +5,11 @@
 """
 from .activations import Activation, activation
 from .network import MLP, DivergenceError, Trace
+from .perceptron import ConvergenceWarning, Perceptron
 from .training import History
 
 __version__ = "0.1.0"
-__all__ = ["MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "__version__"]
+__all__ = [
+    "MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "Perceptron", "ConvergenceWarning",
+    "__version__",
+]

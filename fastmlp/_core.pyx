@@ -444,6 +444,27 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     return n
 
 
+cdef Py_ssize_t perceptron_epoch_nogil(floating* w, const floating* X, const floating* y,
+                                       const Py_ssize_t* order, Py_ssize_t n, Py_ssize_t d,
+                                       floating eta) noexcept nogil:
+    """Rosenblatt's rule over the samples in order: where y_k w^T [1; x_k] <= 0 (wrong side
+    or on the boundary), w <- w + eta y_k [1; x_k]. Returns the number of mistakes."""
+    cdef Py_ssize_t k, j, row, mistakes = 0
+    cdef const floating* x
+    cdef floating step
+    for k in range(n):
+        row = order[k]
+        x = X + row * d
+        if y[row] * (w[0] + dot(w + 1, x, d)) > 0:
+            continue
+        mistakes += 1
+        step = eta * y[row]
+        w[0] += step
+        for j in range(d):
+            w[j + 1] += step * x[j]
+    return mistakes
+
+
 # ---------------------------------------------------------------------------------------
 # A batch of B samples at once: each layer is a matrix product through BLAS.
 # Row-major A (r x c) is column-major A^T, which is how the products are handed to BLAS.
@@ -647,3 +668,14 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
                                      order.shape[0], B, <floating>eta, &Xb[0], &Yb[0], &S[0],
                                      &Xs[0], &D[0], &loss_sum)
     return loss_sum, done
+
+
+def perceptron_epoch(floating[::1] w, const floating[:, ::1] X, const floating[::1] y,
+                     const Py_ssize_t[::1] order, double eta):
+    """One pass of the perceptron learning algorithm over X[order], updating w = (w_0, ..., w_d)
+    in place; y holds +1 / -1. Returns the number of mistakes."""
+    cdef Py_ssize_t mistakes
+    with nogil:
+        mistakes = perceptron_epoch_nogil(&w[0], &X[0, 0], &y[0], &order[0], order.shape[0],
+                                          X.shape[1], <floating>eta)
+    return mistakes

@@ -21,6 +21,7 @@ class Backend(NamedTuple):
     mean_gradient: Callable  # (arch, params, X, Y, grad) -> mean loss
     sgd_epoch: Callable  # (arch, params, X, Y, order, eta) -> (loss sum, samples done)
     minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta) -> same
+    perceptron_epoch: Callable  # (w, X, y, order, eta) -> mistakes
 
 
 def _cython(isa: str) -> Backend:
@@ -46,6 +47,7 @@ def _cython(isa: str) -> Backend:
         kernels.mean_gradient,
         kernels.sgd_epoch,
         kernels.minibatch_epoch,
+        kernels.perceptron_epoch,
     )
 
 
@@ -73,6 +75,7 @@ def _reference() -> Backend:
         reference.mean_gradient,
         reference.sgd_epoch,
         reference.minibatch_epoch,
+        reference.perceptron_epoch,
     )
 
 

@@ -21,6 +21,25 @@ def real_array(a, what: str) -> np.ndarray:
     return arr
 
 
+def samples(X, d0, dtype):
+    """X as a C-contiguous, finite (n, d0) array of ``dtype`` (any d0 if it is None), and
+    whether it was given as one sample of shape (d0,)."""
+    X = real_array(X, "X")
+    single = X.ndim == 1
+    if single:
+        X = X.reshape(1, -1)
+    if X.ndim != 2 or (d0 is not None and X.shape[1] != d0):
+        shape = X.shape[1:] if single else X.shape
+        want = f"({d0},) or (n, {d0}) for d^(0) = {d0} inputs" if d0 is not None else "(n, d) or (d,)"
+        raise ValueError(f"X has shape {shape}; expected {want}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError("X is empty: no samples")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        raise ValueError(f"X contains NaN or infinity (or values that overflow {np.dtype(dtype).name})")
+    return X, single
+
+
 def real_number(value, what: str, lowest: float = -math.inf, dtype=np.float64) -> float:
     """A finite real number >= ``lowest`` (numpy scalars and fractions too, not bools),
     representable in ``dtype``."""
@@ -51,3 +70,14 @@ def seed(value):
     ):
         raise ValueError(f"seed must be None or a non-negative integer, got {value!r}")
     return None if value is None else int(value)
+
+
+def dtype(value) -> np.dtype:
+    """float32 or float64, given as a name or a numpy type."""
+    try:
+        dt = np.dtype(value) if value is not None else None
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {value!r}")
+    return dt

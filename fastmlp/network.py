@@ -61,7 +61,7 @@ class MLP:
         self.sizes = _check_sizes(sizes)
         self.loss = losses.get(loss)
         self.activations = _layer_activations(activation, output, self.loss, len(self.sizes) - 1)
-        self.dtype = _check_dtype(dtype)
+        self.dtype = checks.dtype(dtype)
         self.backend = backends.get(backend)
         self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
         self.params = np.zeros(sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])), dtype=self.dtype)
@@ -255,21 +255,7 @@ class MLP:
     def inputs(self, X):
         """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was
         one sample."""
-        X = checks.real_array(X, "X")
-        single = X.ndim == 1
-        if single:
-            X = X.reshape(1, -1)
-        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            raise ValueError(
-                f"X has shape {X.shape if not single else X.shape[1:]}; expected ({self.sizes[0]},) "
-                f"or (n, {self.sizes[0]}) for d^(0) = {self.sizes[0]} inputs"
-            )
-        if X.shape[0] == 0:
-            raise ValueError("X is empty: no samples")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(X).all():
-            raise ValueError(f"X contains NaN or infinity (or values that overflow {self.dtype.name})")
-        return X, single
+        return checks.samples(X, self.sizes[0], self.dtype)
 
     def targets(self, y, n):
         return self.loss.targets(y, n, self.sizes[-1], self.dtype)
@@ -317,16 +303,6 @@ def _check_sizes(sizes):
         if d < 1:
             raise ValueError(f"layer widths must be >= 1, got {d}")
     return tuple(int(d) for d in sizes)
-
-
-def _check_dtype(dtype):
-    try:
-        dt = np.dtype(dtype) if dtype is not None else None
-    except TypeError:
-        dt = None
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    return dt
 
 
 def _layer_activations(activation, output, loss, L):

@@ -114,6 +114,17 @@ def mean(grads):
     ]
 
 
+def perceptron_update(w, x, y, eta):
+    """Rosenblatt's rule for one sample: if y w^T [1; x] <= 0, w <- w + eta y [1; x], in place.
+    Returns whether the sample was a mistake."""
+    x = [1.0] + x
+    if y * sum(w_i * x_i for w_i, x_i in zip(w, x)) > 0:
+        return False
+    for i in range(len(w)):
+        w[i] = w[i] + eta * y * x[i]
+    return True
+
+
 # ---------------------------------------------------------------------------------------
 # The kernels' calling convention: flat params in the layout of fastmlp._core.
 
@@ -193,3 +204,11 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta):
 def sgd_epoch(arch, params, X, Y, order, eta):
     """Per-sample SGD over X[order]; see minibatch_epoch."""
     return minibatch_epoch(arch, params, X, Y, order, 1, eta)
+
+
+def perceptron_epoch(w, X, y, order, eta):
+    """One pass of the perceptron algorithm over X[order], in place; returns the mistakes."""
+    weights, rows, labels = w.tolist(), X.tolist(), y.tolist()
+    mistakes = sum(perceptron_update(weights, rows[k], labels[k], eta) for k in order.tolist())
+    w[:] = weights
+    return mistakes

@@ -34,13 +34,13 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
 @pytest.mark.parametrize("batch_size", [1, 32])
-def test_ctrl_c_during_one_long_epoch_interrupts_it_and_leaves_a_usable_model(batch_size):
+def test_ctrl_c_during_one_long_epoch_interrupts_it_and_leaves_a_usable_model(batch_size, tmp_path):
     # One epoch of 40,000 samples of 784-1024-10 takes several seconds (about 0.5 GFLOP
     # per 1,000 samples); SIGINT arrives a moment after it starts and must end it well
     # before it would have finished.
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(batch_size)], stdout=subprocess.PIPE, text=True
-    )
+        [sys.executable, "-c", CHILD, str(batch_size)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )  # cwd: import the installed package, not the checkout's sources
     assert child.stdout.readline().strip() == "training"
     time.sleep(0.5)
     sent = time.perf_counter()

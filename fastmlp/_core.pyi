@@ -1,0 +1,42 @@
+"""Type stubs of the Cython kernels (fastmlp/_core.pyx, also built as _core_avx2)."""
+from typing import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+ACTIVATION_CODES: dict[str, int]
+LOSS_CODES: dict[str, int]
+
+def cpu_has_avx2_fma() -> bool: ...
+
+class Architecture:
+    n_params: int
+    width: int
+    units: int
+    def __init__(
+        self, sizes: Sequence[int], act_codes: Sequence[int], act_params: Sequence[Sequence[float]], loss_code: int
+    ) -> None: ...
+
+def forward(arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating]) -> NDArray[np.floating]: ...
+def backprop(
+    arch: Architecture,
+    params: NDArray[np.floating],
+    x0: NDArray[np.floating],
+    y: NDArray[np.floating],
+    s: NDArray[np.floating],
+    x: NDArray[np.floating],
+    delta: NDArray[np.floating],
+    grad: NDArray[np.floating],
+) -> float: ...
+def mean_gradient(
+    arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
+    grad: NDArray[np.floating],
+) -> float: ...
+def sgd_epoch(
+    arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
+    order: NDArray[np.intp], eta: float,
+) -> tuple[float, int]: ...
+def minibatch_epoch(
+    arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
+    order: NDArray[np.intp], batch_size: int, eta: float,
+) -> tuple[float, int]: ...
