@@ -1,0 +1,10 @@
+"""Time fastmlp against numpy, scikit-learn, PyTorch and FANN: see bench/README.md.
+
+    python bench/compare.py --threads 1 > results.txt
+"""
+import sys
+
+from fastmlp.benchmark import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
