@@ -3,6 +3,7 @@
     import fastmlp as fm
     net = fm.MLP([3, 2, 1], activation="relu", output="relu", loss="l2")
 """
+from . import schedules
 from .activations import Activation, activation
 from .network import MLP, DivergenceError, Trace
 from .perceptron import ConvergenceWarning, Perceptron
@@ -11,5 +12,5 @@ from .training import History
 __version__ = "0.1.0"
 __all__ = [
     "MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "Perceptron", "ConvergenceWarning",
-    "__version__",
+    "schedules", "__version__",
 ]

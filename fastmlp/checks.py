@@ -52,7 +52,7 @@ def real_number(value, what: str, lowest: float = -math.inf, dtype=np.float64) -
         number = math.inf
     if not math.isfinite(number) or number < lowest:
         raise ValueError(f"{wanted}, got {value!r}")
-    if abs(number) > np.finfo(dtype).max:
+    if abs(number) > float(np.finfo(dtype).max):
         raise ValueError(f"{wanted}, got {value!r}, which overflows {np.dtype(dtype).name}")
     return number
 
@@ -81,3 +81,27 @@ def dtype(value) -> np.dtype:
     if dt not in (np.float32, np.float64):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {value!r}")
     return dt
+
+
+def boolean(value, what: str) -> bool:
+    """True or False (numpy's too), not 0/1 or None."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def choice(value, what: str, options) -> str:
+    """One of the names in ``options``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    if value not in options:
+        raise ValueError(f"{what} must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def fraction(value, what: str) -> float:
+    """A real number strictly between 0 and 1."""
+    number = real_number(value, what)
+    if not 0 < number < 1:
+        raise ValueError(f"{what} must lie strictly between 0 and 1, got {value!r}")
+    return number

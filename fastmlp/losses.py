@@ -43,6 +43,26 @@ class Loss:
                 raise ValueError("cross_entropy target rows must be non-negative and sum to 1 (one-hot)")
         return Y
 
+    def decisions(self, H: np.ndarray) -> np.ndarray:
+        """What a classifier decides from outputs or targets H (n, d^(L)), as (n, k) rows:
+        the class (argmax) for cross_entropy, each output >= 1/2 for binary cross-entropy."""
+        if self.code == CROSS_ENTROPY:
+            return H.argmax(axis=1)[:, np.newaxis]
+        return H >= 0.5
+
+    def score(self, H: np.ndarray, Y: np.ndarray) -> float:
+        """How well outputs H fit targets Y, higher is better: for classification losses the
+        accuracy (the share of samples with every decision right), for l2 the coefficient of
+        determination R^2 = 1 - SS_res / SS_tot averaged over the outputs (an output whose
+        targets are constant scores 1 if fitted exactly, else 0)."""
+        if self.classifier:
+            return float(np.mean((self.decisions(H) == self.decisions(Y)).all(axis=1)))
+        H, Y = H.astype(np.float64), Y.astype(np.float64)
+        residual = ((Y - H) ** 2).sum(axis=0)
+        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+        r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), (residual == 0).astype(np.float64))
+        return float(r2.mean())
+
 
 def _one_hot(labels: np.ndarray, n: int, K: int, dtype) -> np.ndarray:
     if labels.shape[0] != n:

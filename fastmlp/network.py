@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends, checks, losses
+from . import backends, checks, initialisers, losses
 from .activations import Activation, activation as make_activation
 from .threads import blas_threads
 
@@ -54,10 +54,11 @@ class MLP:
     backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
     n_threads: threads for the matrix products of minibatch training and batched forward
     passes (None: the BLAS default, all cores); per-sample SGD always uses one.
+    init: how initialise draws the weights, "auto" or a scheme of fastmlp.initialisers.
     """
 
     def __init__(self, sizes, activation="tanh", output=None, loss="l2", dtype="float64", seed=None, backend=None,
-                 n_threads=None):
+                 n_threads=None, init="auto"):
         self.sizes = _check_sizes(sizes)
         self.loss = losses.get(loss)
         self.activations = _layer_activations(activation, output, self.loss, len(self.sizes) - 1)
@@ -72,6 +73,7 @@ class MLP:
             start += (d_in + 1) * d_out
         self.rng = np.random.default_rng(checks.seed(seed))
         self.n_threads = n_threads
+        self.init = initialisers.check(init)
         self.initialise()
 
     # -- shape and weights ---------------------------------------------------------------
@@ -94,17 +96,12 @@ class MLP:
         return all(a.kind.trainable for a in self.activations)
 
     def initialise(self) -> None:
-        """Draw fresh weights from the network's generator: Glorot uniform for tanh,
-        sigmoid and linear units, He normal for the ReLU family; biases start at 0."""
+        """Draw fresh weights from the network's generator by the scheme ``init`` names
+        (default "auto": Glorot uniform for tanh, sigmoid and linear units, He normal for
+        the ReLU family); biases start at 0."""
         for W, act in zip(self.weights, self.activations):
-            fan_in, fan_out = W.shape[0] - 1, W.shape[1]
-            if act.name in ("relu", "leaky_relu", "elu", "maxout"):
-                w = self.rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
-            else:
-                limit = math.sqrt(6.0 / (fan_in + fan_out))
-                w = self.rng.uniform(-limit, limit, size=(fan_in, fan_out))
             W[0] = 0
-            W[1:] = w
+            W[1:] = initialisers.draw(self.init, self.rng, W.shape[0] - 1, W.shape[1], act.name)
 
     def set_weights(self, weights) -> None:
         """Copy W^(1) .. W^(L) in; each must have shape (d^(l-1) + 1, d^(l)) and be finite."""
@@ -189,9 +186,21 @@ class MLP:
         self._require_trainable("gradient")
         X, Y = self.data(X, y)
         grad = np.empty_like(self.params)
+        loss = self.mean_gradient(X, Y, grad)
+        return loss, self._split_params(grad)
+
+    def loss_value(self, X, y) -> float:
+        """The mean loss over the samples, by the kernels' own (numerically stable) formulas.
+        It runs the gradient pass and discards the gradient: it costs what ``gradient`` does."""
+        self._require_trainable("loss_value")
+        X, Y = self.data(X, y)
+        return self.mean_gradient(X, Y, np.empty_like(self.params))
+
+    def mean_gradient(self, X, Y, grad) -> float:
+        """For validated X, Y (see ``data``): the mean loss; its gradient goes into ``grad``
+        (flat, laid out like ``params``). One kernel call."""
         with blas_threads(self.n_threads):
-            loss = self.backend.mean_gradient(self._arch, self.params, X, Y, grad)
-        return float(loss), self._split_params(grad)
+            return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad))
 
     def sgd_step(self, X, y, eta) -> float:
         """One in-place update w <- w - eta * dl/dw: from one sample (the lecture's step) or
@@ -202,13 +211,22 @@ class MLP:
         order = np.arange(len(X), dtype=np.intp)
         return self.run_epoch(X, Y, order, len(X), eta, "this step") / len(X)
 
-    def fit(self, X, y, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False):
-        """Train with SGD; batch_size 1 is the lecture's per-sample algorithm, None the full
-        batch. Returns a History with the mean training loss of each epoch."""
+    def fit(self, X, y, **options):
+        """Train with SGD (batch_size 1 is the lecture's per-sample algorithm, None the full
+        batch) or L-BFGS, from the current weights. Returns a History with the mean training
+        loss of each epoch. The options (epochs, batch_size, eta, shuffle, seed, callback,
+        verbose, solver, validation_data, validation_fraction, early_stopping, patience, tol,
+        monitor, reinitialise) are those of fastmlp.training.fit."""
         from .training import fit
 
-        return fit(self, X, y, epochs=epochs, batch_size=batch_size, eta=eta, shuffle=shuffle, seed=seed,
-                   callback=callback, verbose=verbose)
+        return fit(self, X, y, **options)
+
+    def partial_fit(self, X, y, eta=0.1, **options):
+        """One epoch of SGD over X, y from the current weights, at the learning rate ``eta``
+        (a number); options as for fit. Returns the one-epoch History."""
+        from .training import partial_fit
+
+        return partial_fit(self, X, y, eta=eta, **options)
 
     def run_epoch(self, X, Y, order, batch_size, eta, where) -> float:
         """SGD over validated rows X[order]; returns the summed loss. On a non-finite loss or

@@ -1,68 +1,252 @@
-"""The fit loop: epochs, shuffling, batch sizes and the history of the training loss.
+"""The fit loop: epochs, shuffling, batch sizes, learning-rate schedules, validation, early
+stopping, L-BFGS and the history.
 
-The kernels run each epoch whole (per-sample SGD, minibatch or full batch); this module
-only decides the order of the samples, checks the hyperparameters and keeps the record.
+The kernels run each epoch whole (per-sample SGD, minibatch or full batch) and, for L-BFGS,
+compute the loss and its gradient over the whole training set in one call; this module
+decides the order of the samples and the rate of each epoch, holds out and scores the
+validation data, checks the hyperparameters and keeps the record.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import minimize
 
-from . import checks
+from . import checks, schedules
+from .datasets import stratified_mask
 from .network import DivergenceError
+
+SOLVERS = ("sgd", "lbfgs")
+MONITORS = ("val_loss", "val_score")
 
 
 @dataclass
 class History:
-    """Per epoch: the mean training loss over the samples as they were seen, the wall
-    time, and the samples trained per second."""
+    """One entry per epoch (per iteration for L-BFGS) in each list: the mean training loss
+    (over the samples as SGD saw them; at the iterate for L-BFGS), the wall time, the
+    samples per second (for L-BFGS: through the gradient pass, line-search trials included),
+    the learning rate used (SGD only), and, with validation, the mean validation loss and
+    the validation score after the epoch (accuracy for classification losses, R^2 for l2).
+    With early stopping, ``best_epoch`` is the epoch (counted from 1) whose weights the
+    network was left with, ``stopped_epoch`` the epoch after which it stopped (None: all ran).
+    """
 
     loss: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
     samples_per_second: list = field(default_factory=list)
+    eta: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_score: list = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
 
     @property
     def epochs(self) -> int:
         return len(self.loss)
 
 
-def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False):
-    """Train ``net`` in place; see MLP.fit. ``seed`` fixes the shuffling (default: the
-    network's own generator, itself seeded at construction). ``callback(epoch, history)``
-    runs after each epoch. If an epoch diverges, the weights and the generator are left as
-    they were after the last finite epoch and the DivergenceError carries the history."""
+def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
+        solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False, patience=10, tol=1e-4,
+        monitor="val_loss", reinitialise=False):
+    """Train ``net`` in place from its current weights (fresh ones if ``reinitialise``).
+
+    solver "sgd": ``epochs`` epochs of SGD in minibatches of ``batch_size`` (1: per sample,
+    None: the full batch), shuffled if ``shuffle`` (from ``seed``, by default from the
+    network's own generator), at the rate ``eta``: a number or a schedule(t, history), see
+    fastmlp.schedules. solver "lbfgs": at most ``epochs`` iterations of scipy's L-BFGS-B on
+    the full-batch mean loss (batch_size, shuffle and eta do not apply; it may stop sooner
+    when it converges).
+
+    Validation: ``validation_data=(X_val, y_val)``, or ``validation_fraction`` of X held out
+    (stratified by class for classification losses, drawn from the same generator as the
+    shuffles). Each epoch then records val_loss and val_score; it costs a forward and a
+    gradient pass over the validation data. ``early_stopping`` stops once ``patience``
+    epochs in a row have not improved the best ``monitor`` ("val_loss" or "val_score") by
+    ``tol``, and leaves the network with the weights of the best epoch.
+
+    ``callback(epoch, history)`` runs after each epoch (epoch counted from 1). If an epoch
+    diverges, the weights and the generator are left as they were after the last finite
+    epoch; the DivergenceError, like a KeyboardInterrupt, carries the history so far.
+    """
     net._require_trainable("fit")
     epochs = checks.positive_int(epochs, "epochs")
-    eta = net.check_eta(eta)
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    solver = checks.choice(solver, "solver", SOLVERS)
+    schedule = eta if callable(eta) else schedules.Constant(net.check_eta(eta))
+    shuffle = checks.boolean(shuffle, "shuffle")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable as callback(epoch, history)")
     seed = checks.seed(seed)
+    stopper = _EarlyStopping(patience, tol, monitor)  # checked whether or not early stopping is on
+    early_stopping = checks.boolean(early_stopping, "early_stopping")
+    reinitialise = checks.boolean(reinitialise, "reinitialise")
+    if batch_size is not None:
+        batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net.data(X, y)
-    n = len(X)
-    batch_size = n if batch_size is None else min(checks.positive_int(batch_size, "batch_size"), n)
     rng = net.rng if seed is None else np.random.default_rng(seed)
-    history = History()
-    for epoch in range(1, epochs + 1):
+    X, Y, validation = _validation(net, X, Y, validation_data, validation_fraction, rng)
+    if early_stopping and validation is None:
+        raise ValueError("early_stopping watches the validation data: give validation_data=(X_val, y_val) "
+                         "or validation_fraction")
+    if reinitialise:
+        net.initialise()
+    loop = _Epochs(net, validation, stopper if early_stopping else None, callback, verbose)
+    try:
+        if solver == "sgd":
+            batch_size = len(X) if batch_size is None else min(batch_size, len(X))
+            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop)
+        else:
+            _lbfgs(net, X, Y, epochs, loop)
+    except (KeyboardInterrupt, DivergenceError) as exc:
+        exc.history = loop.history
+        raise
+    if early_stopping:
+        stopper.restore(net)
+    return loop.history
+
+
+def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, callback=None, verbose=False):
+    """One epoch of SGD over X, y from the current weights at the rate ``eta`` (a number);
+    the other arguments as for fit. Returns the one-epoch History."""
+    return fit(net, X, y, epochs=1, eta=net.check_eta(eta), batch_size=batch_size, shuffle=shuffle, seed=seed,
+               callback=callback, verbose=verbose)
+
+
+def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop):
+    n = len(X)
+    for t in range(epochs):
+        value = schedule(t, loop.history)
+        eta = checks.real_number(value, f"eta for epoch {t + 1} (the schedule's value at t={t})", lowest=0.0,
+                                 dtype=net.dtype)
         drawn_from = rng.bit_generator.state
         order = rng.permutation(n).astype(np.intp) if shuffle else np.arange(n, dtype=np.intp)
         start = time.perf_counter()
         try:
-            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {epoch}")
-        except DivergenceError as exc:
+            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}")
+        except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from
-            exc.history = history
             raise
-        seconds = time.perf_counter() - start
-        history.loss.append(total / n)
+        if loop.end(total / n, time.perf_counter() - start, n, eta):
+            return
+
+
+def _lbfgs(net, X, Y, iterations, loop):
+    """L-BFGS-B on the flat params (in float64 for scipy, copied into the network's dtype
+    for the kernels); one History entry per iteration. On divergence or interruption the
+    network keeps the last iterate L-BFGS accepted."""
+    grad = np.empty_like(net.params)
+    accepted = net.params.copy()
+    evaluations, start = 0, time.perf_counter()
+
+    def loss_and_gradient(w):
+        nonlocal evaluations
+        evaluations += 1
+        net.params[...] = w
+        loss = net.mean_gradient(X, Y, grad)
+        if not (math.isfinite(loss) and np.isfinite(grad).all()):
+            raise DivergenceError(
+                f"training diverged in L-BFGS iteration {loop.history.epochs + 1}: the loss or its gradient "
+                "became non-finite; the weights were restored to the last iterate."
+            )
+        return loss, grad.astype(np.float64)
+
+    def iteration(intermediate_result):
+        nonlocal evaluations, start
+        accepted[...] = intermediate_result.x
+        net.params[...] = accepted
+        stop = loop.end(float(intermediate_result.fun), time.perf_counter() - start, evaluations * len(X), None)
+        evaluations, start = 0, time.perf_counter()
+        if stop:
+            raise StopIteration
+
+    try:
+        result = minimize(loss_and_gradient, accepted.astype(np.float64), jac=True, method="L-BFGS-B",
+                          callback=iteration, options={"maxiter": iterations})
+    except BaseException:
+        net.params[...] = accepted
+        raise
+    net.params[...] = result.x
+
+
+class _Epochs:
+    """What happens after each epoch: record it, validate, watch for early stopping, report."""
+
+    def __init__(self, net, validation, stopper, callback, verbose):
+        self.net, self.validation, self.stopper = net, validation, stopper
+        self.callback, self.verbose = callback, verbose
+        self.history = History()
+
+    def end(self, loss, seconds, samples, eta) -> bool:
+        """Record an epoch; True if early stopping ends the fit here."""
+        net, history = self.net, self.history
+        history.loss.append(loss)
         history.seconds.append(seconds)
-        history.samples_per_second.append(n / seconds if seconds > 0 else float("inf"))
-        if verbose:
-            print(f"epoch {epoch:4d}  loss {total / n:.6f}  {n / max(seconds, 1e-12):,.0f} samples/s")
-        if callback is not None:
-            callback(epoch, history)
-    return history
+        history.samples_per_second.append(samples / seconds if seconds > 0 else float("inf"))
+        if eta is not None:
+            history.eta.append(eta)
+        report = f"epoch {history.epochs:4d}  loss {loss:.6f}"
+        if self.validation is not None:
+            X_val, Y_val = self.validation
+            history.val_loss.append(net.mean_gradient(X_val, Y_val, np.empty_like(net.params)))
+            history.val_score.append(net.loss.score(net.forward(X_val), Y_val))
+            report += f"  val_loss {history.val_loss[-1]:.6f}  val_score {history.val_score[-1]:.4f}"
+        stop = self.stopper is not None and self.stopper.update(history, net.params)
+        if self.verbose:
+            print(f"{report}  {samples / max(seconds, 1e-12):,.0f} samples/s")
+        if self.callback is not None:
+            self.callback(history.epochs, history)
+        return stop
+
+
+class _EarlyStopping:
+    """Keeps the weights of the best epoch so far by ``monitor``, and counts the epochs in a
+    row that have not improved on the best by ``tol`` (as scikit-learn's early stopping)."""
+
+    def __init__(self, patience, tol, monitor):
+        self.patience = checks.positive_int(patience, "patience")
+        self.tol = checks.real_number(tol, "tol", lowest=0.0)
+        self.monitor = checks.choice(monitor, "monitor", MONITORS)
+        self.best, self.weights, self.stalled = math.inf, None, 0
+
+    def update(self, history, params) -> bool:
+        value = getattr(history, self.monitor)[-1]
+        value = value if self.monitor == "val_loss" else -value  # lower is better
+        self.stalled = 0 if value < self.best - self.tol else self.stalled + 1
+        if value < self.best:
+            self.best, self.weights = value, params.copy()
+            history.best_epoch = history.epochs
+        if self.stalled >= self.patience:
+            history.stopped_epoch = history.epochs
+            return True
+        return False
+
+    def restore(self, net):
+        if self.weights is not None:
+            net.params[...] = self.weights
+
+
+def _validation(net, X, Y, validation_data, validation_fraction, rng):
+    """(X_train, Y_train, (X_val, Y_val) or None), validated."""
+    if validation_data is not None and validation_fraction is not None:
+        raise ValueError("give validation_data or validation_fraction, not both")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a pair (X_val, y_val)")
+        try:
+            return X, Y, net.data(*validation_data)
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"validation_data: {exc}") from None
+    if validation_fraction is None:
+        return X, Y, None
+    fraction = checks.fraction(validation_fraction, "validation_fraction")
+    classes = net.loss.decisions(Y) if net.loss.classifier else np.zeros((len(Y), 1), dtype=bool)
+    drawn_from = rng.bit_generator.state
+    held_out = stratified_mask(np.unique(classes, axis=0, return_inverse=True)[1].reshape(-1), fraction, rng)
+    if not 0 < held_out.sum() < len(X):
+        rng.bit_generator.state = drawn_from  # a rejected call leaves the generator as it was
+        raise ValueError(f"validation_fraction={validation_fraction!r} of {len(X)} samples holds out "
+                         f"{held_out.sum()}: validation and training need at least one sample each")
+    return X[~held_out], Y[~held_out], (X[held_out], Y[held_out])

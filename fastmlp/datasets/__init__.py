@@ -44,9 +44,15 @@ def train_test_split(X, y, test_fraction=0.25, seed=0):
     for name, values in (("X", X), ("y", y)):
         if not np.isfinite(values).all():
             raise ValueError(f"{name} contains NaN or infinity")
-    rng = np.random.default_rng(checks.seed(seed))
-    test = np.zeros(len(y), dtype=bool)
-    for label in np.unique(y):
-        members = rng.permutation(np.flatnonzero(y == label))
-        test[members[: int(round(test_fraction * len(members)))]] = True
+    test = stratified_mask(y, test_fraction, np.random.default_rng(checks.seed(seed)))
     return X[~test], X[test], y[~test], y[test]
+
+
+def stratified_mask(labels, fraction, rng) -> np.ndarray:
+    """A boolean mask that picks ``fraction`` (rounded) of the samples of each label in
+    ``labels`` (one per sample), at random from the generator ``rng``."""
+    chosen = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        chosen[members[: int(round(fraction * len(members)))]] = True
+    return chosen

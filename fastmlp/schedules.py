@@ -1,0 +1,108 @@
+"""Learning-rate schedules: eta as a function of the epoch, for ``fit(..., eta=schedule)``.
+
+A schedule is any callable ``schedule(t, history) -> eta``: t = 0, 1, ... is the index of
+the epoch about to run and ``history`` the fit's History of the t epochs already finished
+(``history.loss[-1]`` the last mean training loss, ``history.eta`` the rates used so far).
+fit calls it once per epoch and rejects a value that is not a finite number >= 0, naming
+the epoch. The schedules below are pure functions of (t, history), so one object can serve
+any number of fits; each fit starts its own history, and with it the schedule, at t = 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import checks
+
+
+def _rate(eta) -> float:
+    return checks.real_number(eta, "eta", lowest=0.0)
+
+
+@dataclass
+class Constant:
+    """eta_t = eta."""
+
+    eta: float
+
+    def __post_init__(self):
+        self.eta = _rate(self.eta)
+
+    def __call__(self, t, history) -> float:
+        return self.eta
+
+
+@dataclass
+class InverseScaling:
+    """eta_t = eta / (t + 1)^power (scikit-learn's 'invscaling', counted in epochs)."""
+
+    eta: float
+    power: float = 0.5
+
+    def __post_init__(self):
+        self.eta = _rate(self.eta)
+        self.power = checks.real_number(self.power, "power", lowest=0.0)
+
+    def __call__(self, t, history) -> float:
+        return self.eta / (t + 1) ** self.power
+
+
+@dataclass
+class StepDecay:
+    """eta_t = eta * factor^(t // every): the rate drops by ``factor`` every ``every`` epochs."""
+
+    eta: float
+    factor: float = 0.5
+    every: int = 10
+
+    def __post_init__(self):
+        self.eta = _rate(self.eta)
+        self.factor = checks.real_number(self.factor, "factor", lowest=0.0)
+        if not 0 < self.factor <= 1:
+            raise ValueError(f"factor must lie in (0, 1], got {self.factor!r}")
+        self.every = checks.positive_int(self.every, "every")
+
+    def __call__(self, t, history) -> float:
+        return self.eta * self.factor ** (t // self.every)
+
+
+@dataclass
+class Adaptive:
+    """scikit-learn's 'adaptive': start at ``eta``; once the training loss of ``patience``
+    epochs in a row run at the current rate has failed to improve on the best loss before
+    each of them by ``tol``, divide the rate by ``factor`` (and count afresh at the new rate).
+    """
+
+    eta: float
+    factor: float = 5.0
+    patience: int = 2
+    tol: float = 1e-4
+
+    def __post_init__(self):
+        self.eta = _rate(self.eta)
+        self.factor = checks.real_number(self.factor, "factor")
+        if not self.factor > 1:
+            raise ValueError(f"factor must be > 1 (the rate is divided by it), got {self.factor!r}")
+        self.patience = checks.positive_int(self.patience, "patience")
+        self.tol = checks.real_number(self.tol, "tol", lowest=0.0)
+
+    def __call__(self, t, history) -> float:
+        if not history.eta:
+            return self.eta
+        eta = history.eta[-1]
+        first = len(history.loss) - self.patience
+        if first < 1:  # the first epoch always improves on "no loss yet"
+            return eta
+        loss = np.asarray(history.loss, dtype=np.float64)
+        best_before = np.minimum.accumulate(loss)  # best_before[i - 1]: the best of epochs 0..i-1
+        stalled = all(
+            history.eta[i] == eta and loss[i] >= best_before[i - 1] - self.tol for i in range(first, len(loss))
+        )
+        return eta / self.factor if stalled else eta
+
+
+constant, inverse_scaling, step_decay, adaptive = Constant, InverseScaling, StepDecay, Adaptive
+
+__all__ = ["constant", "inverse_scaling", "step_decay", "adaptive", "Constant", "InverseScaling", "StepDecay",
+           "Adaptive"]
