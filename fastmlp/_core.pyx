@@ -35,7 +35,7 @@ cdef enum:
     BINARY_CROSS_ENTROPY = 2
 
 # Rows of a batch pushed through the network at once by the batched forward pass.
-cdef Py_ssize_t FORWARD_CHUNK = 512
+cdef Py_ssize_t FORWARD_CHUNK = 2048
 # Output units whose partial sums the per-sample forward pass keeps in registers, and the
 # partial sums of a dot product: sized for 256-bit vectors of doubles and floats.
 cdef enum:
@@ -144,8 +144,29 @@ cdef extern from *:
         e = (two_k - 1.0) + two_k * q;
         return copysign(e / (e + 2.0), s);
     }
+    /* The same in single precision for float32 layers, twice as many lanes per vector:
+       Taylor series through r^7 (truncation < 6e-9), |s| >= 9 gives +-1. */
+    static inline float fastmlp_tanhf(float s) {
+        const float shifter = 12582912.0f, ln2_hi = 6.93145752e-01f, ln2_lo = 1.42860677e-06f,
+                    inv_ln2 = 1.44269504f;
+        float a = fabsf(s), x, kd, r, q, two_k, e;
+        uint32_t bits;
+        a = a > 9.0f ? 9.0f : a;
+        x = 2.0f * a;
+        kd = x * inv_ln2 + shifter;
+        memcpy(&bits, &kd, sizeof bits);
+        kd -= shifter;
+        r = (x - kd * ln2_hi) - kd * ln2_lo;
+        q = r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120
+            + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+        bits = (bits + 127u) << 23;
+        memcpy(&two_k, &bits, sizeof two_k);
+        e = (two_k - 1.0f) + two_k * q;
+        return copysignf(e / (e + 2.0f), s);
+    }
     """
     double fastmlp_tanh(double s) noexcept nogil
+    float fastmlp_tanhf(float s) noexcept nogil
 
 
 cdef inline double sigmoid(double s) noexcept nogil:
@@ -213,7 +234,10 @@ cdef void activate(int code, const double* p, const floating* s, floating* x, Py
     cdef double lse
     if code == TANH:
         for j in range(d):
-            x[j] = <floating>fastmlp_tanh(s[j])
+            if floating is float:
+                x[j] = fastmlp_tanhf(s[j])
+            else:
+                x[j] = fastmlp_tanh(s[j])
     elif code == RELU:
         for j in range(d):
             x[j] = s[j] if s[j] > 0 else 0
