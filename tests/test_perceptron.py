@@ -44,16 +44,12 @@ def test_xor_is_reported_as_not_converging(backend):
 
 
 def test_one_update_by_hand():
-    # w = 0 misclassifies the first sample (s = 0): w <- 0 + eta * (+1) * [1; x].
-    p = fm.Perceptron(eta=0.5, max_epochs=1, shuffle=False).fit([[2.0, -1.0], [-3.0, 1.0]], [1, 0])
-    # Sample 2 (label -1): s = 0.5 + 0.5*(-3*2 + 1*-1)... computed by the rule itself:
-    w = np.zeros(3)
-    for x, t in [([2.0, -1.0], 1.0), ([-3.0, 1.0], -1.0)]:
-        xb = np.r_[1.0, x]
-        if t * (w @ xb) <= 0:
-            w += 0.5 * t * xb
-    np.testing.assert_array_equal(p.w, w)
-    np.testing.assert_array_equal(w, [0.5, 1.0, -0.5])
+    # w = 0 puts the first sample (+1) on the boundary: w <- 0 + 0.5 * [1, 2, -1]. The
+    # second (-1) then has s = 0.5 + 1 * -3 + -0.5 * 1 = -3 < 0: right side, no update.
+    with pytest.warns(fm.ConvergenceWarning):  # one epoch, and it made a mistake
+        p = fm.Perceptron(eta=0.5, max_epochs=1, shuffle=False).fit([[2.0, -1.0], [-3.0, 1.0]], [1, 0])
+    np.testing.assert_array_equal(p.w, [0.5, 1.0, -0.5])
+    assert p.mistakes == [1]
 
 
 @pytest.mark.parametrize("backend", cython_variants())
