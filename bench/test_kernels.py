@@ -71,11 +71,12 @@ def test_predict(benchmark, shape, dtype):
     assert labels.shape == (n,)
 
 
-def test_per_sample_epoch(benchmark, shape, dtype):
-    n = SHAPES[shape][2]
+@pytest.mark.parametrize("batch_size", [1, 32], ids=["per-sample", "minibatch-32"])
+def test_epoch(benchmark, shape, dtype, batch_size):
+    n = SHAPES[shape][2 if batch_size == 1 else 1]
     net, X, y = setup(shape, dtype, n)
     record(benchmark, shape, n, True)
-    history = benchmark(net.fit, X, y, epochs=1, batch_size=1, eta=ETA)
+    history = benchmark(net.fit, X, y, epochs=1, batch_size=batch_size, eta=ETA)
     assert np.isfinite(history.loss).all()
 
 
@@ -85,10 +86,3 @@ def test_minibatch_step(benchmark, shape, dtype):
     loss = benchmark(net.sgd_step, X, y, ETA)
     assert np.isfinite(loss)
 
-
-def test_minibatch_epoch(benchmark, shape, dtype):
-    n = SHAPES[shape][1]
-    net, X, y = setup(shape, dtype, n)
-    record(benchmark, shape, n, True)
-    history = benchmark(net.fit, X, y, epochs=1, batch_size=32, eta=ETA)
-    assert np.isfinite(history.loss).all()

@@ -1250,18 +1250,25 @@ def _assert_step_outcome(net, before, call):
     return result
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("backend", BACKENDS)
-@HYPOTHESIS
-@given(data=st.data())
-def test_hypothesis_sgd_step_never_crashes(backend, dtype, data):
+def draw_case(data, backend, dtype, *more_targets):
+    """A small network of a drawn loss, and either nearly valid data for it or anything at
+    all (targets also from ``more_targets``)."""
     kind = data.draw(st.sampled_from(["l2", "ce", "bce"]), label="kind")
     net = make_net(backend, dtype, kind=kind)
     if data.draw(st.booleans(), label="near_valid"):
         X, y = data.draw(near_valid_data(net), label="X, y")
     else:
         X = data.draw(anything(3), label="X")
-        y = data.draw(st.one_of(anything(net.sizes[-1]), st.integers(-2, 4)), label="y")
+        y = data.draw(st.one_of(anything(net.sizes[-1]), *more_targets), label="y")
+    return net, X, y
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", BACKENDS)
+@HYPOTHESIS
+@given(data=st.data())
+def test_hypothesis_sgd_step_never_crashes(backend, dtype, data):
+    net, X, y = draw_case(data, backend, dtype, st.integers(-2, 4))
     eta = data.draw(
         st.one_of(
             st.floats(0, 1), st.floats(allow_nan=True), st.sampled_from([1e300, 1e308, 1e39]), st.integers(-2, 3),
@@ -1282,13 +1289,7 @@ def test_hypothesis_sgd_step_never_crashes(backend, dtype, data):
 @HYPOTHESIS
 @given(data=st.data())
 def test_hypothesis_fit_never_crashes(backend, dtype, data):
-    kind = data.draw(st.sampled_from(["l2", "ce", "bce"]), label="kind")
-    net = make_net(backend, dtype, kind=kind)
-    if data.draw(st.booleans(), label="near_valid"):
-        X, y = data.draw(near_valid_data(net), label="X, y")
-    else:
-        X = data.draw(anything(3), label="X")
-        y = data.draw(anything(net.sizes[-1]), label="y")
+    net, X, y = draw_case(data, backend, dtype)
     junk = st.one_of(st.none(), st.text(max_size=2), st.booleans(), st.floats(allow_nan=True))
     kwargs = dict(
         epochs=data.draw(st.one_of(st.integers(-1, 3), junk), label="epochs"),
