@@ -79,6 +79,23 @@ cdef struct Net:
     int loss
 
 
+cdef struct Step:
+    # What layer_backward adds to its target: target_ij <- decay * target_ij + scale * x_i
+    # delta_j, then soft-thresholded by shrink (bias row: + scale * delta_j only).
+    # SGD with L2 and L1 penalties: scale = -eta, decay = 1 - eta l2, shrink = eta l1;
+    # a gradient buffer: scale = 1, decay = 1, shrink = 0.
+    double scale
+    double decay
+    double shrink
+
+
+cdef Step GRADIENT = Step(1.0, 1.0, 0.0)
+
+
+cdef Step sgd_step_of(double eta, double l2, double l1) noexcept nogil:
+    return Step(-eta, 1.0 - eta * l2, eta * l1)
+
+
 cdef class Architecture:
     """The network's shape and nonlinearities, held as C arrays for the kernels."""
     cdef Py_ssize_t[::1] d
@@ -319,12 +336,22 @@ cdef inline floating dot(const floating* a, const floating* b, Py_ssize_t n) noe
     return total
 
 
+cdef inline void soft_threshold(floating* w, Py_ssize_t n, floating t) noexcept nogil:
+    """w <- sign(w) max(|w| - t, 0): the L1 step, which leaves at zero a weight it would
+    carry across zero."""
+    cdef Py_ssize_t j
+    cdef floating z
+    for j in range(n):
+        z = w[j]
+        w[j] = z - t if z > t else (z + t if z < -t else 0)
+
+
 cdef inline void backward_columns(const floating* W, floating* target, const floating* x_in,
                                   Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
                                   Py_ssize_t r, const floating* delta, floating* back,
                                   floating scale) noexcept nogil:
-    # Columns jb .. jb+r-1 of layer_backward, with delta's block held in a local array so
-    # that the row updates need no aliasing checks.
+    # Columns jb .. jb+r-1 of layer_backward without penalties, with delta's block held in
+    # a local array so that the row updates need no aliasing checks.
     cdef Py_ssize_t i, j
     cdef floating a
     cdef floating d[BLOCK]
@@ -344,26 +371,50 @@ cdef inline void backward_columns(const floating* W, floating* target, const flo
             out[j] += a * d[j]
 
 
+cdef void penalised_columns(const floating* W, floating* target, const floating* x_in,
+                            Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r,
+                            const floating* delta, floating* back, const Step* step) noexcept nogil:
+    # The same with weight decay and the L1 soft threshold, in a function of its own so
+    # that the plain step keeps its tight loop.
+    cdef Py_ssize_t i, j
+    cdef floating a, decay = <floating>step.decay, shrink = <floating>step.shrink
+    cdef floating* out
+    for i in range(d_in):
+        if back != NULL:
+            back[i] += dot(W + (i + 1) * d_out + jb, delta + jb, r)
+        out = target + (i + 1) * d_out + jb
+        a = <floating>step.scale * x_in[i]
+        for j in range(r):
+            out[j] = decay * out[j] + a * delta[jb + j]
+        if shrink > 0:
+            soft_threshold(out, r, shrink)
+
+
 cdef void layer_backward(const floating* W, floating* target, const floating* x_in,
                          Py_ssize_t d_in, Py_ssize_t d_out, const floating* delta,
-                         floating* back, floating scale) noexcept nogil:
-    """One pass over W^(l): back_i = sum_j w_ij delta_j (if back is not NULL) and
-    target_ij += scale * x_i * delta_j (x_0 = 1), BLOCK columns at a time.
+                         floating* back, const Step* step) noexcept nogil:
+    """One pass over W^(l): back_i = sum_j w_ij delta_j (if back is not NULL) and the
+    step's change of target (see Step), BLOCK columns at a time.
 
-    With target == W and scale = -eta this is the lecture's in-place update, fused with
+    With target == W and an SGD step this is the lecture's in-place update (with the
+    penalties' weight decay and soft threshold on the weights, not the bias), fused with
     the delta recursion: each row block is read for the sum before it is changed. With
-    target a zeroed gradient buffer and scale = 1 it writes dl/dw_ij = x_i delta_j.
+    target a zeroed gradient buffer and GRADIENT it writes dl/dw_ij = x_i delta_j.
     """
     cdef Py_ssize_t j, jb = 0
     for j in range(d_out):
-        target[j] += scale * delta[j]
+        target[j] += <floating>step.scale * delta[j]
     if back != NULL:
         memset(back, 0, d_in * sizeof(floating))
+    if step.decay != 1 or step.shrink != 0:
+        penalised_columns(W, target, x_in, d_in, d_out, 0, d_out, delta, back, step)
+        return
     while jb + BLOCK <= d_out:
-        backward_columns(W, target, x_in, d_in, d_out, jb, BLOCK, delta, back, scale)
+        backward_columns(W, target, x_in, d_in, d_out, jb, BLOCK, delta, back, <floating>step.scale)
         jb += BLOCK
     if jb < d_out:
-        backward_columns(W, target, x_in, d_in, d_out, jb, d_out - jb, delta, back, scale)
+        backward_columns(W, target, x_in, d_in, d_out, jb, d_out - jb, delta, back,
+                         <floating>step.scale)
 
 
 cdef double output_delta(const Net* net, const floating* s, const floating* x,
@@ -419,10 +470,10 @@ cdef void forward_sample(const Net* net, const floating* params, const floating*
 
 cdef double backprop_sample(const Net* net, floating* params, floating* target,
                             const floating* x0, const floating* y, floating* s, floating* x,
-                            floating* delta, floating scale) noexcept nogil:
-    """Forward, then for l = L..1: target^(l) += scale * x^(l-1) delta^(l)^T, with
-    delta^(l-1) from W^(l) read in the same pass. delta holds delta^(1..L) like s and x.
-    Returns the loss."""
+                            floating* delta, const Step* step) noexcept nogil:
+    """Forward, then for l = L..1: the step's change of target^(l) from x^(l-1) delta^(l)^T,
+    with delta^(l-1) from W^(l) read in the same pass. delta holds delta^(1..L) like s
+    and x. Returns the loss."""
     cdef int l
     cdef Py_ssize_t top = 0, d_in, d_out
     cdef double loss
@@ -438,10 +489,10 @@ cdef double backprop_sample(const Net* net, floating* params, floating* target,
         d_out = net.d[l + 1]
         if l == 0:
             layer_backward(params + net.offset[0], target + net.offset[0], x0, d_in, d_out,
-                           delta + top, <floating*>NULL, scale)
+                           delta + top, <floating*>NULL, step)
         else:
             layer_backward(params + net.offset[l], target + net.offset[l], x + top - d_in,
-                           d_in, d_out, delta + top, delta + top - d_in, scale)
+                           d_in, d_out, delta + top, delta + top - d_in, step)
             top -= d_in
             times_theta_prime(net.act[l - 1], net.act_param + 4 * (l - 1), s + top, x + top,
                               delta + top, d_in)
@@ -450,7 +501,7 @@ cdef double backprop_sample(const Net* net, floating* params, floating* target,
 
 cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating* X,
                                 const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
-                                floating eta, floating* s, floating* x, floating* delta,
+                                const Step* step, floating* s, floating* x, floating* delta,
                                 double* loss_sum) noexcept nogil:
     """The lecture's algorithm: for each sample in order, forward, backward, update.
     Stops at the first non-finite loss and returns how many samples were completed."""
@@ -459,7 +510,7 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     cdef double loss, total = 0.0
     for k in range(n):
         row = order[k]
-        loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta, -eta)
+        loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta, step)
         if not isfinite(loss):
             loss_sum[0] = total
             return k
@@ -529,18 +580,16 @@ cdef void forward_batch(const Net* net, const floating* params, const floating* 
 
 cdef double backprop_batch(const Net* net, floating* params, floating* target,
                            const floating* X0, const floating* Y, Py_ssize_t B,
-                           floating* S, floating* Xs, floating* D, floating scale,
-                           floating beta) noexcept nogil:
+                           floating* S, floating* Xs, floating* D,
+                           const Step* step) noexcept nogil:
     """Forward the batch, then for l = L..1: Delta^(l-1) = (Delta^(l) W^(l)^T) * theta'
-    and target^(l) = beta * target^(l) + (scale / B) [1 X^(l-1)]^T Delta^(l).
-
-    scale = -eta, beta = 1, target = params: one minibatch SGD step with the mean
-    gradient. scale = 1, beta = 0, target = a gradient buffer: the mean gradient.
-    Returns the summed loss of the batch."""
+    and the step's change of target^(l) from the mean (1 / B) [1 X^(l-1)]^T Delta^(l)
+    (see Step). An SGD step into params is one minibatch step with the mean gradient;
+    GRADIENT into a zeroed buffer gives the mean gradient. Returns the summed loss."""
     cdef int l
     cdef Py_ssize_t top = 0, b, j, d_in, d_out
     cdef double loss = 0.0
-    cdef floating a = scale / B
+    cdef floating a = <floating>(step.scale / B), decay = <floating>step.decay
     cdef floating* T
     cdef const floating* W
     cdef const floating* x_in
@@ -562,13 +611,13 @@ cdef double backprop_batch(const Net* net, floating* params, floating* target,
             # Delta^(l) W^(l)[1:]^T, before W^(l) is touched.
             gemm(b"T", b"N", <int>d_in, <int>B, <int>d_out, 1, W + d_out, <int>d_out,
                  D + top, <int>d_out, 0, D + top - B * d_in, <int>d_in)
-        if beta == 0:
-            memset(T, 0, d_out * sizeof(floating))
         for b in range(B):
             for j in range(d_out):
                 T[j] += a * D[top + b * d_out + j]
         gemm(b"N", b"T", <int>d_out, <int>d_in, <int>B, a, D + top, <int>d_out,
-             x_in, <int>d_in, beta, T + d_out, <int>d_out)
+             x_in, <int>d_in, decay, T + d_out, <int>d_out)
+        if step.shrink > 0:
+            soft_threshold(T + d_out, d_in * d_out, <floating>step.shrink)
         if l > 0:
             top -= B * d_in
             for b in range(B):
@@ -580,7 +629,7 @@ cdef double backprop_batch(const Net* net, floating* params, floating* target,
 
 cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const floating* X,
                                       const floating* Y, const Py_ssize_t* order,
-                                      Py_ssize_t n, Py_ssize_t batch, floating eta,
+                                      Py_ssize_t n, Py_ssize_t batch, const Step* step,
                                       floating* Xb, floating* Yb, floating* S, floating* Xs,
                                       floating* D, double* loss_sum) noexcept nogil:
     """Minibatch SGD over the samples in order, batch rows per step (the last step takes
@@ -595,7 +644,7 @@ cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const fl
             row = order[start + b]
             memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
             memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
-        loss = backprop_batch(net, params, params, Xb, Yb, B, S, Xs, D, -eta, 1)
+        loss = backprop_batch(net, params, params, Xb, Yb, B, S, Xs, D, step)
         if not isfinite(loss):
             loss_sum[0] = total
             return start
@@ -637,7 +686,7 @@ def backprop(Architecture arch, floating[::1] params, const floating[::1] x0,
     with nogil:
         memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_sample(&arch.net, &params[0], &grad[0], &x0[0], &y[0], &s[0], &x[0],
-                               &delta[0], 1)
+                               &delta[0], &GRADIENT)
     return loss
 
 
@@ -651,14 +700,17 @@ def mean_gradient(Architecture arch, floating[::1] params, const floating[:, ::1
     cdef floating[::1] D = np.empty_like(S)
     cdef double loss
     with nogil:
+        memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_batch(&arch.net, &params[0], &grad[0], &X[0, 0], &Y[0, 0], n,
-                              &S[0], &Xs[0], &D[0], 1, 0)
+                              &S[0], &Xs[0], &D[0], &GRADIENT)
     return loss / n
 
 
 def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
-              const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta):
-    """Per-sample SGD over X[order], in place, without the GIL.
+              const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta,
+              double l2=0.0, double l1=0.0):
+    """Per-sample SGD over X[order], in place, without the GIL; l2 and l1 penalise the
+    weights (not the biases): w <- soft-threshold(w - eta (dl/dw + l2 w), eta l1).
     Returns (summed loss, samples completed); fewer than len(order) means a non-finite loss."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t hidden = arch.units - arch.d[0]
@@ -667,17 +719,18 @@ def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
     cdef floating[::1] delta = np.empty(hidden, dtype=dtype)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
+    cdef Step step = sgd_step_of(eta, l2, l1)
     with nogil:
         done = sgd_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                               order.shape[0], <floating>eta, &s[0], &x[0], &delta[0], &loss_sum)
+                               order.shape[0], &step, &s[0], &x[0], &delta[0], &loss_sum)
     return loss_sum, done
 
 
 def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
                     const floating[:, ::1] Y, const Py_ssize_t[::1] order,
-                    Py_ssize_t batch_size, double eta):
-    """Minibatch SGD (mean gradient per step) over X[order], in place, without the GIL.
-    Returns (summed loss, samples completed)."""
+                    Py_ssize_t batch_size, double eta, double l2=0.0, double l1=0.0):
+    """Minibatch SGD (mean gradient per step, penalties as in sgd_epoch) over X[order], in
+    place, without the GIL. Returns (summed loss, samples completed)."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef floating[::1] Xb = np.empty(B * arch.d[0], dtype=dtype)
@@ -687,9 +740,10 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
     cdef floating[::1] D = np.empty_like(S)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
+    cdef Step step = sgd_step_of(eta, l2, l1)
     with nogil:
         done = minibatch_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                                     order.shape[0], B, <floating>eta, &Xb[0], &Yb[0], &S[0],
+                                     order.shape[0], B, &step, &Xb[0], &Yb[0], &S[0],
                                      &Xs[0], &D[0], &loss_sum)
     return loss_sum, done
 

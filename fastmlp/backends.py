@@ -19,8 +19,8 @@ class Backend(NamedTuple):
     forward: Callable  # (arch, params, X) -> (n, d^(L)) outputs
     backprop: Callable  # (arch, params, x0, y, s, x, delta, grad) -> loss of one sample
     mean_gradient: Callable  # (arch, params, X, Y, grad) -> mean loss
-    sgd_epoch: Callable  # (arch, params, X, Y, order, eta) -> (loss sum, samples done)
-    minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta) -> same
+    sgd_epoch: Callable  # (arch, params, X, Y, order, eta, l2, l1) -> (loss sum, samples done)
+    minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta, l2, l1) -> same
     perceptron_epoch: Callable  # (w, X, y, order, eta) -> mistakes
 
 

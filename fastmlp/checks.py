@@ -57,6 +57,11 @@ def real_number(value, what: str, lowest: float = -math.inf, dtype=np.float64) -
     return number
 
 
+def penalties(l2, l1) -> tuple:
+    """The L2 and L1 penalty weights: finite numbers >= 0."""
+    return real_number(l2, "l2", lowest=0.0), real_number(l1, "l1", lowest=0.0)
+
+
 def positive_int(value, what: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")

@@ -202,14 +202,17 @@ class MLP:
         with blas_threads(self.n_threads):
             return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad))
 
-    def sgd_step(self, X, y, eta) -> float:
+    def sgd_step(self, X, y, eta, l2=0.0, l1=0.0) -> float:
         """One in-place update w <- w - eta * dl/dw: from one sample (the lecture's step) or
-        from the mean gradient of a minibatch. Returns the loss before the update."""
+        from the mean gradient of a minibatch. l2 and l1 penalise the weights (not the
+        biases): weight decay l2 * w joins the gradient, then the L1 step moves each weight
+        eta * l1 towards zero, stopping at zero. Returns the loss before the update."""
         self._require_trainable("sgd_step")
         eta = self.check_eta(eta)
+        l2, l1 = checks.penalties(l2, l1)
         X, Y = self.data(X, y)
         order = np.arange(len(X), dtype=np.intp)
-        return self.run_epoch(X, Y, order, len(X), eta, "this step") / len(X)
+        return self.run_epoch(X, Y, order, len(X), eta, "this step", l2, l1) / len(X)
 
     def fit(self, X, y, **options):
         """Train with SGD (batch_size 1 is the lecture's per-sample algorithm, None the full
@@ -228,7 +231,7 @@ class MLP:
 
         return partial_fit(self, X, y, eta=eta, **options)
 
-    def run_epoch(self, X, Y, order, batch_size, eta, where) -> float:
+    def run_epoch(self, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0) -> float:
         """SGD over validated rows X[order]; returns the summed loss. On a non-finite loss or
         weight the weights are put back as they were and DivergenceError names ``where``.
 
@@ -244,10 +247,12 @@ class MLP:
             for start in range(0, len(order), per_call):
                 part = order[start : start + per_call]
                 if batch_size == 1:
-                    loss, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, part, eta)
+                    loss, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, part, eta, l2, l1)
                 else:
                     with blas_threads(self.n_threads):
-                        loss, done = self.backend.minibatch_epoch(self._arch, self.params, X, Y, part, batch_size, eta)
+                        loss, done = self.backend.minibatch_epoch(
+                            self._arch, self.params, X, Y, part, batch_size, eta, l2, l1
+                        )
                 total += loss
                 finite = done == len(part) and math.isfinite(total)
                 if not finite:

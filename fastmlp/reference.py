@@ -89,12 +89,22 @@ def gradient(x, delta):
     return [[[x_i * delta_j for delta_j in delta[l - 1]] for x_i in [1.0] + x[l - 1]] for l in range(1, len(delta) + 1)]
 
 
-def update(W, grad, eta):
-    """w_ij^(l) <- w_ij^(l) - eta * dl/dw_ij^(l), in place."""
+def soft_threshold(w, t):
+    """sign(w) max(|w| - t, 0): the L1 step, leaving at 0 a weight it would carry past 0."""
+    return w - t if w > t else (w + t if w < -t else 0.0)
+
+
+def update(W, grad, eta, l2=0.0, l1=0.0):
+    """w_ij^(l) <- w_ij^(l) - eta * dl/dw_ij^(l), in place. For the weights (i >= 1, not the
+    bias row) with penalties: the L2 term adds l2 * w_ij to the gradient (weight decay), and
+    the L1 term then moves w_ij towards 0 by eta * l1, stopping at 0."""
     for W_l, g_l in zip(W, grad):
-        for w_i, g_i in zip(W_l, g_l):
+        for i, (w_i, g_i) in enumerate(zip(W_l, g_l)):
             for j in range(len(w_i)):
-                w_i[j] = w_i[j] - eta * g_i[j]
+                if i == 0:
+                    w_i[j] = w_i[j] - eta * g_i[j]
+                else:
+                    w_i[j] = soft_threshold(w_i[j] - eta * (g_i[j] + l2 * w_i[j]), eta * l1)
 
 
 def backpropagation(W, thetas, loss, x0, y):
@@ -181,10 +191,10 @@ def mean_gradient(arch, params, X, Y, grad):
     return sum(r[4] for r in results) / len(results)
 
 
-def minibatch_epoch(arch, params, X, Y, order, batch_size, eta):
+def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0):
     """SGD over X[order], batch_size samples per update with the mean gradient (batch_size 1:
-    the lecture's per-sample algorithm). Returns (summed loss, samples completed) and
-    writes the new weights into params."""
+    the lecture's per-sample algorithm), penalties l2 and l1 as in update. Returns (summed
+    loss, samples completed) and writes the new weights into params."""
     W = _unflatten(arch, params.tolist())
     rows, targets, order = X.tolist(), Y.tolist(), order.tolist()
     total, done = 0.0, 0
@@ -194,16 +204,16 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta):
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break
-        update(W, mean([r[3] for r in results]), eta)
+        update(W, mean([r[3] for r in results]), eta, l2, l1)
         total, done = total + ell, done + len(batch)
     with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
         params[:] = _flatten(W)
     return total, done
 
 
-def sgd_epoch(arch, params, X, Y, order, eta):
+def sgd_epoch(arch, params, X, Y, order, eta, l2=0.0, l1=0.0):
     """Per-sample SGD over X[order]; see minibatch_epoch."""
-    return minibatch_epoch(arch, params, X, Y, order, 1, eta)
+    return minibatch_epoch(arch, params, X, Y, order, 1, eta, l2, l1)
 
 
 def perceptron_epoch(w, X, y, order, eta):

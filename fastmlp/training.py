@@ -49,8 +49,13 @@ class History:
 
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False, patience=10, tol=1e-4,
-        monitor="val_loss", reinitialise=False):
+        monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0):
     """Train ``net`` in place from its current weights (fresh ones if ``reinitialise``).
+
+    ``l2`` and ``l1`` penalise the weights (not the biases) as in MLP.sgd_step; L-BFGS
+    minimises the mean loss + l2/2 * sum of squared weights and takes no l1 (its kink at
+    zero needs the SGD step's soft threshold). history.loss is the mean loss without the
+    penalty for SGD, the penalised objective for L-BFGS.
 
     solver "sgd": ``epochs`` epochs of SGD in minibatches of ``batch_size`` (1: per sample,
     None: the full batch), shuffled if ``shuffle`` (from ``seed``, by default from the
@@ -73,6 +78,9 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     net._require_trainable("fit")
     epochs = checks.positive_int(epochs, "epochs")
     solver = checks.choice(solver, "solver", SOLVERS)
+    l2, l1 = checks.penalties(l2, l1)
+    if solver == "lbfgs" and l1 > 0:
+        raise ValueError("solver='lbfgs' takes no l1 penalty; use solver='sgd' for l1")
     schedule = eta if callable(eta) else schedules.Constant(net.check_eta(eta))
     shuffle = checks.boolean(shuffle, "shuffle")
     if callback is not None and not callable(callback):
@@ -95,9 +103,9 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     try:
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
-            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop)
+            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1)
         else:
-            _lbfgs(net, X, Y, epochs, loop)
+            _lbfgs(net, X, Y, epochs, loop, l2)
     except (KeyboardInterrupt, DivergenceError) as exc:
         exc.history = loop.history
         raise
@@ -106,14 +114,15 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     return loop.history
 
 
-def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, callback=None, verbose=False):
+def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, callback=None, verbose=False,
+                l2=0.0, l1=0.0):
     """One epoch of SGD over X, y from the current weights at the rate ``eta`` (a number);
     the other arguments as for fit. Returns the one-epoch History."""
     return fit(net, X, y, epochs=1, eta=net.check_eta(eta), batch_size=batch_size, shuffle=shuffle, seed=seed,
-               callback=callback, verbose=verbose)
+               callback=callback, verbose=verbose, l2=l2, l1=l1)
 
 
-def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop):
+def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1):
     n = len(X)
     for t in range(epochs):
         value = schedule(t, loop.history)
@@ -123,7 +132,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop):
         order = rng.permutation(n).astype(np.intp) if shuffle else np.arange(n, dtype=np.intp)
         start = time.perf_counter()
         try:
-            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}")
+            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from
@@ -132,7 +141,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop):
             return
 
 
-def _lbfgs(net, X, Y, iterations, loop):
+def _lbfgs(net, X, Y, iterations, loop, l2):
     """L-BFGS-B on the flat params (in float64 for scipy, copied into the network's dtype
     for the kernels); one History entry per iteration. On divergence or interruption the
     network keeps the last iterate L-BFGS accepted."""
@@ -140,6 +149,11 @@ def _lbfgs(net, X, Y, iterations, loop):
 
     grad = np.empty_like(net.params)
     accepted = net.params.copy()
+    weights = np.ones(net.params.size, dtype=bool)  # False on the bias rows
+    start = 0
+    for W in net.weights:
+        weights[start : start + W.shape[1]] = False
+        start += W.size
     evaluations, start = 0, time.perf_counter()
 
     def loss_and_gradient(w):
@@ -147,6 +161,9 @@ def _lbfgs(net, X, Y, iterations, loop):
         evaluations += 1
         net.params[...] = w
         loss = net.mean_gradient(X, Y, grad)
+        if l2 > 0:
+            loss += 0.5 * l2 * float(np.sum(np.square(w[weights])))
+            grad[weights] += l2 * w[weights]
         if not (math.isfinite(loss) and np.isfinite(grad).all()):
             raise DivergenceError(
                 f"training diverged in L-BFGS iteration {loop.history.epochs + 1}: the loss or its gradient "
