@@ -10,7 +10,7 @@ below the wrappers runs without the GIL and knows nothing of Python objects; the
 layer (fastmlp.network) validates every input before it gets here.
 """
 from cython cimport floating
-from libc.math cimport exp, expm1, fabs, isfinite, log, log1p
+from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, pow, sqrt
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -654,6 +654,88 @@ cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const fl
     return n
 
 
+# Optimizers other than the lecture's plain step: each update uses the mean gradient g of
+# the batch (plus l2 w on the weights), then the optimizer's rule, then L1's soft threshold.
+cdef enum:
+    MOMENTUM = 1
+    NESTEROV = 2
+    ADAM = 3
+
+OPTIMIZER_CODES = {"momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
+
+
+cdef struct Optimizer:
+    int kind
+    double eta, l2, l1, mu, beta1, beta2, epsilon
+    long long t  # updates made so far (Adam's bias correction)
+
+
+cdef void optimizer_update(const Net* net, floating* w, floating* g, floating* m, floating* v,
+                           Optimizer* opt) noexcept nogil:
+    """w <- the optimizer's step from the gradient g (which gets l2 w added on the weights):
+    momentum m <- mu m - eta g, w <- w + m; Nesterov the same with w <- w + mu m - eta g;
+    Adam m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+    w <- w - eta sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + epsilon)."""
+    cdef int l
+    cdef Py_ssize_t i, start, bias_end, end
+    cdef double step_size = opt.eta
+    opt.t += 1
+    if opt.kind == ADAM:
+        step_size = opt.eta * sqrt(1 - pow(opt.beta2, opt.t)) / (1 - pow(opt.beta1, opt.t))
+    for l in range(net.L):
+        start = net.offset[l]
+        bias_end = start + net.d[l + 1]
+        end = start + (net.d[l] + 1) * net.d[l + 1]
+        if opt.l2 > 0:
+            for i in range(bias_end, end):
+                g[i] += <floating>opt.l2 * w[i]
+    end = net.offset[net.L - 1] + (net.d[net.L - 1] + 1) * net.d[net.L]
+    if opt.kind == ADAM:
+        for i in range(end):
+            m[i] = <floating>(opt.beta1 * m[i] + (1 - opt.beta1) * g[i])
+            v[i] = <floating>(opt.beta2 * v[i] + (1 - opt.beta2) * g[i] * g[i])
+            w[i] -= <floating>(step_size * m[i] / (sqrt(v[i]) + opt.epsilon))
+    else:
+        for i in range(end):
+            m[i] = <floating>(opt.mu * m[i] - opt.eta * g[i])
+            if opt.kind == NESTEROV:
+                w[i] += <floating>(opt.mu * m[i] - opt.eta * g[i])
+            else:
+                w[i] += m[i]
+    if opt.l1 > 0:
+        for l in range(net.L):
+            bias_end = net.offset[l] + net.d[l + 1]
+            soft_threshold(w + bias_end, net.d[l] * net.d[l + 1], <floating>(opt.eta * opt.l1))
+
+
+cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const floating* X,
+                                      const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
+                                      Py_ssize_t batch, Optimizer* opt, floating* grad,
+                                      floating* m, floating* v, Py_ssize_t n_params,
+                                      floating* Xb, floating* Yb, floating* S, floating* Xs,
+                                      floating* D, double* loss_sum) noexcept nogil:
+    """Like minibatch_epoch_nogil (batch 1: per sample), each step by the optimizer."""
+    cdef Py_ssize_t start = 0, b, B, row
+    cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
+    cdef double loss, total = 0.0
+    while start < n:
+        B = min(batch, n - start)
+        for b in range(B):
+            row = order[start + b]
+            memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
+            memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
+        memset(grad, 0, n_params * sizeof(floating))
+        loss = backprop_batch(net, params, grad, Xb, Yb, B, S, Xs, D, &GRADIENT)
+        if not isfinite(loss):
+            loss_sum[0] = total
+            return start
+        optimizer_update(net, params, grad, m, v, opt)
+        total += loss
+        start += B
+    loss_sum[0] = total
+    return n
+
+
 # ---------------------------------------------------------------------------------------
 # Python entry points: thin, typed, contiguous; inputs are already validated.
 
@@ -757,3 +839,29 @@ def perceptron_epoch(floating[::1] w, const floating[:, ::1] X, const floating[:
         mistakes = perceptron_epoch_nogil(&w[0], &X[0, 0], &y[0], &order[0], order.shape[0],
                                           X.shape[1], <floating>eta)
     return mistakes
+
+
+def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
+                    const floating[:, ::1] Y, const Py_ssize_t[::1] order, Py_ssize_t batch_size,
+                    str kind, double eta, double l2, double l1, double mu, double beta1,
+                    double beta2, double epsilon, floating[::1] m, floating[::1] v,
+                    long long t):
+    """SGD over X[order] with momentum, Nesterov momentum or Adam (state m, v and the step
+    count t, updated in place / returned). Returns (summed loss, samples completed, t)."""
+    dtype = np.float64 if floating is double else np.float32
+    cdef Py_ssize_t B = min(batch_size, order.shape[0])
+    cdef floating[::1] grad = np.empty_like(params)
+    cdef floating[::1] Xb = np.empty(B * arch.d[0], dtype=dtype)
+    cdef floating[::1] Yb = np.empty(B * arch.d[arch.net.L], dtype=dtype)
+    cdef floating[::1] S = np.empty(B * (arch.units - arch.d[0]), dtype=dtype)
+    cdef floating[::1] Xs = np.empty_like(S)
+    cdef floating[::1] D = np.empty_like(S)
+    cdef Optimizer opt = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t)
+    cdef double loss_sum = 0.0
+    cdef Py_ssize_t done
+    with nogil:
+        done = optimizer_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
+                                     order.shape[0], B, &opt, &grad[0], &m[0], &v[0],
+                                     params.shape[0], &Xb[0], &Yb[0], &S[0], &Xs[0], &D[0],
+                                     &loss_sum)
+    return loss_sum, done, opt.t

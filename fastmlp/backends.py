@@ -22,6 +22,8 @@ class Backend(NamedTuple):
     sgd_epoch: Callable  # (arch, params, X, Y, order, eta, l2, l1) -> (loss sum, samples done)
     minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta, l2, l1) -> same
     perceptron_epoch: Callable  # (w, X, y, order, eta) -> mistakes
+    optimizer_epoch: Callable  # (arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1,
+    #                            beta2, epsilon, m, v, t) -> (loss sum, samples done, t)
 
 
 def _cython(isa: str) -> Backend:
@@ -48,6 +50,7 @@ def _cython(isa: str) -> Backend:
         kernels.sgd_epoch,
         kernels.minibatch_epoch,
         kernels.perceptron_epoch,
+        kernels.optimizer_epoch,
     )
 
 
@@ -76,6 +79,7 @@ def _reference() -> Backend:
         reference.sgd_epoch,
         reference.minibatch_epoch,
         reference.perceptron_epoch,
+        reference.optimizer_epoch,
     )
 
 

@@ -9,6 +9,7 @@ the weights of its last finite epoch.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
@@ -102,6 +103,7 @@ class MLP:
         for W, act in zip(self.weights, self.activations):
             W[0] = 0
             W[1:] = initialisers.draw(self.init, self.rng, W.shape[0] - 1, W.shape[1], act.name)
+        self.optimizer = None  # fresh weights, fresh momentum
 
     def set_weights(self, weights) -> None:
         """Copy W^(1) .. W^(L) in; each must have shape (d^(l-1) + 1, d^(l)) and be finite."""
@@ -130,6 +132,8 @@ class MLP:
         for W in self.weights:
             twin.weights.append(twin.params[start : start + W.size].reshape(W.shape))
             start += W.size
+        if self.optimizer is not None:
+            twin.optimizer = dataclasses.replace(self.optimizer, m=self.optimizer.m.copy(), v=self.optimizer.v.copy())
         twin.rng = np.random.default_rng()
         twin.rng.bit_generator.state = self.rng.bit_generator.state
         return twin
@@ -231,7 +235,7 @@ class MLP:
 
         return partial_fit(self, X, y, eta=eta, **options)
 
-    def run_epoch(self, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0) -> float:
+    def run_epoch(self, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None) -> float:
         """SGD over validated rows X[order]; returns the summed loss. On a non-finite loss or
         weight the weights are put back as they were and DivergenceError names ``where``.
 
@@ -240,13 +244,17 @@ class MLP:
         weights it leaves are those of the last finished piece, or the ones from before
         the call if those are not finite."""
         before = self.params.copy()
+        moments = optimizer.snapshot() if optimizer is not None else None
         per_call = max(1, WORK_PER_CALL // (3 * self.params.size))
         per_call = max(batch_size, per_call - per_call % batch_size)
         total, finite = 0.0, True
         try:
             for start in range(0, len(order), per_call):
                 part = order[start : start + per_call]
-                if batch_size == 1:
+                if optimizer is not None:
+                    with blas_threads(self.n_threads if batch_size > 1 else 1):
+                        loss, done = optimizer.epoch(self, X, Y, part, batch_size, eta, l2, l1)
+                elif batch_size == 1:
                     loss, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, part, eta, l2, l1)
                 else:
                     with blas_threads(self.n_threads):
@@ -259,15 +267,20 @@ class MLP:
                     break
         except KeyboardInterrupt:
             if not np.isfinite(self.params).all():
-                self.params[...] = before
+                self._undo(before, optimizer, moments)
             raise
         if not finite or not np.isfinite(self.params).all():
-            self.params[...] = before
+            self._undo(before, optimizer, moments)
             raise DivergenceError(
                 f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
                 "non-finite; the weights were restored. Try a smaller eta."
             )
         return total
+
+    def _undo(self, params, optimizer, moments):
+        self.params[...] = params
+        if optimizer is not None:
+            optimizer.restore(moments)
 
     # -- input conversion ----------------------------------------------------------------
 

@@ -135,6 +135,24 @@ def perceptron_update(w, x, y, eta):
     return True
 
 
+def optimizer_update(w, g, m, v, t, is_weight, kind, eta, l2, l1, mu, beta1, beta2, epsilon):
+    """One step of momentum, Nesterov momentum or Adam on flat lists, in place, from the
+    gradient g (plus l2 w on the weights), then L1's soft threshold on the weights; t is
+    the number of the step (from 1)."""
+    step_size = eta * math.sqrt(1 - beta2**t) / (1 - beta1**t) if kind == "adam" else eta
+    for i in range(len(w)):
+        g_i = g[i] + l2 * w[i] if is_weight[i] else g[i]
+        if kind == "adam":
+            m[i] = beta1 * m[i] + (1 - beta1) * g_i
+            v[i] = beta2 * v[i] + (1 - beta2) * g_i * g_i
+            w[i] = w[i] - step_size * m[i] / (math.sqrt(v[i]) + epsilon)
+        else:
+            m[i] = mu * m[i] - eta * g_i
+            w[i] = w[i] + (mu * m[i] - eta * g_i if kind == "nesterov" else m[i])
+        if is_weight[i]:
+            w[i] = soft_threshold(w[i], eta * l1)
+
+
 # ---------------------------------------------------------------------------------------
 # The kernels' calling convention: flat params in the layout of fastmlp._core.
 
@@ -222,3 +240,25 @@ def perceptron_epoch(w, X, y, order, eta):
     mistakes = sum(perceptron_update(weights, rows[k], labels[k], eta) for k in order.tolist())
     w[:] = weights
     return mistakes
+
+
+def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1, beta2, epsilon, m, v, t):
+    """SGD over X[order] in batches of batch_size, each step by optimizer_update with the mean
+    gradient; m, v (numpy) are updated in place. Returns (summed loss, samples completed, t)."""
+    w, ms, vs = params.tolist(), m.tolist(), v.tolist()
+    is_weight = [i > 0 for W_l in _unflatten(arch, w) for i, row in enumerate(W_l) for _ in row]
+    rows, targets, order = X.tolist(), Y.tolist(), order.tolist()
+    total, done = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        W = _unflatten(arch, w)
+        results = [backpropagation(W, arch.thetas, arch.loss, rows[k], targets[k]) for k in order[start : start + batch_size]]
+        ell = sum(r[4] for r in results)
+        if not math.isfinite(ell):
+            break
+        t += 1
+        optimizer_update(w, _flatten(mean([r[3] for r in results])), ms, vs, t, is_weight, kind, eta, l2, l1, mu, beta1,
+                         beta2, epsilon)
+        total, done = total + ell, done + len(results)
+    with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
+        params[:], m[:], v[:] = w, ms, vs
+    return total, done, t

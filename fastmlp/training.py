@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks, schedules
+from . import checks, optimizers, schedules
 from .datasets import stratified_mask
 from .network import DivergenceError
 
@@ -49,8 +49,14 @@ class History:
 
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False, patience=10, tol=1e-4,
-        monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0):
+        monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
+        beta2=0.999, epsilon=1e-8):
     """Train ``net`` in place from its current weights (fresh ones if ``reinitialise``).
+
+    ``optimizer`` (SGD only): "sgd" is the lecture's step w <- w - eta g; "momentum"
+    (m <- momentum m - eta g, w <- w + m), "nesterov" (w <- w + momentum m - eta g with the
+    new m) and "adam" (beta1, beta2, epsilon) keep their state on the network
+    (``net.optimizer``), so a later fit with the same settings continues it.
 
     ``l2`` and ``l1`` penalise the weights (not the biases) as in MLP.sgd_step; L-BFGS
     minimises the mean loss + l2/2 * sum of squared weights and takes no l1 (its kink at
@@ -79,6 +85,9 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     epochs = checks.positive_int(epochs, "epochs")
     solver = checks.choice(solver, "solver", SOLVERS)
     l2, l1 = checks.penalties(l2, l1)
+    moments = optimizers.prepare(net, optimizer, momentum, beta1, beta2, epsilon)
+    if solver == "lbfgs" and moments is not None:
+        raise ValueError(f"optimizer={optimizer!r} goes with solver='sgd', not 'lbfgs'")
     if solver == "lbfgs" and l1 > 0:
         raise ValueError("solver='lbfgs' takes no l1 penalty; use solver='sgd' for l1")
     schedule = eta if callable(eta) else schedules.Constant(net.check_eta(eta))
@@ -99,11 +108,13 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
                          "or validation_fraction")
     if reinitialise:
         net.initialise()
+        moments = optimizers.prepare(net, optimizer, momentum, beta1, beta2, epsilon)
     loop = _Epochs(net, validation, stopper if early_stopping else None, callback, verbose)
     try:
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
-            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1)
+            net.optimizer = moments
+            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments)
         else:
             _lbfgs(net, X, Y, epochs, loop, l2)
     except (KeyboardInterrupt, DivergenceError) as exc:
@@ -115,14 +126,14 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
 
 
 def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, callback=None, verbose=False,
-                l2=0.0, l1=0.0):
+                **options):
     """One epoch of SGD over X, y from the current weights at the rate ``eta`` (a number);
     the other arguments as for fit. Returns the one-epoch History."""
     return fit(net, X, y, epochs=1, eta=net.check_eta(eta), batch_size=batch_size, shuffle=shuffle, seed=seed,
-               callback=callback, verbose=verbose, l2=l2, l1=l1)
+               callback=callback, verbose=verbose, **options)
 
 
-def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1):
+def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments):
     n = len(X)
     for t in range(epochs):
         value = schedule(t, loop.history)
@@ -132,7 +143,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1):
         order = rng.permutation(n).astype(np.intp) if shuffle else np.arange(n, dtype=np.intp)
         start = time.perf_counter()
         try:
-            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1)
+            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from

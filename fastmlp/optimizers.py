@@ -1,0 +1,72 @@
+"""Optimizers beside the lecture's plain step: momentum, Nesterov momentum and Adam.
+
+Their state (the moments m, v, flat like params, and Adam's step count t) lives on the
+network between fits, so that a warm start continues where it stopped; drawing fresh
+weights clears it. Each step takes the batch's mean gradient from the kernels, adds the
+L2 term, applies the rule (see fastmlp._core.optimizer_update or
+fastmlp.reference.optimizer_update) and then L1's soft threshold.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import checks
+
+KINDS = ("sgd", "momentum", "nesterov", "adam")
+
+
+@dataclass
+class Optimizer:
+    kind: str
+    momentum: float
+    beta1: float
+    beta2: float
+    epsilon: float
+    m: np.ndarray = field(repr=False)
+    v: np.ndarray = field(repr=False)
+    t: int = 0
+
+    def settings(self) -> tuple:
+        return (self.kind, self.momentum, self.beta1, self.beta2, self.epsilon, self.m.dtype, self.m.size)
+
+    def epoch(self, net, X, Y, order, batch_size, eta, l2, l1):
+        """SGD over X[order] with this optimizer; returns (summed loss, samples completed)."""
+        loss, done, self.t = net.backend.optimizer_epoch(
+            net._arch, net.params, X, Y, order, batch_size, self.kind, eta, l2, l1,
+            self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, self.t,
+        )
+        return loss, done
+
+    def snapshot(self):
+        return self.m.copy(), self.v.copy(), self.t
+
+    def restore(self, snapshot):
+        m, v, self.t = snapshot
+        self.m[...], self.v[...] = m, v
+
+
+def unit_interval(value, what) -> float:
+    number = checks.real_number(value, what, lowest=0.0)
+    if number >= 1:
+        raise ValueError(f"{what} must lie in [0, 1), got {value!r}")
+    return number
+
+
+def prepare(net, kind, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    """The optimizer fit should use: None for the plain step, else the network's own
+    (kept if its settings are unchanged, so its moments carry over) or a fresh one."""
+    kind = checks.choice(kind, "optimizer", KINDS)
+    settings = (
+        unit_interval(momentum, "momentum"), unit_interval(beta1, "beta1"), unit_interval(beta2, "beta2"),
+        checks.real_number(epsilon, "epsilon", lowest=0.0),
+    )
+    if settings[3] == 0 and kind == "adam":
+        raise ValueError("epsilon must be > 0 for adam")
+    if kind == "sgd":
+        return None
+    current = net.optimizer
+    if current is not None and current.settings() == (kind, *settings, net.dtype, net.params.size):
+        return current
+    return Optimizer(kind, *settings, m=np.zeros_like(net.params), v=np.zeros_like(net.params))

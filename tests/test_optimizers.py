@@ -1,0 +1,136 @@
+"""Momentum, Nesterov momentum and Adam: steps by hand, kernels against the reference,
+state that carries over between fits and is put back when an epoch diverges."""
+import numpy as np
+import pytest
+
+import fastmlp as fm
+
+from conftest import cython_variants, tolerance
+
+
+def data(n=16, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 4)), rng.integers(0, 3, n)
+
+
+def net_of(backend="cython", dtype="float64"):
+    return fm.MLP([4, 5, 3], activation="tanh", loss="cross_entropy", dtype=dtype, seed=1, backend=backend)
+
+
+def full_batch(net, X, y, epochs, **options):
+    return net.fit(X, y, epochs=epochs, batch_size=None, shuffle=False, **options)
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_two_momentum_steps_by_hand(backend):
+    X, y = data()
+    net, eta, mu = net_of(backend), 0.5, 0.8
+    w0 = net.params.copy()
+    g0 = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    full_batch(net, X, y, 1, eta=eta, optimizer="momentum", momentum=mu)
+    m1 = -eta * g0
+    np.testing.assert_allclose(net.params, w0 + m1, rtol=1e-12, atol=1e-14)
+    g1 = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    full_batch(net, X, y, 1, eta=eta, optimizer="momentum", momentum=mu)  # continues: same settings
+    m2 = mu * m1 - eta * g1
+    np.testing.assert_allclose(net.params, w0 + m1 + m2, rtol=1e-12, atol=1e-14)
+    assert net.optimizer.t == 2
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_one_nesterov_step_by_hand(backend):
+    X, y = data()
+    net, eta, mu = net_of(backend), 0.5, 0.9
+    w0 = net.params.copy()
+    g0 = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    full_batch(net, X, y, 1, eta=eta, optimizer="nesterov", momentum=mu)
+    np.testing.assert_allclose(net.params, w0 + mu * (-eta * g0) - eta * g0, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_one_adam_step_by_hand(backend):
+    # t = 1: m = (1 - b1) g, v = (1 - b2) g^2, w <- w - eta sqrt(1 - b2) / (1 - b1) m / (sqrt(v) + eps),
+    # which is w - eta g / (|g| + eps / sqrt(1 - b2)): about eta in each coordinate.
+    X, y = data()
+    net, eta, b1, b2, eps = net_of(backend), 0.01, 0.8, 0.99, 1e-8
+    w0 = net.params.copy()
+    g = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    full_batch(net, X, y, 1, eta=eta, optimizer="adam", beta1=b1, beta2=b2, epsilon=eps)
+    m, v = (1 - b1) * g, (1 - b2) * g * g
+    expected = w0 - eta * np.sqrt(1 - b2) / (1 - b1) * m / (np.sqrt(v) + eps)
+    np.testing.assert_allclose(net.params, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(net.optimizer.m, m, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.optimizer.v, v, rtol=1e-12, atol=1e-18)
+
+
+@pytest.mark.parametrize("backend", cython_variants())
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("batch_size", [1, 4, None])
+@pytest.mark.parametrize("kind", ["momentum", "nesterov", "adam"])
+def test_kernels_match_the_reference(backend, dtype, batch_size, kind):
+    X, y = data(20, seed=3)
+    nets = [net_of(b, dtype) for b in (backend, "reference")]
+    hists = [
+        n.fit(X, y, epochs=3, batch_size=batch_size, eta=0.05, seed=4, optimizer=kind, l2=0.01, l1=0.001)
+        for n in nets
+    ]
+    tol = tolerance(dtype)
+    np.testing.assert_allclose(nets[0].params, nets[1].params, **tol)
+    np.testing.assert_allclose(nets[0].optimizer.m, nets[1].optimizer.m, **tol)
+    np.testing.assert_allclose(nets[0].optimizer.v, nets[1].optimizer.v, **tol)
+    np.testing.assert_allclose(hists[0].loss, hists[1].loss, **tol)
+    assert nets[0].optimizer.t == nets[1].optimizer.t
+
+
+def test_new_settings_or_fresh_weights_start_from_zero_moments():
+    X, y = data()
+    net = net_of()
+    full_batch(net, X, y, 2, eta=0.1, optimizer="adam")
+    first = net.optimizer
+    full_batch(net, X, y, 1, eta=0.1, optimizer="adam", beta1=0.5)
+    assert net.optimizer is not first and net.optimizer.t == 1
+    net.fit(X, y, epochs=1, optimizer="adam", beta1=0.5, reinitialise=True, batch_size=None)
+    assert net.optimizer.t == 1
+    full_batch(net, X, y, 1, eta=0.1)  # the plain step keeps no state
+    assert net.optimizer is None
+
+
+def test_a_copy_has_its_own_moments():
+    X, y = data()
+    net = net_of()
+    full_batch(net, X, y, 1, eta=0.1, optimizer="momentum")
+    twin = net.copy()
+    full_batch(net, X, y, 1, eta=0.1, optimizer="momentum")
+    assert twin.optimizer.t == 1 and net.optimizer.t == 2
+    assert not np.array_equal(twin.optimizer.m, net.optimizer.m)
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_divergence_puts_the_moments_back(backend):
+    X, y = data()
+    net = fm.MLP([4, 3, 1], activation="identity", loss="l2", seed=0, backend=backend)
+    Y = np.full(len(X), 1e150)
+    full_batch(net, X, np.zeros(len(X)), 1, eta=0.01, optimizer="momentum")
+    m, t = net.optimizer.m.copy(), net.optimizer.t
+    with pytest.raises(fm.DivergenceError):
+        net.fit(X, Y, epochs=5, batch_size=2, eta=1e10, optimizer="momentum")
+    assert np.isfinite(net.params).all()
+    np.testing.assert_array_equal(net.optimizer.m, m)
+    assert net.optimizer.t == t
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(optimizer="rmsprop"), "optimizer"),
+    (dict(optimizer="momentum", momentum=1.0), r"momentum must lie in \[0, 1\)"),
+    (dict(optimizer="adam", beta2=-0.1), "beta2 must be a finite number >= 0"),
+    (dict(optimizer="adam", epsilon=0), "epsilon must be > 0"),
+    (dict(optimizer="adam", solver="lbfgs"), "goes with solver='sgd'"),
+])
+def test_bad_settings_are_rejected_and_change_nothing(kwargs, match):
+    X, y = data()
+    net = net_of()
+    before = net.params.copy()
+    with pytest.raises((ValueError, TypeError), match=match):
+        net.fit(X, y, epochs=1, **kwargs)
+    np.testing.assert_array_equal(net.params, before)
+    assert net.optimizer is None
