@@ -21,16 +21,19 @@ def full_batch(net, X, y, epochs, **options):
     return net.fit(X, y, epochs=epochs, batch_size=None, shuffle=False, **options)
 
 
+def flat_gradient(net, X, y):
+    return np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+
+
 @pytest.mark.parametrize("backend", ["cython", "reference"])
 def test_two_momentum_steps_by_hand(backend):
     X, y = data()
     net, eta, mu = net_of(backend), 0.5, 0.8
-    w0 = net.params.copy()
-    g0 = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    w0, g0 = net.params.copy(), flat_gradient(net, X, y)
     full_batch(net, X, y, 1, eta=eta, optimizer="momentum", momentum=mu)
     m1 = -eta * g0
     np.testing.assert_allclose(net.params, w0 + m1, rtol=1e-12, atol=1e-14)
-    g1 = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    g1 = flat_gradient(net, X, y)
     full_batch(net, X, y, 1, eta=eta, optimizer="momentum", momentum=mu)  # continues: same settings
     m2 = mu * m1 - eta * g1
     np.testing.assert_allclose(net.params, w0 + m1 + m2, rtol=1e-12, atol=1e-14)
@@ -41,8 +44,7 @@ def test_two_momentum_steps_by_hand(backend):
 def test_one_nesterov_step_by_hand(backend):
     X, y = data()
     net, eta, mu = net_of(backend), 0.5, 0.9
-    w0 = net.params.copy()
-    g0 = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    w0, g0 = net.params.copy(), flat_gradient(net, X, y)
     full_batch(net, X, y, 1, eta=eta, optimizer="nesterov", momentum=mu)
     np.testing.assert_allclose(net.params, w0 + mu * (-eta * g0) - eta * g0, rtol=1e-12, atol=1e-14)
 
@@ -53,8 +55,7 @@ def test_one_adam_step_by_hand(backend):
     # which is w - eta g / (|g| + eps / sqrt(1 - b2)): about eta in each coordinate.
     X, y = data()
     net, eta, b1, b2, eps = net_of(backend), 0.01, 0.8, 0.99, 1e-8
-    w0 = net.params.copy()
-    g = np.concatenate([g.ravel() for g in net.gradient(X, y)[1]])
+    w0, g = net.params.copy(), flat_gradient(net, X, y)
     full_batch(net, X, y, 1, eta=eta, optimizer="adam", beta1=b1, beta2=b2, epsilon=eps)
     m, v = (1 - b1) * g, (1 - b2) * g * g
     expected = w0 - eta * np.sqrt(1 - b2) / (1 - b1) * m / (np.sqrt(v) + eps)
