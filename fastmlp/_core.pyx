@@ -371,6 +371,52 @@ cdef inline void backward_columns(const floating* W, floating* target, const flo
             out[j] += a * d[j]
 
 
+cdef inline void update_and_forward_columns(floating* W, const floating* x_in,
+                                            const floating* x_next, Py_ssize_t d_in,
+                                            Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r,
+                                            const floating* delta, floating scale,
+                                            floating* s_next) noexcept nogil:
+    # Columns jb .. jb+r-1 of layer_update_and_forward: each row block is updated and then,
+    # while it is in cache, added into the next sample's sums.
+    cdef Py_ssize_t i, j
+    cdef floating a, xn
+    cdef floating d[BLOCK]
+    cdef floating acc[BLOCK]
+    cdef floating* row
+    for j in range(r):
+        d[j] = delta[jb + j]
+        acc[j] = W[jb + j]
+    for i in range(d_in):
+        row = W + (i + 1) * d_out + jb
+        a = scale * x_in[i]
+        if a != 0:
+            for j in range(r):
+                row[j] += a * d[j]
+        xn = x_next[i]
+        if xn != 0:
+            for j in range(r):
+                acc[j] += xn * row[j]
+    for j in range(r):
+        s_next[jb + j] = acc[j]
+
+
+cdef void layer_update_and_forward(floating* W, const floating* x_in, const floating* x_next,
+                                   Py_ssize_t d_in, Py_ssize_t d_out, const floating* delta,
+                                   floating scale, floating* s_next) noexcept nogil:
+    """The plain in-place update of W^(1) fused with the next sample's forward sums
+    s_next = W^(1)^T [1; x_next] over the updated rows: one pass over W^(1) instead of
+    two, with the same arithmetic in the same order as the two passes."""
+    cdef Py_ssize_t j, jb = 0
+    for j in range(d_out):
+        W[j] += scale * delta[j]
+    while jb + BLOCK <= d_out:
+        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, BLOCK, delta, scale, s_next)
+        jb += BLOCK
+    if jb < d_out:
+        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, d_out - jb, delta, scale,
+                                   s_next)
+
+
 cdef void penalised_columns(const floating* W, floating* target, const floating* x_in,
                             Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r,
                             const floating* delta, floating* back, const Step* step) noexcept nogil:
@@ -457,11 +503,13 @@ cdef double output_delta(const Net* net, const floating* s, const floating* x,
 # input x^(0) stays where it is.
 
 cdef void forward_sample(const Net* net, const floating* params, const floating* x0,
-                         floating* s, floating* x) noexcept nogil:
+                         floating* s, floating* x, bint first_ready) noexcept nogil:
+    # first_ready: s^(1) is already in s (computed by the previous sample's update pass).
     cdef int l
     cdef const floating* x_in = x0
     for l in range(net.L):
-        layer_forward(params + net.offset[l], x_in, net.d[l], net.d[l + 1], s)
+        if l > 0 or not first_ready:
+            layer_forward(params + net.offset[l], x_in, net.d[l], net.d[l + 1], s)
         activate(net.act[l], net.act_param + 4 * l, s, x, net.d[l + 1])
         x_in = x
         s += net.d[l + 1]
@@ -470,24 +518,30 @@ cdef void forward_sample(const Net* net, const floating* params, const floating*
 
 cdef double backprop_sample(const Net* net, floating* params, floating* target,
                             const floating* x0, const floating* y, floating* s, floating* x,
-                            floating* delta, const Step* step) noexcept nogil:
+                            floating* delta, const Step* step, bint first_ready,
+                            const floating* x_next) noexcept nogil:
     """Forward, then for l = L..1: the step's change of target^(l) from x^(l-1) delta^(l)^T,
     with delta^(l-1) from W^(l) read in the same pass. delta holds delta^(1..L) like s
-    and x. Returns the loss."""
+    and x. first_ready: s already holds this sample's s^(1). x_next (a plain SGD step into
+    params only): the pass that updates W^(1) leaves the next sample's s^(1) in s, which
+    is free by then. Returns the loss."""
     cdef int l
     cdef Py_ssize_t top = 0, d_in, d_out
     cdef double loss
     cdef const floating* x_in
     for l in range(net.L):
         top += net.d[l + 1]
-    forward_sample(net, params, x0, s, x)
+    forward_sample(net, params, x0, s, x, first_ready)
     d_out = net.d[net.L]
     top -= d_out
     loss = output_delta(net, s + top, x + top, y, delta + top)
     for l in range(net.L - 1, -1, -1):
         d_in = net.d[l]
         d_out = net.d[l + 1]
-        if l == 0:
+        if l == 0 and x_next != NULL:
+            layer_update_and_forward(params, x0, x_next, d_in, d_out, delta + top,
+                                     <floating>step.scale, s)
+        elif l == 0:
             layer_backward(params + net.offset[0], target + net.offset[0], x0, d_in, d_out,
                            delta + top, <floating*>NULL, step)
         else:
@@ -508,12 +562,18 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     cdef Py_ssize_t k, row
     cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
     cdef double loss, total = 0.0
+    cdef bint plain = step.decay == 1 and step.shrink == 0, first_ready = False
+    cdef const floating* x_next
     for k in range(n):
         row = order[k]
-        loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta, step)
+        # The update of W^(1) also forms the next sample's s^(1) (plain steps).
+        x_next = X + order[k + 1] * d0 if plain and k + 1 < n else NULL
+        loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta, step,
+                               first_ready, x_next)
         if not isfinite(loss):
             loss_sum[0] = total
             return k
+        first_ready = x_next != NULL
         total += loss
     loss_sum[0] = total
     return n
@@ -768,7 +828,7 @@ def backprop(Architecture arch, floating[::1] params, const floating[::1] x0,
     with nogil:
         memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_sample(&arch.net, &params[0], &grad[0], &x0[0], &y[0], &s[0], &x[0],
-                               &delta[0], &GRADIENT)
+                               &delta[0], &GRADIENT, False, <floating*>NULL)
     return loss
 
 
