@@ -67,11 +67,7 @@ class MLP:
         self.backend = backends.get(backend)
         self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
         self.params = np.zeros(sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])), dtype=self.dtype)
-        self.weights = []
-        start = 0
-        for d_in, d_out in zip(self.sizes, self.sizes[1:]):
-            self.weights.append(self.params[start : start + (d_in + 1) * d_out].reshape(d_in + 1, d_out))
-            start += (d_in + 1) * d_out
+        self.weights = _layer_views(self.params, self.sizes)
         self.rng = np.random.default_rng(checks.seed(seed))
         self.n_threads = n_threads
         self.init = initialisers.check(init)
@@ -128,10 +124,7 @@ class MLP:
         twin = object.__new__(MLP)
         twin.__dict__.update(self.__dict__)
         twin.params = self.params.copy()
-        start, twin.weights = 0, []
-        for W in self.weights:
-            twin.weights.append(twin.params[start : start + W.size].reshape(W.shape))
-            start += W.size
+        twin.weights = _layer_views(twin.params, self.sizes)
         if self.optimizer is not None:
             twin.optimizer = dataclasses.replace(self.optimizer, m=self.optimizer.m.copy(), v=self.optimizer.v.copy())
         twin.rng = np.random.default_rng()
@@ -317,14 +310,19 @@ class MLP:
         return out
 
     def _split_params(self, flat):
-        out, start = [], 0
-        for W in self.weights:
-            out.append(flat[start : start + W.size].reshape(W.shape).copy())
-            start += W.size
-        return out
+        return [W.copy() for W in _layer_views(flat, self.sizes)]
 
 
 # -- argument checks shared by the API -----------------------------------------------------
+
+
+def _layer_views(flat, sizes):
+    """W^(1) .. W^(L) as (d^(l-1) + 1, d^(l)) views into the flat buffer."""
+    views, start = [], 0
+    for d_in, d_out in zip(sizes, sizes[1:]):
+        views.append(flat[start : start + (d_in + 1) * d_out].reshape(d_in + 1, d_out))
+        start += (d_in + 1) * d_out
+    return views
 
 
 def _check_sizes(sizes):
