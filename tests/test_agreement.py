@@ -244,3 +244,18 @@ def test_wide_layers(act, case, dtype, kernel):
     rng = np.random.default_rng(5)
     ws = [rng.normal(0.0, 1.0 / np.sqrt(a + 1), size=(a + 1, b)) for a, b in zip(sizes, sizes[1:])]
     agree(wide_scenario, act, case, dtype, kernel, seed=5, sizes=sizes, weights=ws)
+
+
+@pytest.mark.parametrize("backend", cython_variants())
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_per_sample_epochs_on_sparse_inputs(backend, dtype):
+    # Inputs with many zeros take the kernels' skips (x_i = 0 in the forward sums, the
+    # update, and the next sample's sums formed during the update of W^(1)).
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(30, 40)) * (rng.uniform(size=(30, 40)) < 0.3)
+    y = rng.integers(0, 4, 30)
+    nets = [fm.MLP([40, 35, 4], activation="relu", loss="cross_entropy", dtype=dtype, seed=2, backend=b)
+            for b in (backend, "reference")]
+    hists = [n.fit(X, y, epochs=3, batch_size=1, eta=0.05, seed=3) for n in nets]
+    np.testing.assert_allclose(nets[0].params, nets[1].params, **tolerance(dtype))
+    np.testing.assert_allclose(hists[0].loss, hists[1].loss, **tolerance(dtype))
