@@ -6,6 +6,7 @@ from numpy.typing import NDArray
 
 ACTIVATION_CODES: dict[str, int]
 LOSS_CODES: dict[str, int]
+OPTIMIZER_CODES: dict[str, int]
 
 def cpu_has_avx2_fma() -> bool: ...
 
@@ -34,9 +35,17 @@ def mean_gradient(
 ) -> float: ...
 def sgd_epoch(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
-    order: NDArray[np.intp], eta: float,
+    order: NDArray[np.intp], eta: float, l2: float = 0.0, l1: float = 0.0,
 ) -> tuple[float, int]: ...
 def minibatch_epoch(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
-    order: NDArray[np.intp], batch_size: int, eta: float,
+    order: NDArray[np.intp], batch_size: int, eta: float, l2: float = 0.0, l1: float = 0.0,
 ) -> tuple[float, int]: ...
+def optimizer_epoch(
+    arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
+    order: NDArray[np.intp], batch_size: int, kind: str, eta: float, l2: float, l1: float, mu: float,
+    beta1: float, beta2: float, epsilon: float, m: NDArray[np.floating], v: NDArray[np.floating], t: int,
+) -> tuple[float, int, int]: ...
+def perceptron_epoch(
+    w: NDArray[np.floating], X: NDArray[np.floating], y: NDArray[np.floating], order: NDArray[np.intp], eta: float
+) -> int: ...
