@@ -30,9 +30,7 @@ class Perceptron:
         if self.eta == 0:
             raise ValueError("eta must be > 0 for the perceptron to learn")
         self.max_epochs = checks.positive_int(max_epochs, "max_epochs")
-        if not isinstance(shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
-        self.shuffle = bool(shuffle)
+        self.shuffle = checks.boolean(shuffle, "shuffle")
         self.rng = np.random.default_rng(checks.seed(seed))
         self.backend = backends.get(backend)
         self.w = self.classes = None
