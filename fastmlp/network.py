@@ -151,12 +151,12 @@ class MLP:
         """Class labels for classification losses (argmax of softmax, or sigmoid >= 1/2),
         the outputs h(x) for l2."""
         H = self.forward(X)
-        if self.loss.name == "cross_entropy":
-            return H.argmax(axis=-1)
-        if self.loss.name == "binary_cross_entropy":
-            labels = (H >= 0.5).astype(np.intp)
-            return labels[..., 0] if self.sizes[-1] == 1 else labels
-        return H
+        if not self.loss.classifier:
+            return H
+        labels = self.loss.decisions(np.atleast_2d(H)).astype(np.intp)
+        if labels.shape[1] == 1:  # one class index, or one sigmoid output, per sample
+            labels = labels[:, 0]
+        return labels[0] if H.ndim == 1 else labels
 
     # -- learning ------------------------------------------------------------------------
 
