@@ -11,6 +11,7 @@ layer (fastmlp.network) validates every input before it gets here.
 """
 from cython cimport floating
 from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, pow, sqrt
+from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -77,6 +78,7 @@ cdef struct Net:
     const int* act
     const double* act_param
     int loss
+    Py_ssize_t n_params
 
 
 cdef struct Step:
@@ -94,6 +96,18 @@ cdef Step GRADIENT = Step(1.0, 1.0, 0.0)
 
 cdef Step sgd_step_of(double eta, double l2, double l1) noexcept nogil:
     return Step(-eta, 1.0 - eta * l2, eta * l1)
+
+
+cdef struct Options:
+    # What a training step does beyond the lecture's plain step.
+    const double* weight        # sample weights by row of X, or NULL (all 1)
+    const double* dropout       # dropout rate of the units of layers 1..L (output 0), or NULL
+    uint32_t update_threshold   # update dropout: a weight whose draw is below this keeps its value
+    uint64_t key                # the epoch's key for every draw
+    Py_ssize_t position         # the position in the epoch of the call's first sample
+
+
+cdef Options PLAIN = Options(NULL, NULL, 0, 0, 0)
 
 
 cdef class Architecture:
@@ -125,6 +139,7 @@ cdef class Architecture:
         self.net.act = &self.act[0]
         self.net.act_param = &self.act_param[0, 0]
         self.net.loss = loss_code
+        self.net.n_params = n
 
 
 # ---------------------------------------------------------------------------------------
@@ -239,6 +254,87 @@ cdef inline double log_sum_exp(const floating* s, Py_ssize_t d) noexcept nogil:
     for j in range(d):
         total += exp(s[j] - m)
     return m + log(total)
+
+
+# ---------------------------------------------------------------------------------------
+# Draws for dropout. Each decision is a hash of the epoch's key, when (the sample's
+# position in the epoch, or the step's) and which unit or weight: no generator state, so
+# the kernels' order of work and the reference's give the same masks.
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    /* SplitMix64's output function: a bijection of 64-bit words that mixes every bit. */
+    static inline uint64_t fastmlp_mix64(uint64_t z) {
+        z += 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31);
+    }
+    /* MurmurHash3's 32-bit finaliser: cheap enough to draw for every weight in a step. */
+    static inline uint32_t fastmlp_mix32(uint32_t h) {
+        h ^= h >> 16;
+        h *= 0x85EBCA6BU;
+        h ^= h >> 13;
+        h *= 0xC2B2AE35U;
+        return h ^ (h >> 16);
+    }
+    """
+    uint64_t fastmlp_mix64(uint64_t z) noexcept nogil
+    uint32_t fastmlp_mix32(uint32_t h) noexcept nogil
+
+cdef enum:
+    UNITS = 0    # the draws of one sample's hidden units
+    WEIGHTS = 1  # the draws of one step's weights
+
+
+cdef inline uint32_t draw_key(uint64_t key, Py_ssize_t when, int stream) noexcept nogil:
+    return <uint32_t>fastmlp_mix64(key ^ fastmlp_mix64(2 * <uint64_t>when + <uint64_t>stream))
+
+
+cdef inline bint drawn_below(uint32_t key, Py_ssize_t index, uint32_t threshold) noexcept nogil:
+    """Whether the draw of unit or weight ``index`` falls below threshold = rate * 2^32,
+    which happens with probability rate."""
+    return fastmlp_mix32(key ^ <uint32_t>index) < threshold
+
+
+cdef inline uint32_t threshold_of(double rate) noexcept nogil:
+    return <uint32_t>(rate * 4294967296.0)
+
+
+cdef inline bint drops(const Net* net, const Options* opt, int l) noexcept nogil:
+    """Whether the units of layer l + 1 (a hidden layer) are dropped out."""
+    return opt != NULL and opt.dropout != NULL and l < net.L - 1 and opt.dropout[l] > 0
+
+
+cdef void drop_units(const Options* opt, int l, Py_ssize_t u0, Py_ssize_t k, const floating* x,
+                     floating* r, floating* xd, Py_ssize_t d) noexcept nogil:
+    """Inverted dropout of layer l + 1 for the sample at position k of the epoch: r_j = 0
+    where unit u0 + j (its index among all units) is dropped, 1 / (1 - rate) where it is
+    kept, and xd = r x, what the next layer sees and its weights are updated from."""
+    cdef Py_ssize_t j
+    cdef uint32_t key = draw_key(opt.key, k, UNITS), below = threshold_of(opt.dropout[l])
+    cdef floating keep = <floating>(1.0 / (1.0 - opt.dropout[l]))
+    for j in range(d):
+        r[j] = 0 if drawn_below(key, u0 + j, below) else keep
+        xd[j] = r[j] * x[j]
+
+
+cdef void keep_frozen(const Options* opt, Py_ssize_t when, floating* params,
+                      const floating* before, Py_ssize_t n) noexcept nogil:
+    """The lecture's dropout of updates: each weight whose draw for the step at position
+    ``when`` falls below the rate gets back its value from before the step."""
+    cdef Py_ssize_t i
+    cdef uint32_t key = draw_key(opt.key, when, WEIGHTS)
+    for i in range(n):
+        if drawn_below(key, i, opt.update_threshold):
+            params[i] = before[i]
+
+
+cdef inline void scale_by(floating* a, const floating* r, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(n):
+        a[i] *= r[i]
 
 
 # ---------------------------------------------------------------------------------------
@@ -503,38 +599,56 @@ cdef double output_delta(const Net* net, const floating* s, const floating* x,
 # input x^(0) stays where it is.
 
 cdef void forward_sample(const Net* net, const floating* params, const floating* x0,
-                         floating* s, floating* x, bint first_ready) noexcept nogil:
+                         floating* s, floating* x, bint first_ready, const Options* opt,
+                         Py_ssize_t k, floating* r, floating* xd) noexcept nogil:
     # first_ready: s^(1) is already in s (computed by the previous sample's update pass).
+    # Dropout (see drop_units) leaves its factors in r and the dropped outputs in xd, laid
+    # out like s; x keeps theta(s) for theta'.
     cdef int l
+    cdef Py_ssize_t u0 = 0, d
     cdef const floating* x_in = x0
     for l in range(net.L):
+        d = net.d[l + 1]
         if l > 0 or not first_ready:
-            layer_forward(params + net.offset[l], x_in, net.d[l], net.d[l + 1], s)
-        activate(net.act[l], net.act_param + 4 * l, s, x, net.d[l + 1])
-        x_in = x
-        s += net.d[l + 1]
-        x += net.d[l + 1]
+            layer_forward(params + net.offset[l], x_in, net.d[l], d, s + u0)
+        activate(net.act[l], net.act_param + 4 * l, s + u0, x + u0, d)
+        x_in = x + u0
+        if drops(net, opt, l):
+            drop_units(opt, l, u0, k, x + u0, r + u0, xd + u0, d)
+            x_in = xd + u0
+        u0 += d
+
+
+cdef inline double weigh(double weight, double loss, floating* delta, Py_ssize_t d) noexcept nogil:
+    """A sample of weight c contributes c l to the loss, so c delta^(L) to the gradient."""
+    cdef Py_ssize_t j
+    if weight != 1:
+        for j in range(d):
+            delta[j] *= <floating>weight
+    return weight * loss
 
 
 cdef double backprop_sample(const Net* net, floating* params, floating* target,
                             const floating* x0, const floating* y, floating* s, floating* x,
                             floating* delta, const Step* step, bint first_ready,
-                            const floating* x_next) noexcept nogil:
+                            const floating* x_next, double weight, const Options* opt,
+                            Py_ssize_t k, floating* r, floating* xd) noexcept nogil:
     """Forward, then for l = L..1: the step's change of target^(l) from x^(l-1) delta^(l)^T,
     with delta^(l-1) from W^(l) read in the same pass. delta holds delta^(1..L) like s
     and x. first_ready: s already holds this sample's s^(1). x_next (a plain SGD step into
     params only): the pass that updates W^(1) leaves the next sample's s^(1) in s, which
-    is free by then. Returns the loss."""
+    is free by then. weight: the sample's weight; opt, k, r, xd: its dropout (see
+    forward_sample), whose factors also multiply delta. Returns the weighted loss."""
     cdef int l
     cdef Py_ssize_t top = 0, d_in, d_out
     cdef double loss
     cdef const floating* x_in
     for l in range(net.L):
         top += net.d[l + 1]
-    forward_sample(net, params, x0, s, x, first_ready)
+    forward_sample(net, params, x0, s, x, first_ready, opt, k, r, xd)
     d_out = net.d[net.L]
     top -= d_out
-    loss = output_delta(net, s + top, x + top, y, delta + top)
+    loss = weigh(weight, output_delta(net, s + top, x + top, y, delta + top), delta + top, d_out)
     for l in range(net.L - 1, -1, -1):
         d_in = net.d[l]
         d_out = net.d[l + 1]
@@ -545,34 +659,45 @@ cdef double backprop_sample(const Net* net, floating* params, floating* target,
             layer_backward(params + net.offset[0], target + net.offset[0], x0, d_in, d_out,
                            delta + top, <floating*>NULL, step)
         else:
-            layer_backward(params + net.offset[l], target + net.offset[l], x + top - d_in,
+            x_in = (xd if drops(net, opt, l - 1) else x) + top - d_in
+            layer_backward(params + net.offset[l], target + net.offset[l], x_in,
                            d_in, d_out, delta + top, delta + top - d_in, step)
             top -= d_in
             times_theta_prime(net.act[l - 1], net.act_param + 4 * (l - 1), s + top, x + top,
                               delta + top, d_in)
+            if drops(net, opt, l - 1):
+                scale_by(delta + top, r + top, d_in)
     return loss
 
 
 cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating* X,
                                 const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
-                                const Step* step, floating* s, floating* x, floating* delta,
+                                const Step* step, const Options* opt, floating* s, floating* x,
+                                floating* delta, floating* r, floating* xd, floating* before,
                                 double* loss_sum) noexcept nogil:
-    """The lecture's algorithm: for each sample in order, forward, backward, update.
+    """The lecture's algorithm: for each sample in order, forward, backward, update (with
+    the sample weights, dropout and update dropout of opt; before: room for params).
     Stops at the first non-finite loss and returns how many samples were completed."""
     cdef Py_ssize_t k, row
     cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
     cdef double loss, total = 0.0
-    cdef bint plain = step.decay == 1 and step.shrink == 0, first_ready = False
+    cdef bint first_ready = False
+    cdef bint plain = step.decay == 1 and step.shrink == 0 and opt.update_threshold == 0
     cdef const floating* x_next
     for k in range(n):
         row = order[k]
         # The update of W^(1) also forms the next sample's s^(1) (plain steps).
         x_next = X + order[k + 1] * d0 if plain and k + 1 < n else NULL
+        if opt.update_threshold:
+            memcpy(before, params, net.n_params * sizeof(floating))
         loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta, step,
-                               first_ready, x_next)
+                               first_ready, x_next, 1.0 if opt.weight == NULL else opt.weight[row],
+                               opt, opt.position + k, r, xd)
         if not isfinite(loss):
             loss_sum[0] = total
             return k
+        if opt.update_threshold:
+            keep_frozen(opt, opt.position + k, params, before, net.n_params)
         first_ready = x_next != NULL
         total += loss
     loss_sum[0] = total
@@ -614,11 +739,14 @@ cdef void gemm(char* ta, char* tb, int m, int n, int k, floating alpha, const fl
 
 
 cdef void forward_batch(const Net* net, const floating* params, const floating* X0,
-                        Py_ssize_t B, floating* S, floating* Xs) noexcept nogil:
+                        Py_ssize_t B, floating* S, floating* Xs, const Options* opt,
+                        Py_ssize_t k0, floating* R, floating* Xd) noexcept nogil:
     """S^(l) = [1 X^(l-1)] W^(l) and X^(l) = theta(S^(l)) for all l, B rows at a time.
-    S and Xs hold the layers' (B, d^(l)) blocks back to back."""
+    S and Xs hold the layers' (B, d^(l)) blocks back to back. With dropout (opt; the rows
+    are the samples at positions k0.. of the epoch), R and Xd hold the factors and the
+    dropped outputs of each sample like forward_sample's r and xd, in the same blocks."""
     cdef int l
-    cdef Py_ssize_t b, d_in, d_out
+    cdef Py_ssize_t b, d_in, d_out, top = 0, u0 = 0
     cdef const floating* W
     cdef const floating* x_in = X0
     cdef const double* p
@@ -628,45 +756,59 @@ cdef void forward_batch(const Net* net, const floating* params, const floating* 
         W = params + net.offset[l]
         p = net.act_param + 4 * l
         for b in range(B):
-            memcpy(S + b * d_out, W, d_out * sizeof(floating))
+            memcpy(S + top + b * d_out, W, d_out * sizeof(floating))
         gemm(b"N", b"N", <int>d_out, <int>B, <int>d_in, 1, W + d_out, <int>d_out,
-             x_in, <int>d_in, 1, S, <int>d_out)
+             x_in, <int>d_in, 1, S + top, <int>d_out)
         for b in range(B):
-            activate(net.act[l], p, S + b * d_out, Xs + b * d_out, d_out)
-        x_in = Xs
-        S += B * d_out
-        Xs += B * d_out
+            activate(net.act[l], p, S + top + b * d_out, Xs + top + b * d_out, d_out)
+        x_in = Xs + top
+        if drops(net, opt, l):
+            for b in range(B):
+                drop_units(opt, l, u0, k0 + b, Xs + top + b * d_out, R + top + b * d_out,
+                           Xd + top + b * d_out, d_out)
+            x_in = Xd + top
+        top += B * d_out
+        u0 += d_out
 
 
 cdef double backprop_batch(const Net* net, floating* params, floating* target,
                            const floating* X0, const floating* Y, Py_ssize_t B,
-                           floating* S, floating* Xs, floating* D,
-                           const Step* step) noexcept nogil:
+                           floating* S, floating* Xs, floating* D, const Step* step,
+                           const double* weight, const Options* opt, Py_ssize_t k0,
+                           floating* R, floating* Xd) noexcept nogil:
     """Forward the batch, then for l = L..1: Delta^(l-1) = (Delta^(l) W^(l)^T) * theta'
     and the step's change of target^(l) from the mean (1 / B) [1 X^(l-1)]^T Delta^(l)
     (see Step). An SGD step into params is one minibatch step with the mean gradient;
-    GRADIENT into a zeroed buffer gives the mean gradient. Returns the summed loss."""
+    GRADIENT into a zeroed buffer gives the mean gradient. weight: the rows' sample
+    weights, or NULL; opt, k0, R, Xd: dropout, as in forward_batch. Returns the summed
+    (weighted) loss."""
     cdef int l
     cdef Py_ssize_t top = 0, b, j, d_in, d_out
-    cdef double loss = 0.0
+    cdef double loss = 0.0, row_loss
     cdef floating a = <floating>(step.scale / B), decay = <floating>step.decay
     cdef floating* T
     cdef const floating* W
     cdef const floating* x_in
     for l in range(net.L):
         top += B * net.d[l + 1]
-    forward_batch(net, params, X0, B, S, Xs)
+    forward_batch(net, params, X0, B, S, Xs, opt, k0, R, Xd)
     d_out = net.d[net.L]
     top -= B * d_out
     for b in range(B):
-        loss += output_delta(net, S + top + b * d_out, Xs + top + b * d_out,
-                             Y + b * d_out, D + top + b * d_out)
+        row_loss = output_delta(net, S + top + b * d_out, Xs + top + b * d_out,
+                                Y + b * d_out, D + top + b * d_out)
+        if weight != NULL:
+            row_loss = weigh(weight[b], row_loss, D + top + b * d_out, d_out)
+        loss += row_loss
     for l in range(net.L - 1, -1, -1):
         d_in = net.d[l]
         d_out = net.d[l + 1]
         W = params + net.offset[l]
         T = target + net.offset[l]
-        x_in = X0 if l == 0 else Xs + top - B * d_in
+        if l == 0:
+            x_in = X0
+        else:
+            x_in = (Xd if drops(net, opt, l - 1) else Xs) + top - B * d_in
         if l > 0:
             # Delta^(l) W^(l)[1:]^T, before W^(l) is touched.
             gemm(b"T", b"N", <int>d_in, <int>B, <int>d_out, 1, W + d_out, <int>d_out,
@@ -684,30 +826,65 @@ cdef double backprop_batch(const Net* net, floating* params, floating* target,
                 times_theta_prime(net.act[l - 1], net.act_param + 4 * (l - 1),
                                   S + top + b * d_in, Xs + top + b * d_in,
                                   D + top + b * d_in, d_in)
+            if drops(net, opt, l - 1):
+                scale_by(D + top, R + top, B * d_in)
     return loss
+
+
+cdef struct Batch:
+    # Room for one minibatch: its rows of X, Y and the sample weights, and the per-layer
+    # blocks of backprop_batch (S, Xs, D, and dropout's R and Xd); before: room for params.
+    void* Xb
+    void* Yb
+    double* Wb
+    void* S
+    void* Xs
+    void* D
+    void* R
+    void* Xd
+    void* before
+
+
+cdef double batch_step(const Net* net, floating* params, floating* target, const floating* X,
+                       const floating* Y, const Py_ssize_t* order, Py_ssize_t start,
+                       Py_ssize_t B, const Step* step, const Options* opt,
+                       const Batch* room) noexcept nogil:
+    """Gathers the rows order[start .. start+B-1] and runs backprop_batch on them; with
+    update dropout, keeps a copy of params for keep_frozen. Returns the summed loss."""
+    cdef Py_ssize_t b, row, d0 = net.d[0], dL = net.d[net.L]
+    cdef floating* Xb = <floating*>room.Xb
+    cdef floating* Yb = <floating*>room.Yb
+    for b in range(B):
+        row = order[start + b]
+        memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
+        memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
+        if opt.weight != NULL:
+            room.Wb[b] = opt.weight[row]
+    if opt.update_threshold:
+        memcpy(room.before, params, net.n_params * sizeof(floating))
+    return backprop_batch(net, params, target, Xb, Yb, B, <floating*>room.S, <floating*>room.Xs,
+                          <floating*>room.D, step, room.Wb if opt.weight != NULL else NULL, opt,
+                          opt.position + start, <floating*>room.R, <floating*>room.Xd)
 
 
 cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const floating* X,
                                       const floating* Y, const Py_ssize_t* order,
                                       Py_ssize_t n, Py_ssize_t batch, const Step* step,
-                                      floating* Xb, floating* Yb, floating* S, floating* Xs,
-                                      floating* D, double* loss_sum) noexcept nogil:
+                                      const Options* opt, const Batch* room,
+                                      double* loss_sum) noexcept nogil:
     """Minibatch SGD over the samples in order, batch rows per step (the last step takes
-    what is left). Stops at the first non-finite batch loss; returns samples completed."""
-    cdef Py_ssize_t start, b, B, row
-    cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
+    what is left), with opt's sample weights, dropout and update dropout. Stops at the
+    first non-finite batch loss; returns samples completed."""
+    cdef Py_ssize_t start = 0, B
     cdef double loss, total = 0.0
-    start = 0
     while start < n:
         B = min(batch, n - start)
-        for b in range(B):
-            row = order[start + b]
-            memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
-            memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
-        loss = backprop_batch(net, params, params, Xb, Yb, B, S, Xs, D, step)
+        loss = batch_step(net, params, params, X, Y, order, start, B, step, opt, room)
         if not isfinite(loss):
             loss_sum[0] = total
             return start
+        if opt.update_threshold:
+            keep_frozen(opt, opt.position + start, params, <floating*>room.before, net.n_params)
         total += loss
         start += B
     loss_sum[0] = total
@@ -749,7 +926,7 @@ cdef void optimizer_update(const Net* net, floating* w, floating* g, floating* m
         if opt.l2 > 0:
             for i in range(bias_end, end):
                 g[i] += <floating>opt.l2 * w[i]
-    end = net.offset[net.L - 1] + (net.d[net.L - 1] + 1) * net.d[net.L]
+    end = net.n_params
     if opt.kind == ADAM:
         for i in range(end):
             m[i] = <floating>(opt.beta1 * m[i] + (1 - opt.beta1) * g[i])
@@ -770,26 +947,23 @@ cdef void optimizer_update(const Net* net, floating* w, floating* g, floating* m
 
 cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const floating* X,
                                       const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
-                                      Py_ssize_t batch, Optimizer* opt, floating* grad,
-                                      floating* m, floating* v, Py_ssize_t n_params,
-                                      floating* Xb, floating* Yb, floating* S, floating* Xs,
-                                      floating* D, double* loss_sum) noexcept nogil:
-    """Like minibatch_epoch_nogil (batch 1: per sample), each step by the optimizer."""
-    cdef Py_ssize_t start = 0, b, B, row
-    cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
+                                      Py_ssize_t batch, Optimizer* rule, const Options* opt,
+                                      floating* grad, floating* m, floating* v,
+                                      const Batch* room, double* loss_sum) noexcept nogil:
+    """Like minibatch_epoch_nogil (batch 1: per sample), each step by the optimizer
+    ``rule`` (update dropout keeps weights, not their moments, as they were)."""
+    cdef Py_ssize_t start = 0, B
     cdef double loss, total = 0.0
     while start < n:
         B = min(batch, n - start)
-        for b in range(B):
-            row = order[start + b]
-            memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
-            memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
-        memset(grad, 0, n_params * sizeof(floating))
-        loss = backprop_batch(net, params, grad, Xb, Yb, B, S, Xs, D, &GRADIENT)
+        memset(grad, 0, net.n_params * sizeof(floating))
+        loss = batch_step(net, params, grad, X, Y, order, start, B, &GRADIENT, opt, room)
         if not isfinite(loss):
             loss_sum[0] = total
             return start
-        optimizer_update(net, params, grad, m, v, opt)
+        optimizer_update(net, params, grad, m, v, rule)
+        if opt.update_threshold:
+            keep_frozen(opt, opt.position + start, params, <floating*>room.before, net.n_params)
         total += loss
         start += B
     loss_sum[0] = total
@@ -798,6 +972,41 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
 
 # ---------------------------------------------------------------------------------------
 # Python entry points: thin, typed, contiguous; inputs are already validated.
+#
+# The training entry points take the options of fastmlp.stepping.Options as keywords:
+# weight (sample weights by row of X, float64, or None), dropout (a float64 rate for each
+# of layers 1..L, the output's 0, or None), update_dropout (a rate), key (the epoch's key
+# for the draws) and position (where in the epoch order[0] stands).
+
+cdef Options options_of(const double[::1] weight, const double[::1] dropout,
+                        double update_dropout, uint64_t key, Py_ssize_t position):
+    cdef Options opt = Options(NULL, NULL, threshold_of(update_dropout), key, position)
+    if weight is not None:
+        opt.weight = &weight[0]
+    if dropout is not None:
+        opt.dropout = &dropout[0]
+    return opt
+
+
+cdef void* room_of(list keep, Py_ssize_t n, dtype):
+    """A new array of n entries (at least one) of dtype, kept alive in ``keep``."""
+    a = np.empty(max(n, 1), dtype=dtype)
+    keep.append(a)
+    cdef unsigned char[::1] raw = a.view(np.uint8)
+    return &raw[0]
+
+
+cdef Batch batch_room(Architecture arch, Py_ssize_t B, dtype, const Options* opt, list keep):
+    cdef Py_ssize_t hidden = B * (arch.units - arch.d[0])
+    cdef bint dropout = opt.dropout != NULL
+    return Batch(
+        room_of(keep, B * arch.d[0], dtype), room_of(keep, B * arch.d[arch.net.L], dtype),
+        <double*>room_of(keep, B if opt.weight != NULL else 0, np.float64),
+        room_of(keep, hidden, dtype), room_of(keep, hidden, dtype), room_of(keep, hidden, dtype),
+        room_of(keep, hidden if dropout else 0, dtype), room_of(keep, hidden if dropout else 0, dtype),
+        room_of(keep, arch.n_params if opt.update_threshold else 0, dtype),
+    )
+
 
 def forward(Architecture arch, const floating[::1] params, const floating[:, ::1] X):
     """h(x) for every row of X, as a new (n, d^(L)) array."""
@@ -813,7 +1022,8 @@ def forward(Architecture arch, const floating[::1] params, const floating[:, ::1
         start = 0
         while start < n:
             B = min(chunk, n - start)
-            forward_batch(&arch.net, &params[0], &X[start, 0], B, &S[0], &Xs[0])
+            forward_batch(&arch.net, &params[0], &X[start, 0], B, &S[0], &Xs[0],
+                          <Options*>NULL, 0, <floating*>NULL, <floating*>NULL)
             memcpy(&H[start, 0], &Xs[last * B], B * dL * sizeof(floating))
             start += B
     return out
@@ -828,65 +1038,78 @@ def backprop(Architecture arch, floating[::1] params, const floating[::1] x0,
     with nogil:
         memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_sample(&arch.net, &params[0], &grad[0], &x0[0], &y[0], &s[0], &x[0],
-                               &delta[0], &GRADIENT, False, <floating*>NULL)
+                               &delta[0], &GRADIENT, False, <floating*>NULL, 1.0, <Options*>NULL,
+                               0, <floating*>NULL, <floating*>NULL)
     return loss
 
 
 def mean_gradient(Architecture arch, floating[::1] params, const floating[:, ::1] X,
-                  const floating[:, ::1] Y, floating[::1] grad):
-    """grad = mean over the rows of X of dl/dW; returns the mean loss."""
+                  const floating[:, ::1] Y, floating[::1] grad, const double[::1] weight=None):
+    """grad = mean over the rows of X of dl/dW (each row's times its weight, if given);
+    returns the mean (weighted) loss."""
     cdef Py_ssize_t n = X.shape[0]
     dtype = np.float64 if floating is double else np.float32
     cdef floating[::1] S = np.empty(n * (arch.units - arch.d[0]), dtype=dtype)
     cdef floating[::1] Xs = np.empty_like(S)
     cdef floating[::1] D = np.empty_like(S)
+    cdef const double* w = NULL
     cdef double loss
+    if weight is not None:
+        w = &weight[0]
     with nogil:
         memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_batch(&arch.net, &params[0], &grad[0], &X[0, 0], &Y[0, 0], n,
-                              &S[0], &Xs[0], &D[0], &GRADIENT)
+                              &S[0], &Xs[0], &D[0], &GRADIENT, w, <Options*>NULL, 0,
+                              <floating*>NULL, <floating*>NULL)
     return loss / n
 
 
 def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
               const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta,
-              double l2=0.0, double l1=0.0):
+              double l2=0.0, double l1=0.0, *, const double[::1] weight=None,
+              const double[::1] dropout=None, double update_dropout=0.0, uint64_t key=0,
+              Py_ssize_t position=0):
     """Per-sample SGD over X[order], in place, without the GIL; l2 and l1 penalise the
-    weights (not the biases): w <- soft-threshold(w - eta (dl/dw + l2 w), eta l1).
-    Returns (summed loss, samples completed); fewer than len(order) means a non-finite loss."""
+    weights (not the biases): w <- soft-threshold(w - eta (dl/dw + l2 w), eta l1); the
+    keywords as above. Returns (summed loss, samples completed); fewer than len(order)
+    means a non-finite loss."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t hidden = arch.units - arch.d[0]
     cdef floating[::1] s = np.empty(hidden, dtype=dtype)
     cdef floating[::1] x = np.empty(hidden, dtype=dtype)
     cdef floating[::1] delta = np.empty(hidden, dtype=dtype)
+    cdef Options opt = options_of(weight, dropout, update_dropout, key, position)
+    cdef floating[::1] r = np.empty(hidden if dropout is not None else 1, dtype=dtype)
+    cdef floating[::1] xd = np.empty_like(r)
+    cdef floating[::1] before = np.empty(arch.n_params if opt.update_threshold else 1, dtype=dtype)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
     cdef Step step = sgd_step_of(eta, l2, l1)
     with nogil:
         done = sgd_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                               order.shape[0], &step, &s[0], &x[0], &delta[0], &loss_sum)
+                               order.shape[0], &step, &opt, &s[0], &x[0], &delta[0], &r[0],
+                               &xd[0], &before[0], &loss_sum)
     return loss_sum, done
 
 
 def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
                     const floating[:, ::1] Y, const Py_ssize_t[::1] order,
-                    Py_ssize_t batch_size, double eta, double l2=0.0, double l1=0.0):
-    """Minibatch SGD (mean gradient per step, penalties as in sgd_epoch) over X[order], in
-    place, without the GIL. Returns (summed loss, samples completed)."""
+                    Py_ssize_t batch_size, double eta, double l2=0.0, double l1=0.0, *,
+                    const double[::1] weight=None, const double[::1] dropout=None,
+                    double update_dropout=0.0, uint64_t key=0, Py_ssize_t position=0):
+    """Minibatch SGD (mean gradient per step, penalties and keywords as in sgd_epoch) over
+    X[order], in place, without the GIL. Returns (summed loss, samples completed)."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
-    cdef floating[::1] Xb = np.empty(B * arch.d[0], dtype=dtype)
-    cdef floating[::1] Yb = np.empty(B * arch.d[arch.net.L], dtype=dtype)
-    cdef floating[::1] S = np.empty(B * (arch.units - arch.d[0]), dtype=dtype)
-    cdef floating[::1] Xs = np.empty_like(S)
-    cdef floating[::1] D = np.empty_like(S)
+    cdef Options opt = options_of(weight, dropout, update_dropout, key, position)
+    cdef list keep = []
+    cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
     cdef Step step = sgd_step_of(eta, l2, l1)
     with nogil:
         done = minibatch_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                                     order.shape[0], B, &step, &Xb[0], &Yb[0], &S[0],
-                                     &Xs[0], &D[0], &loss_sum)
+                                     order.shape[0], B, &step, &opt, &room, &loss_sum)
     return loss_sum, done
 
 
@@ -905,23 +1128,23 @@ def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, :
                     const floating[:, ::1] Y, const Py_ssize_t[::1] order, Py_ssize_t batch_size,
                     str kind, double eta, double l2, double l1, double mu, double beta1,
                     double beta2, double epsilon, floating[::1] m, floating[::1] v,
-                    long long t):
+                    long long t, *, const double[::1] weight=None,
+                    const double[::1] dropout=None, double update_dropout=0.0, uint64_t key=0,
+                    Py_ssize_t position=0):
     """SGD over X[order] with momentum, Nesterov momentum or Adam (state m, v and the step
-    count t, updated in place / returned). Returns (summed loss, samples completed, t)."""
+    count t, updated in place / returned), keywords as in sgd_epoch. Returns (summed
+    loss, samples completed, t)."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef floating[::1] grad = np.empty_like(params)
-    cdef floating[::1] Xb = np.empty(B * arch.d[0], dtype=dtype)
-    cdef floating[::1] Yb = np.empty(B * arch.d[arch.net.L], dtype=dtype)
-    cdef floating[::1] S = np.empty(B * (arch.units - arch.d[0]), dtype=dtype)
-    cdef floating[::1] Xs = np.empty_like(S)
-    cdef floating[::1] D = np.empty_like(S)
-    cdef Optimizer opt = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t)
+    cdef Options opt = options_of(weight, dropout, update_dropout, key, position)
+    cdef list keep = []
+    cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
+    cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
     with nogil:
         done = optimizer_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                                     order.shape[0], B, &opt, &grad[0], &m[0], &v[0],
-                                     params.shape[0], &Xb[0], &Yb[0], &S[0], &Xs[0], &D[0],
-                                     &loss_sum)
-    return loss_sum, done, opt.t
+                                     order.shape[0], B, &rule, &opt, &grad[0], &m[0], &v[0],
+                                     &room, &loss_sum)
+    return loss_sum, done, rule.t

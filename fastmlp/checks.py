@@ -110,3 +110,11 @@ def fraction(value, what: str) -> float:
     if not 0 < number < 1:
         raise ValueError(f"{what} must lie strictly between 0 and 1, got {value!r}")
     return number
+
+
+def unit_interval(value, what: str) -> float:
+    """A real number in [0, 1): a rate or a decay factor."""
+    number = real_number(value, what, lowest=0.0)
+    if number >= 1:
+        raise ValueError(f"{what} must lie in [0, 1), got {value!r}")
+    return number

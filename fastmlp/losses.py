@@ -50,16 +50,18 @@ class Loss:
             return H.argmax(axis=1)[:, np.newaxis]
         return H >= 0.5
 
-    def score(self, H: np.ndarray, Y: np.ndarray) -> float:
+    def score(self, H: np.ndarray, Y: np.ndarray, weight=None) -> float:
         """How well outputs H fit targets Y, higher is better: for classification losses the
         accuracy (the share of samples with every decision right), for l2 the coefficient of
         determination R^2 = 1 - SS_res / SS_tot averaged over the outputs (an output whose
-        targets are constant scores 1 if fitted exactly, else 0)."""
+        targets are constant scores 1 if fitted exactly, else 0). With sample weights each
+        sample counts by its weight."""
+        weight = np.ones(len(Y)) if weight is None else weight
         if self.classifier:
-            return float(np.mean((self.decisions(H) == self.decisions(Y)).all(axis=1)))
-        H, Y = H.astype(np.float64), Y.astype(np.float64)
-        residual = ((Y - H) ** 2).sum(axis=0)
-        total = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+            return float(np.average((self.decisions(H) == self.decisions(Y)).all(axis=1), weights=weight))
+        H, Y, c = H.astype(np.float64), Y.astype(np.float64), weight[:, np.newaxis]
+        residual = (c * (Y - H) ** 2).sum(axis=0)
+        total = (c * (Y - np.average(Y, axis=0, weights=weight)) ** 2).sum(axis=0)
         r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), (residual == 0).astype(np.float64))
         return float(r2.mean())
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends, checks, initialisers, losses
+from . import backends, checks, initialisers, losses, stepping
 from .activations import Activation, activation as make_activation
 from .threads import blas_threads
 
@@ -178,26 +178,29 @@ class MLP:
             loss=float(loss),
         )
 
-    def gradient(self, X, y):
-        """(mean loss, [dl/dW^(1), ..., dl/dW^(L)]) over the samples, without changing W."""
+    def gradient(self, X, y, sample_weight=None):
+        """(mean loss, [dl/dW^(1), ..., dl/dW^(L)]) over the samples, without changing W;
+        with sample weights c_i, of the mean of c_i l_i."""
         self._require_trainable("gradient")
         X, Y = self.data(X, y)
         grad = np.empty_like(self.params)
-        loss = self.mean_gradient(X, Y, grad)
+        loss = self.mean_gradient(X, Y, grad, self._sample_weight(sample_weight, Y))
         return loss, self._split_params(grad)
 
-    def loss_value(self, X, y) -> float:
-        """The mean loss over the samples, by the kernels' own (numerically stable) formulas.
-        It runs the gradient pass and discards the gradient: it costs what ``gradient`` does."""
+    def loss_value(self, X, y, sample_weight=None) -> float:
+        """The mean loss over the samples (with sample weights c_i: the mean of c_i l_i), by
+        the kernels' own (numerically stable) formulas. It runs the gradient pass and
+        discards the gradient: it costs what ``gradient`` does."""
         self._require_trainable("loss_value")
         X, Y = self.data(X, y)
-        return self.mean_gradient(X, Y, np.empty_like(self.params))
+        return self.mean_gradient(X, Y, np.empty_like(self.params), self._sample_weight(sample_weight, Y))
 
-    def mean_gradient(self, X, Y, grad) -> float:
-        """For validated X, Y (see ``data``): the mean loss; its gradient goes into ``grad``
-        (flat, laid out like ``params``). One kernel call."""
+    def mean_gradient(self, X, Y, grad, weight=None) -> float:
+        """For validated X, Y (see ``data``) and float64 sample weights (or None): the mean
+        loss; its gradient goes into ``grad`` (flat, laid out like ``params``). One kernel
+        call."""
         with blas_threads(self.n_threads):
-            return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad))
+            return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad, weight))
 
     def sgd_step(self, X, y, eta, l2=0.0, l1=0.0) -> float:
         """One in-place update w <- w - eta * dl/dw: from one sample (the lecture's step) or
@@ -228,9 +231,11 @@ class MLP:
 
         return partial_fit(self, X, y, eta=eta, **options)
 
-    def run_epoch(self, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None) -> float:
-        """SGD over validated rows X[order]; returns the summed loss. On a non-finite loss or
-        weight the weights are put back as they were and DivergenceError names ``where``.
+    def run_epoch(self, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
+        """SGD over validated rows X[order]; returns the summed loss. options: the kernels'
+        keywords for sample weights and dropout (see fastmlp.stepping). On a non-finite
+        loss or weight the weights are put back as they were and DivergenceError names
+        ``where``.
 
         The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds (whole
         minibatches), so that a Ctrl-C is noticed within a fraction of a second; the
@@ -240,19 +245,21 @@ class MLP:
         moments = optimizer.snapshot() if optimizer is not None else None
         per_call = max(1, WORK_PER_CALL // (3 * self.params.size))
         per_call = max(batch_size, per_call - per_call % batch_size)
-        total, finite = 0.0, True
+        total, finite, options = 0.0, True, options or {}
         try:
             for start in range(0, len(order), per_call):
                 part = order[start : start + per_call]
                 if optimizer is not None:
                     with blas_threads(self.n_threads if batch_size > 1 else 1):
-                        loss, done = optimizer.epoch(self, X, Y, part, batch_size, eta, l2, l1)
+                        loss, done = optimizer.epoch(self, X, Y, part, batch_size, eta, l2, l1, **options,
+                                                     position=start)
                 elif batch_size == 1:
-                    loss, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, part, eta, l2, l1)
+                    loss, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, part, eta, l2, l1, **options,
+                                                        position=start)
                 else:
                     with blas_threads(self.n_threads):
                         loss, done = self.backend.minibatch_epoch(
-                            self._arch, self.params, X, Y, part, batch_size, eta, l2, l1
+                            self._arch, self.params, X, Y, part, batch_size, eta, l2, l1, **options, position=start
                         )
                 total += loss
                 finite = done == len(part) and math.isfinite(total)
@@ -296,6 +303,9 @@ class MLP:
         if single and y.ndim < 2:
             y = y[np.newaxis]
         return X, self.targets(y, len(X))
+
+    def _sample_weight(self, sample_weight, Y):
+        return stepping.row_weights(self, Y, sample_weight, None, "sample_weight")
 
     def _require_trainable(self, what):
         if not self.trainable:

@@ -31,11 +31,12 @@ class Optimizer:
     def settings(self) -> tuple:
         return (self.kind, self.momentum, self.beta1, self.beta2, self.epsilon, self.m.dtype, self.m.size)
 
-    def epoch(self, net, X, Y, order, batch_size, eta, l2, l1):
-        """SGD over X[order] with this optimizer; returns (summed loss, samples completed)."""
+    def epoch(self, net, X, Y, order, batch_size, eta, l2, l1, **options):
+        """SGD over X[order] with this optimizer (options: the kernels' keywords, see
+        fastmlp.stepping); returns (summed loss, samples completed)."""
         loss, done, self.t = net.backend.optimizer_epoch(
             net._arch, net.params, X, Y, order, batch_size, self.kind, eta, l2, l1,
-            self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, self.t,
+            self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, self.t, **options,
         )
         return loss, done
 
@@ -47,19 +48,13 @@ class Optimizer:
         self.m[...], self.v[...] = m, v
 
 
-def unit_interval(value, what) -> float:
-    number = checks.real_number(value, what, lowest=0.0)
-    if number >= 1:
-        raise ValueError(f"{what} must lie in [0, 1), got {value!r}")
-    return number
-
-
 def prepare(net, kind, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8):
     """The optimizer fit should use: None for the plain step, else the network's own
     (kept if its settings are unchanged, so its moments carry over) or a fresh one."""
     kind = checks.choice(kind, "optimizer", KINDS)
     settings = (
-        unit_interval(momentum, "momentum"), unit_interval(beta1, "beta1"), unit_interval(beta2, "beta2"),
+        checks.unit_interval(momentum, "momentum"), checks.unit_interval(beta1, "beta1"),
+        checks.unit_interval(beta2, "beta2"),
         checks.real_number(epsilon, "epsilon", lowest=0.0),
     )
     if settings[3] == 0 and kind == "adam":

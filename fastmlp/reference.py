@@ -39,14 +39,23 @@ def theta_layer(theta, s_l):
     return [theta.theta(s_j) for s_j in s_l]
 
 
-def forward(W, thetas, x0):
+def seen(x, r, l):
+    """What layer l+1 sees of x^(l): r^(l) * x^(l) under dropout (factors r[l-1] for hidden
+    layer l, see dropout_factors), else x^(l) itself."""
+    if l == 0 or r is None or r[l - 1] is None:
+        return x[l]
+    return [r_j * x_j for r_j, x_j in zip(r[l - 1], x[l])]
+
+
+def forward(W, thetas, x0, r=None):
     """Forward propagation: s_j^(l) = sum_{i=0}^{d^(l-1)} w_ij^(l) x_i^(l-1), x^(l) = theta(s^(l)).
 
-    Returns the lists s (L entries) and x (L+1 entries, x[0] = x0)."""
+    Returns the lists s (L entries) and x (L+1 entries, x[0] = x0). With dropout factors r,
+    layer l+1 takes its input from seen(x, r, l)."""
     L = len(W)
     s, x = [], [list(x0)]
     for l in range(1, L + 1):
-        x_prev = [1.0] + x[l - 1]  # x_0^(l-1) = 1 multiplies the bias row
+        x_prev = [1.0] + seen(x, r, l - 1)  # x_0^(l-1) = 1 multiplies the bias row
         s_l = [sum(W[l - 1][i][j] * x_prev[i] for i in range(len(x_prev))) for j in range(len(W[l - 1][0]))]
         s.append(s_l)
         x.append(theta_layer(thetas[l - 1], s_l))
@@ -69,8 +78,9 @@ def loss_and_output_delta(loss, theta, s_L, x_L, y):
     return ell, [(x_j - y_j) * theta.theta_prime(s_j, x_j) for s_j, x_j, y_j in zip(s_L, x_L, y)]
 
 
-def backward(W, thetas, s, x, delta_L):
-    """The delta recursion: delta_i^(l-1) = theta'(s_i^(l-1)) sum_j w_ij^(l) delta_j^(l)."""
+def backward(W, thetas, s, x, delta_L, r=None):
+    """The delta recursion: delta_i^(l-1) = theta'(s_i^(l-1)) sum_j w_ij^(l) delta_j^(l),
+    times the dropout factor r_i^(l-1) where layer l-1 has dropout."""
     L = len(W)
     delta = [None] * L
     delta[L - 1] = delta_L
@@ -81,12 +91,17 @@ def backward(W, thetas, s, x, delta_L):
             * sum(W[l - 1][i][j] * delta[l - 1][j] for j in range(len(delta[l - 1])))
             for i in range(1, d_prev + 1)
         ]
+        if r is not None and r[l - 2] is not None:
+            delta[l - 2] = [d_i * r_i for d_i, r_i in zip(delta[l - 2], r[l - 2])]
     return delta
 
 
-def gradient(x, delta):
-    """dl/dw_ij^(l) = x_i^(l-1) delta_j^(l), with x_0 = 1."""
-    return [[[x_i * delta_j for delta_j in delta[l - 1]] for x_i in [1.0] + x[l - 1]] for l in range(1, len(delta) + 1)]
+def gradient(x, delta, r=None):
+    """dl/dw_ij^(l) = x_i^(l-1) delta_j^(l), with x_0 = 1 (and x^(l-1) as layer l saw it)."""
+    return [
+        [[x_i * delta_j for delta_j in delta[l - 1]] for x_i in [1.0] + seen(x, r, l - 1)]
+        for l in range(1, len(delta) + 1)
+    ]
 
 
 def soft_threshold(w, t):
@@ -107,12 +122,77 @@ def update(W, grad, eta, l2=0.0, l1=0.0):
                     w_i[j] = soft_threshold(w_i[j] - eta * (g_i[j] + l2 * w_i[j]), eta * l1)
 
 
-def backpropagation(W, thetas, loss, x0, y):
-    """One sample: forward, output delta, backward, gradient. Returns (s, x, delta, grad, loss)."""
-    s, x = forward(W, thetas, x0)
+def backpropagation(W, thetas, loss, x0, y, weight=1.0, r=None):
+    """One sample: forward, output delta, backward, gradient. Returns (s, x, delta, grad, loss).
+
+    A sample of weight c counts c times: c l in the loss, so c delta^(L). r: the sample's
+    dropout factors (see dropout_factors), or None."""
+    s, x = forward(W, thetas, x0, r)
     ell, delta_L = loss_and_output_delta(loss, thetas[-1], s[-1], x[-1], y)
-    delta = backward(W, thetas, s, x, delta_L)
-    return s, x, delta, gradient(x, delta), ell
+    if weight != 1:
+        ell, delta_L = weight * ell, [delta_j * weight for delta_j in delta_L]
+    delta = backward(W, thetas, s, x, delta_L, r)
+    return s, x, delta, gradient(x, delta, r), ell
+
+
+# ---------------------------------------------------------------------------------------
+# Dropout. Each random decision is a hash of the epoch's key, when (the sample's position
+# in the epoch, or the step's) and which unit or weight, so that it does not depend on the
+# order in which anything is computed; fastmlp._core draws the same.
+
+MASK32, MASK64 = (1 << 32) - 1, (1 << 64) - 1
+UNITS, WEIGHTS = 0, 1
+
+
+def mix64(z):
+    """SplitMix64's output function on 64-bit words."""
+    z = (z + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def mix32(h):
+    """MurmurHash3's 32-bit finaliser."""
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & MASK32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & MASK32
+    return h ^ (h >> 16)
+
+
+def draw_key(key, when, stream):
+    return mix64(key ^ mix64(2 * when + stream)) & MASK32
+
+
+def drawn_below(key, index, rate):
+    """Whether the draw of unit or weight ``index`` falls below rate, with probability rate."""
+    return mix32(key ^ (index & MASK32)) < int(rate * 4294967296.0)
+
+
+def dropout_factors(sizes, rates, key, k):
+    """Inverted dropout for the sample at position k of the epoch: for hidden layer l with
+    rate p > 0, r_j^(l) = 0 where unit j is dropped and 1 / (1 - p) where it is kept (so
+    the expected input of the next layer is unchanged); None for a layer without dropout.
+    A unit's index runs over all units of layers 1..L."""
+    r, first, unit_key = [], 0, draw_key(key, k, UNITS)
+    for l in range(1, len(sizes) - 1):
+        p = rates[l - 1]
+        if p > 0:
+            r.append([0.0 if drawn_below(unit_key, first + j, p) else 1.0 / (1.0 - p) for j in range(sizes[l])])
+        else:
+            r.append(None)
+        first += sizes[l]
+    return r
+
+
+def keep_frozen(w, before, key, when, rate):
+    """The lecture's dropout of updates, on the flat weights: each w_i whose draw for the
+    step at position ``when`` falls below rate keeps its value from before the step."""
+    weight_key = draw_key(key, when, WEIGHTS)
+    for i in range(len(w)):
+        if drawn_below(weight_key, i, rate):
+            w[i] = before[i]
 
 
 def mean(grads):
@@ -201,37 +281,62 @@ def backprop(arch, params, x0, y, s, x, delta, grad):
     return ell
 
 
-def mean_gradient(arch, params, X, Y, grad):
-    """grad = mean over rows of dl/dW; returns the mean loss."""
+def mean_gradient(arch, params, X, Y, grad, weight=None):
+    """grad = mean over rows of dl/dW (each times its sample weight, if given); returns the
+    mean (weighted) loss."""
     W = _unflatten(arch, params.tolist())
-    results = [backpropagation(W, arch.thetas, arch.loss, x0, y) for x0, y in zip(X.tolist(), Y.tolist())]
+    weights = [1.0] * len(X) if weight is None else weight.tolist()
+    results = [
+        backpropagation(W, arch.thetas, arch.loss, x0, y, c) for x0, y, c in zip(X.tolist(), Y.tolist(), weights)
+    ]
     grad[:] = _flatten(mean([r[3] for r in results]))
     return sum(r[4] for r in results) / len(results)
 
 
-def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0):
-    """SGD over X[order], batch_size samples per update with the mean gradient (batch_size 1:
-    the lecture's per-sample algorithm), penalties l2 and l1 as in update. Returns (summed
-    loss, samples completed) and writes the new weights into params."""
-    W = _unflatten(arch, params.tolist())
+def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
+    """For each step of an epoch over X[order]: (position of its first sample, the
+    backpropagation results of its samples, with their weights and dropout factors), from
+    the weights in the list W when the step is reached."""
     rows, targets, order = X.tolist(), Y.tolist(), order.tolist()
-    total, done = 0.0, 0
+    weights = None if weight is None else weight.tolist()
     for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        results = [backpropagation(W, arch.thetas, arch.loss, rows[k], targets[k]) for k in batch]
+        results = []
+        for k, row in enumerate(order[start : start + batch_size], start=position + start):
+            c = 1.0 if weights is None else weights[row]
+            r = None if dropout is None else dropout_factors(arch.sizes, dropout.tolist(), key, k)
+            results.append(backpropagation(W, arch.thetas, arch.loss, rows[row], targets[row], c, r))
+        yield position + start, results
+
+
+def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, *, weight=None, dropout=None,
+                    update_dropout=0.0, key=0, position=0):
+    """SGD over X[order], batch_size samples per update with the mean gradient (batch_size 1:
+    the lecture's per-sample algorithm), penalties l2 and l1 as in update. weight: sample
+    weights by row; dropout: a rate per layer 1..L (see dropout_factors); update_dropout:
+    see keep_frozen; key: the epoch's key for the draws; position: where order[0] stands
+    in the epoch. Returns (summed loss, samples completed) and writes the new weights into
+    params."""
+    W = _unflatten(arch, params.tolist())
+    total, done = 0.0, 0
+    for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break
+        before = _flatten(W) if update_dropout > 0 else None
         update(W, mean([r[3] for r in results]), eta, l2, l1)
-        total, done = total + ell, done + len(batch)
+        if update_dropout > 0:
+            w = _flatten(W)
+            keep_frozen(w, before, key, when, update_dropout)
+            W[:] = _unflatten(arch, w)
+        total, done = total + ell, done + len(results)
     with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
         params[:] = _flatten(W)
     return total, done
 
 
-def sgd_epoch(arch, params, X, Y, order, eta, l2=0.0, l1=0.0):
+def sgd_epoch(arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **options):
     """Per-sample SGD over X[order]; see minibatch_epoch."""
-    return minibatch_epoch(arch, params, X, Y, order, 1, eta, l2, l1)
+    return minibatch_epoch(arch, params, X, Y, order, 1, eta, l2, l1, **options)
 
 
 def perceptron_epoch(w, X, y, order, eta):
@@ -242,22 +347,26 @@ def perceptron_epoch(w, X, y, order, eta):
     return mistakes
 
 
-def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1, beta2, epsilon, m, v, t):
+def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1, beta2, epsilon, m, v, t, *,
+                    weight=None, dropout=None, update_dropout=0.0, key=0, position=0):
     """SGD over X[order] in batches of batch_size, each step by optimizer_update with the mean
-    gradient; m, v (numpy) are updated in place. Returns (summed loss, samples completed, t)."""
+    gradient; m, v (numpy) are updated in place; the keywords as in minibatch_epoch (update
+    dropout keeps weights, not their moments, as they were). Returns (summed loss, samples
+    completed, t)."""
     w, ms, vs = params.tolist(), m.tolist(), v.tolist()
     is_weight = [i > 0 for W_l in _unflatten(arch, w) for i, row in enumerate(W_l) for _ in row]
-    rows, targets, order = X.tolist(), Y.tolist(), order.tolist()
-    total, done = 0.0, 0
-    for start in range(0, len(order), batch_size):
-        W = _unflatten(arch, w)
-        results = [backpropagation(W, arch.thetas, arch.loss, rows[k], targets[k]) for k in order[start : start + batch_size]]
+    total, done, W = 0.0, 0, _unflatten(arch, w)
+    for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break
         t += 1
+        before = list(w)
         optimizer_update(w, _flatten(mean([r[3] for r in results])), ms, vs, t, is_weight, kind, eta, l2, l1, mu, beta1,
                          beta2, epsilon)
+        if update_dropout > 0:
+            keep_frozen(w, before, key, when, update_dropout)
+        W[:] = _unflatten(arch, w)
         total, done = total + ell, done + len(results)
     with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
         params[:], m[:], v[:] = w, ms, vs

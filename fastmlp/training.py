@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks, optimizers, schedules
+from . import checks, optimizers, schedules, stepping
 from .datasets import stratified_mask
 from .network import DivergenceError
 
@@ -50,7 +50,7 @@ class History:
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False, patience=10, tol=1e-4,
         monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
-        beta2=0.999, epsilon=1e-8):
+        beta2=0.999, epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
     """Train ``net`` in place from its current weights (fresh ones if ``reinitialise``).
 
     ``optimizer`` (SGD only): "sgd" is the lecture's step w <- w - eta g; "momentum"
@@ -70,9 +70,25 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     the full-batch mean loss (batch_size, shuffle and eta do not apply; it may stop sooner
     when it converges).
 
-    Validation: ``validation_data=(X_val, y_val)``, or ``validation_fraction`` of X held out
-    (stratified by class for classification losses, drawn from the same generator as the
-    shuffles). Each epoch then records val_loss and val_score; it costs a forward and a
+    ``sample_weight`` (one number >= 0 per sample) and ``class_weight`` ("balanced", or a
+    dict {class: weight}; classification losses) make sample i count c_i times: c_i l_i in
+    the loss, so each step moves by the mean of c_i dl_i/dw over its batch (per sample, c_i
+    scales eta). "balanced" weighs class k by n / (K n_k), so that the classes weigh the
+    same in total. history.loss and val_loss are then means of c_i l_i, val_score counts
+    each validation sample by its weight.
+
+    ``dropout`` (SGD only): inverted dropout of hidden units, one rate for every hidden
+    layer or a list with one per hidden layer. In each step every hidden unit of every
+    sample is left out (its output set to 0) with that probability, and the units kept are
+    scaled by 1 / (1 - rate), so that forward, predict and the validation scores, which
+    drop nothing, see the same expected inputs. ``update_dropout`` (SGD only) is the
+    lecture's variant: in each step that share of the weights, drawn at random, is not
+    updated. The draws come from the same generator as the shuffles, so a seed repeats them.
+
+    Validation: ``validation_data=(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``,
+    or ``validation_fraction`` of X held out (stratified by class for classification
+    losses, drawn from the same generator as the shuffles; the held-out samples keep their
+    weights). Each epoch then records val_loss and val_score; it costs a forward and a
     gradient pass over the validation data. ``early_stopping`` stops once ``patience``
     epochs in a row have not improved the best ``monitor`` ("val_loss" or "val_score") by
     ``tol``, and leaves the network with the weights of the best epoch.
@@ -101,8 +117,12 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     if batch_size is not None:
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net.data(X, y)
+    table = stepping.class_weights(net, class_weight, Y)
+    options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
+    if solver == "lbfgs" and options.random:
+        raise ValueError("dropout and update_dropout go with solver='sgd', not 'lbfgs'")
     rng = net.rng if seed is None else np.random.default_rng(seed)
-    X, Y, validation = _validation(net, X, Y, validation_data, validation_fraction, rng)
+    X, Y, options, validation = _validation(net, X, Y, options, table, validation_data, validation_fraction, rng)
     if early_stopping and validation is None:
         raise ValueError("early_stopping watches the validation data: give validation_data=(X_val, y_val) "
                          "or validation_fraction")
@@ -114,9 +134,9 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
             net.optimizer = moments
-            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments)
+            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options)
         else:
-            _lbfgs(net, X, Y, epochs, loop, l2)
+            _lbfgs(net, X, Y, epochs, loop, l2, options.weight)
     except (KeyboardInterrupt, DivergenceError) as exc:
         exc.history = loop.history
         raise
@@ -133,7 +153,7 @@ def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, ca
                callback=callback, verbose=verbose, **options)
 
 
-def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments):
+def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options):
     n = len(X)
     for t in range(epochs):
         value = schedule(t, loop.history)
@@ -141,9 +161,10 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
                                  dtype=net.dtype)
         drawn_from = rng.bit_generator.state
         order = rng.permutation(n).astype(np.intp) if shuffle else np.arange(n, dtype=np.intp)
+        keywords = options.for_epoch(rng)
         start = time.perf_counter()
         try:
-            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments)
+            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from
@@ -152,10 +173,11 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
             return
 
 
-def _lbfgs(net, X, Y, iterations, loop, l2):
+def _lbfgs(net, X, Y, iterations, loop, l2, weight):
     """L-BFGS-B on the flat params (in float64 for scipy, copied into the network's dtype
-    for the kernels); one History entry per iteration. On divergence or interruption the
-    network keeps the last iterate L-BFGS accepted."""
+    for the kernels), with sample weights ``weight`` or None; one History entry per
+    iteration. On divergence or interruption the network keeps the last iterate L-BFGS
+    accepted."""
     from scipy.optimize import minimize  # imported here: it costs a third of a second
 
     grad = np.empty_like(net.params)
@@ -171,7 +193,7 @@ def _lbfgs(net, X, Y, iterations, loop, l2):
         nonlocal evaluations
         evaluations += 1
         net.params[...] = w
-        loss = net.mean_gradient(X, Y, grad)
+        loss = net.mean_gradient(X, Y, grad, weight)
         if l2 > 0:
             loss += 0.5 * l2 * float(np.sum(np.square(w[weights])))
             grad[weights] += l2 * w[weights]
@@ -218,9 +240,9 @@ class _Epochs:
             history.eta.append(eta)
         report = f"epoch {history.epochs:4d}  loss {loss:.6f}"
         if self.validation is not None:
-            X_val, Y_val = self.validation
-            history.val_loss.append(net.mean_gradient(X_val, Y_val, np.empty_like(net.params)))
-            history.val_score.append(net.loss.score(net.forward(X_val), Y_val))
+            X_val, Y_val, weight = self.validation
+            history.val_loss.append(net.mean_gradient(X_val, Y_val, np.empty_like(net.params), weight))
+            history.val_score.append(net.loss.score(net.forward(X_val), Y_val, weight))
             report += f"  val_loss {history.val_loss[-1]:.6f}  val_score {history.val_score[-1]:.4f}"
         stop = self.stopper is not None and self.stopper.update(history, net.params)
         if self.verbose:
@@ -257,25 +279,35 @@ class _EarlyStopping:
             net.params[...] = self.weights
 
 
-def _validation(net, X, Y, validation_data, validation_fraction, rng):
-    """(X_train, Y_train, (X_val, Y_val) or None), validated."""
+def _validation(net, X, Y, options, table, validation_data, validation_fraction, rng):
+    """(X_train, Y_train, their step options, (X_val, Y_val, val weights or None) or None),
+    validated; ``table``: the class weights, which weigh the validation samples too."""
     if validation_data is not None and validation_fraction is not None:
         raise ValueError("give validation_data or validation_fraction, not both")
     if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (X_val, y_val)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise TypeError("validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight_val)")
         try:
-            return X, Y, net.data(*validation_data)
+            X_val, Y_val = net.data(*validation_data[:2])
+            given = validation_data[2] if len(validation_data) == 3 else None
+            weight = stepping.row_weights(net, Y_val, given, table, "sample_weight_val")
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"validation_data: {exc}") from None
+        return X, Y, options, (X_val, Y_val, weight)
     if validation_fraction is None:
-        return X, Y, None
+        return X, Y, options, None
     fraction = checks.fraction(validation_fraction, "validation_fraction")
     classes = net.loss.decisions(Y) if net.loss.classifier else np.zeros((len(Y), 1), dtype=bool)
     drawn_from = rng.bit_generator.state
     held_out = stratified_mask(np.unique(classes, axis=0, return_inverse=True)[1].reshape(-1), fraction, rng)
+    problem = None
     if not 0 < held_out.sum() < len(X):
+        problem = (f"validation_fraction={validation_fraction!r} of {len(X)} samples holds out {held_out.sum()}: "
+                   "validation and training need at least one sample each")
+    elif options.weight is not None and not (options.weight[held_out].any() and options.weight[~held_out].any()):
+        problem = "the sample weights are 0 on every validation or every training sample"
+    if problem:
         rng.bit_generator.state = drawn_from  # a rejected call leaves the generator as it was
-        raise ValueError(f"validation_fraction={validation_fraction!r} of {len(X)} samples holds out "
-                         f"{held_out.sum()}: validation and training need at least one sample each")
-    return X[~held_out], Y[~held_out], (X[held_out], Y[held_out])
+        raise ValueError(problem)
+    weight = None if options.weight is None else np.ascontiguousarray(options.weight[held_out])
+    return X[~held_out], Y[~held_out], options.select(~held_out), (X[held_out], Y[held_out], weight)

@@ -32,9 +32,9 @@ def test_the_limit_holds_during_the_kernel_call_and_is_lifted_after(monkeypatch)
     seen = []
     kernel = net.backend.minibatch_epoch
 
-    def spy(*args):
+    def spy(*args, **options):
         seen.append([lib.num_threads for lib in libraries])
-        return kernel(*args)
+        return kernel(*args, **options)
 
     monkeypatch.setattr(net, "backend", net.backend._replace(minibatch_epoch=spy))
     net.fit(X, y, epochs=1, batch_size=8)

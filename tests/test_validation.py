@@ -402,11 +402,11 @@ def test_backend_receives_c_contiguous_arrays_in_network_dtype(backend, dtype):
     def spy(name):
         original = getattr(net.backend, name)
 
-        def wrapped(arch, params, *arrays):
+        def wrapped(arch, params, *arrays, **options):
             for a in arrays:
                 if isinstance(a, np.ndarray) and a.ndim:
                     seen.append((name, a.flags.c_contiguous, a.dtype, a.flags.aligned))
-            return original(arch, params, *arrays)
+            return original(arch, params, *arrays, **options)
 
         return wrapped
 
