@@ -619,26 +619,17 @@ cdef void forward_sample(const Net* net, const floating* params, const floating*
         u0 += d
 
 
-cdef inline double weigh(double weight, double loss, floating* delta, Py_ssize_t d) noexcept nogil:
-    """A sample of weight c contributes c l to the loss, so c delta^(L) to the gradient."""
-    cdef Py_ssize_t j
-    if weight != 1:
-        for j in range(d):
-            delta[j] *= <floating>weight
-    return weight * loss
-
-
 cdef double backprop_sample(const Net* net, floating* params, floating* target,
                             const floating* x0, const floating* y, floating* s, floating* x,
                             floating* delta, const Step* step, bint first_ready,
-                            const floating* x_next, double weight, const Options* opt,
-                            Py_ssize_t k, floating* r, floating* xd) noexcept nogil:
+                            const floating* x_next, const Options* opt, Py_ssize_t k,
+                            floating* r, floating* xd) noexcept nogil:
     """Forward, then for l = L..1: the step's change of target^(l) from x^(l-1) delta^(l)^T,
     with delta^(l-1) from W^(l) read in the same pass. delta holds delta^(1..L) like s
     and x. first_ready: s already holds this sample's s^(1). x_next (a plain SGD step into
     params only): the pass that updates W^(1) leaves the next sample's s^(1) in s, which
-    is free by then. weight: the sample's weight; opt, k, r, xd: its dropout (see
-    forward_sample), whose factors also multiply delta. Returns the weighted loss."""
+    is free by then. opt, k, r, xd: the sample's dropout (see forward_sample), whose
+    factors also multiply delta. Returns the loss."""
     cdef int l
     cdef Py_ssize_t top = 0, d_in, d_out
     cdef double loss
@@ -648,7 +639,7 @@ cdef double backprop_sample(const Net* net, floating* params, floating* target,
     forward_sample(net, params, x0, s, x, first_ready, opt, k, r, xd)
     d_out = net.d[net.L]
     top -= d_out
-    loss = weigh(weight, output_delta(net, s + top, x + top, y, delta + top), delta + top, d_out)
+    loss = output_delta(net, s + top, x + top, y, delta + top)
     for l in range(net.L - 1, -1, -1):
         d_in = net.d[l]
         d_out = net.d[l + 1]
@@ -684,15 +675,20 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     cdef bint first_ready = False
     cdef bint plain = step.decay == 1 and step.shrink == 0 and opt.update_threshold == 0
     cdef const floating* x_next
+    cdef Step weighted = step[0]
     for k in range(n):
         row = order[k]
         # The update of W^(1) also forms the next sample's s^(1) (plain steps).
         x_next = X + order[k + 1] * d0 if plain and k + 1 < n else NULL
         if opt.update_threshold:
             memcpy(before, params, net.n_params * sizeof(floating))
-        loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta, step,
-                               first_ready, x_next, 1.0 if opt.weight == NULL else opt.weight[row],
-                               opt, opt.position + k, r, xd)
+        if opt.weight != NULL:
+            # c dl/dw joins the step as the rate c eta; the penalties' terms are not weighted.
+            weighted.scale = step.scale * opt.weight[row]
+        loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta,
+                               &weighted, first_ready, x_next, opt, opt.position + k, r, xd)
+        if opt.weight != NULL:
+            loss *= opt.weight[row]
         if not isfinite(loss):
             loss_sum[0] = total
             return k
@@ -798,7 +794,10 @@ cdef double backprop_batch(const Net* net, floating* params, floating* target,
         row_loss = output_delta(net, S + top + b * d_out, Xs + top + b * d_out,
                                 Y + b * d_out, D + top + b * d_out)
         if weight != NULL:
-            row_loss = weigh(weight[b], row_loss, D + top + b * d_out, d_out)
+            # A sample of weight c contributes c l to the loss, so c delta^(L).
+            row_loss *= weight[b]
+            for j in range(d_out):
+                D[top + b * d_out + j] *= <floating>weight[b]
         loss += row_loss
     for l in range(net.L - 1, -1, -1):
         d_in = net.d[l]
@@ -1038,8 +1037,8 @@ def backprop(Architecture arch, floating[::1] params, const floating[::1] x0,
     with nogil:
         memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_sample(&arch.net, &params[0], &grad[0], &x0[0], &y[0], &s[0], &x[0],
-                               &delta[0], &GRADIENT, False, <floating*>NULL, 1.0, <Options*>NULL,
-                               0, <floating*>NULL, <floating*>NULL)
+                               &delta[0], &GRADIENT, False, <floating*>NULL, <Options*>NULL, 0,
+                               <floating*>NULL, <floating*>NULL)
     return loss
 
 
