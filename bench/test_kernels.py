@@ -86,3 +86,23 @@ def test_minibatch_step(benchmark, shape, dtype):
     loss = benchmark(net.sgd_step, X, y, ETA)
     assert np.isfinite(loss)
 
+
+
+# What each training option costs over the plain epoch of test_epoch (same shapes).
+OPTIONS = {
+    "sample-weight": lambda n: {"sample_weight": np.linspace(0.5, 1.5, n)},
+    "dropout-0.5": lambda n: {"dropout": 0.5},
+    "update-dropout-0.5": lambda n: {"update_dropout": 0.5},
+    "l2": lambda n: {"l2": 1e-4},
+    "adam": lambda n: {"optimizer": "adam"},
+}
+
+
+@pytest.mark.parametrize("option", list(OPTIONS))
+@pytest.mark.parametrize("batch_size", [1, 32], ids=["per-sample", "minibatch-32"])
+def test_epoch_with(benchmark, shape, batch_size, option):
+    n = SHAPES[shape][2 if batch_size == 1 else 1]
+    net, X, y = setup(shape, "float32", n)
+    record(benchmark, shape, n, True)
+    history = benchmark(net.fit, X, y, epochs=1, batch_size=batch_size, eta=ETA, seed=0, **OPTIONS[option](n))
+    assert np.isfinite(history.loss).all()

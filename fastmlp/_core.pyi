@@ -31,20 +31,26 @@ def backprop(
 ) -> float: ...
 def mean_gradient(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
-    grad: NDArray[np.floating],
+    grad: NDArray[np.floating], weight: NDArray[np.float64] | None = None,
 ) -> float: ...
 def sgd_epoch(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
-    order: NDArray[np.intp], eta: float, l2: float = 0.0, l1: float = 0.0,
+    order: NDArray[np.intp], eta: float, l2: float = 0.0, l1: float = 0.0, *,
+    weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
+    update_dropout: float = 0.0, key: int = 0, position: int = 0,
 ) -> tuple[float, int]: ...
 def minibatch_epoch(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
-    order: NDArray[np.intp], batch_size: int, eta: float, l2: float = 0.0, l1: float = 0.0,
+    order: NDArray[np.intp], batch_size: int, eta: float, l2: float = 0.0, l1: float = 0.0, *,
+    weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
+    update_dropout: float = 0.0, key: int = 0, position: int = 0,
 ) -> tuple[float, int]: ...
 def optimizer_epoch(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
     order: NDArray[np.intp], batch_size: int, kind: str, eta: float, l2: float, l1: float, mu: float,
-    beta1: float, beta2: float, epsilon: float, m: NDArray[np.floating], v: NDArray[np.floating], t: int,
+    beta1: float, beta2: float, epsilon: float, m: NDArray[np.floating], v: NDArray[np.floating], t: int, *,
+    weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
+    update_dropout: float = 0.0, key: int = 0, position: int = 0,
 ) -> tuple[float, int, int]: ...
 def perceptron_epoch(
     w: NDArray[np.floating], X: NDArray[np.floating], y: NDArray[np.floating], order: NDArray[np.intp], eta: float

@@ -325,10 +325,10 @@ cdef void keep_frozen(const Options* opt, Py_ssize_t when, floating* params,
     """The lecture's dropout of updates: each weight whose draw for the step at position
     ``when`` falls below the rate gets back its value from before the step."""
     cdef Py_ssize_t i
-    cdef uint32_t key = draw_key(opt.key, when, WEIGHTS)
+    cdef uint32_t key = draw_key(opt.key, when, WEIGHTS), below = opt.update_threshold
     for i in range(n):
-        if drawn_below(key, i, opt.update_threshold):
-            params[i] = before[i]
+        # A select, not a branch, so that the loop vectorises.
+        params[i] = before[i] if drawn_below(key, i, below) else params[i]
 
 
 cdef inline void scale_by(floating* a, const floating* r, Py_ssize_t n) noexcept nogil:
@@ -972,7 +972,7 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
 # ---------------------------------------------------------------------------------------
 # Python entry points: thin, typed, contiguous; inputs are already validated.
 #
-# The training entry points take the options of fastmlp.stepping.Options as keywords:
+# The training entry points take the options of fastmlp.stepping.Steps as keywords:
 # weight (sample weights by row of X, float64, or None), dropout (a float64 rate for each
 # of layers 1..L, the output's 0, or None), update_dropout (a rate), key (the epoch's key
 # for the draws) and position (where in the epoch order[0] stands).

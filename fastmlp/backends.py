@@ -18,7 +18,9 @@ class Backend(NamedTuple):
     architecture: Callable  # (sizes, activations, loss) -> what the functions below take
     forward: Callable  # (arch, params, X) -> (n, d^(L)) outputs
     backprop: Callable  # (arch, params, x0, y, s, x, delta, grad) -> loss of one sample
-    mean_gradient: Callable  # (arch, params, X, Y, grad) -> mean loss
+    mean_gradient: Callable  # (arch, params, X, Y, grad, weight=None) -> mean loss
+    # The epochs also take the keywords weight, dropout, update_dropout, key and position
+    # (see fastmlp.stepping and the entry points of fastmlp._core).
     sgd_epoch: Callable  # (arch, params, X, Y, order, eta, l2, l1) -> (loss sum, samples done)
     minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta, l2, l1) -> same
     perceptron_epoch: Callable  # (w, X, y, order, eta) -> mistakes
