@@ -325,10 +325,12 @@ cdef void keep_frozen(const Options* opt, Py_ssize_t when, floating* params,
     """The lecture's dropout of updates: each weight whose draw for the step at position
     ``when`` falls below the rate gets back its value from before the step."""
     cdef Py_ssize_t i
+    cdef uint32_t index = 0
     cdef uint32_t key = draw_key(opt.key, when, WEIGHTS), below = opt.update_threshold
     for i in range(n):
-        # A select, not a branch, so that the loop vectorises.
-        params[i] = before[i] if drawn_below(key, i, below) else params[i]
+        # A select, not a branch, and a 32-bit index, so that the loop vectorises.
+        params[i] = before[i] if fastmlp_mix32(key ^ index) < below else params[i]
+        index += 1
 
 
 cdef inline void scale_by(floating* a, const floating* r, Py_ssize_t n) noexcept nogil:
