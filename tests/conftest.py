@@ -142,3 +142,12 @@ def assert_weights_equal(a, b):
     assert len(a) == len(b)
     for l, (Wa, Wb) in enumerate(zip(a, b), start=1):
         np.testing.assert_array_equal(Wa, Wb, err_msg=f"W^({l})")
+
+
+def rejects(net, call, exc, match):
+    """call() raises exc matching ``match`` and leaves the weights and the generator alone."""
+    __tracebackhide__ = True
+    before = net.params.tobytes(), repr(net.rng.bit_generator.state)
+    with pytest.raises(exc, match=match):
+        call()
+    assert (net.params.tobytes(), repr(net.rng.bit_generator.state)) == before

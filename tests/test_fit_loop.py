@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from conftest import LOSSES, LOSS_IDS, assert_weights_equal, make_data, make_net, tolerance
+from conftest import LOSSES, LOSS_IDS, assert_weights_equal, make_data, make_net, rejects, tolerance
 from fastmlp import schedules
 from fastmlp.datasets import stratified_mask
 from fastmlp.losses import get as get_loss
@@ -20,18 +20,6 @@ def setup(backend, case=L2_TANH, sizes=SIZES, n=N, seed=0):
     net = make_net(sizes, "tanh", case, backend=backend, seed=seed)
     X, y = make_data(sizes, case, n, seed)
     return net, X, y
-
-
-def state(net):
-    return net.params.tobytes(), repr(net.rng.bit_generator.state)
-
-
-def rejects(net, call, exc, match):
-    """call() raises exc matching ``match`` and leaves the weights and the generator alone."""
-    before = state(net)
-    with pytest.raises(exc, match=match):
-        call()
-    assert state(net) == before
 
 
 def weights_after_each_epoch(net):
