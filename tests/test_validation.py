@@ -1302,6 +1302,39 @@ def test_hypothesis_fit_never_crashes(backend, dtype, data):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", BACKENDS)
+@HYPOTHESIS
+@given(data=st.data())
+def test_hypothesis_weights_and_dropout_never_crash(backend, dtype, data):
+    """sample_weight, class_weight, dropout and update_dropout of any kind, with near-valid
+    data: a clear error and an unchanged network, or a finite fit."""
+    net = make_net(backend, dtype, kind=data.draw(st.sampled_from(["l2", "ce", "bce"]), label="kind"))
+    X, y = data.draw(near_valid_data(net), label="X, y")
+    n = len(np.atleast_2d(np.asarray(X)))
+    if data.draw(st.booleans(), label="valid options"):
+        rates = st.floats(0, 0.9)
+        weights = st.one_of(st.none(), st.lists(st.floats(0, 3), min_size=n, max_size=n))
+        classes = st.one_of(st.none(), st.just("balanced"), st.dictionaries(st.integers(0, 1), st.floats(0, 3)))
+    else:
+        junk = st.one_of(st.none(), st.text(max_size=2), st.booleans(), python_objects)
+        rates = st.one_of(st.floats(-0.5, 1.5), st.sampled_from([0.0, 0.5, 0.999, NAN, INF]), junk)
+        weights = st.one_of(arrays(n), st.lists(rates, min_size=n, max_size=n), junk)
+        classes = st.one_of(junk, st.dictionaries(st.one_of(st.integers(-1, 3), st.text(max_size=1)), rates))
+    kwargs = dict(
+        sample_weight=data.draw(weights, label="sample_weight"),
+        class_weight=data.draw(classes, label="class_weight"),
+        dropout=data.draw(st.one_of(rates, st.lists(rates, min_size=1, max_size=2)), label="dropout"),
+        update_dropout=data.draw(rates, label="update_dropout"),
+        batch_size=data.draw(st.sampled_from([1, 2, None]), label="batch_size"),
+        optimizer=data.draw(st.sampled_from(["sgd", "adam"]), label="optimizer"),
+    )
+    before = snapshot(net)
+    history = _assert_step_outcome(net, before, lambda: net.fit(X, y, epochs=2, eta=0.01, **kwargs))
+    if history is not None:
+        assert len(history.loss) == 2 and all(math.isfinite(v) for v in history.loss)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @HYPOTHESIS
 @given(data=st.data())
 def test_hypothesis_set_weights_never_crashes(dtype, data):
