@@ -979,8 +979,14 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
 # of layers 1..L, the output's 0, or None), update_dropout (a rate), key (the epoch's key
 # for the draws) and position (where in the epoch order[0] stands).
 
-cdef Options options_of(const double[::1] weight, const double[::1] dropout,
-                        double update_dropout, uint64_t key, Py_ssize_t position):
+cdef Options options_of(Architecture arch, Py_ssize_t rows, const double[::1] weight,
+                        const double[::1] dropout, double update_dropout, uint64_t key,
+                        Py_ssize_t position) except *:
+    # The lengths are checked here (cheaply) because the kernels index these arrays blind.
+    if weight is not None and weight.shape[0] != rows:
+        raise ValueError(f"weight has {weight.shape[0]} entries for {rows} rows of X")
+    if dropout is not None and dropout.shape[0] != arch.net.L:
+        raise ValueError(f"dropout has {dropout.shape[0]} rates for {arch.net.L} layers")
     cdef Options opt = Options(NULL, NULL, threshold_of(update_dropout), key, position)
     if weight is not None:
         opt.weight = &weight[0]
@@ -1056,7 +1062,7 @@ def mean_gradient(Architecture arch, floating[::1] params, const floating[:, ::1
     cdef const double* w = NULL
     cdef double loss
     if weight is not None:
-        w = &weight[0]
+        w = options_of(arch, n, weight, None, 0.0, 0, 0).weight
     with nogil:
         memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_batch(&arch.net, &params[0], &grad[0], &X[0, 0], &Y[0, 0], n,
@@ -1079,7 +1085,7 @@ def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
     cdef floating[::1] s = np.empty(hidden, dtype=dtype)
     cdef floating[::1] x = np.empty(hidden, dtype=dtype)
     cdef floating[::1] delta = np.empty(hidden, dtype=dtype)
-    cdef Options opt = options_of(weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
     cdef floating[::1] r = np.empty(hidden if dropout is not None else 1, dtype=dtype)
     cdef floating[::1] xd = np.empty_like(r)
     cdef floating[::1] before = np.empty(arch.n_params if opt.update_threshold else 1, dtype=dtype)
@@ -1102,7 +1108,7 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
     X[order], in place, without the GIL. Returns (summed loss, samples completed)."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
-    cdef Options opt = options_of(weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
     cdef double loss_sum = 0.0
@@ -1138,7 +1144,7 @@ def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, :
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef floating[::1] grad = np.empty_like(params)
-    cdef Options opt = options_of(weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
     cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t)

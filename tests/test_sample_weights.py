@@ -211,3 +211,19 @@ def test_gradient_rejects_bad_weights():
         net.gradient(X, y, sample_weight=np.full(N, -1.0))
     with pytest.raises(ValueError, match=r"sample_weight has shape \(2,\)"):
         net.loss_value(X, y, sample_weight=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("kernel", cython_variants())
+def test_kernel_entry_points_check_the_lengths_they_index(kernel):
+    """The kernels index the weights by row and the rates by layer without bounds checks, so
+    their entry points refuse arrays of the wrong length."""
+    net, X, y = setup(kernel)
+    X, Y = net.data(X, y)
+    order = np.arange(N, dtype=np.intp)
+    b = net.backend
+    with pytest.raises(ValueError, match="weight has 11 entries for 12 rows"):
+        b.sgd_epoch(net._arch, net.params, X, Y, order, 0.1, weight=np.ones(N - 1))
+    with pytest.raises(ValueError, match="dropout has 2 rates for 3 layers"):
+        b.minibatch_epoch(net._arch, net.params, X, Y, order, 4, 0.1, dropout=np.zeros(2))
+    with pytest.raises(ValueError, match="weight has 13 entries for 12 rows"):
+        b.mean_gradient(net._arch, net.params, X, Y, np.empty_like(net.params), np.ones(N + 1))
