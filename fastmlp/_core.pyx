@@ -1004,6 +1004,8 @@ cdef void* room_of(list keep, Py_ssize_t n, dtype):
 
 
 cdef Batch batch_room(Architecture arch, Py_ssize_t B, dtype, const Options* opt, list keep):
+    """Room for steps of B samples, with the buffers that opt's dropout and update dropout
+    need (the arrays live in ``keep``)."""
     cdef Py_ssize_t hidden = B * (arch.units - arch.d[0])
     cdef bint dropout = opt.dropout != NULL
     return Batch(

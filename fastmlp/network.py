@@ -217,9 +217,10 @@ class MLP:
     def fit(self, X, y, **options):
         """Train with SGD (batch_size 1 is the lecture's per-sample algorithm, None the full
         batch) or L-BFGS, from the current weights. Returns a History with the mean training
-        loss of each epoch. The options (epochs, batch_size, eta, shuffle, seed, callback,
-        verbose, solver, validation_data, validation_fraction, early_stopping, patience, tol,
-        monitor, reinitialise) are those of fastmlp.training.fit."""
+        loss of each epoch. The options are those of fastmlp.training.fit: the loop (epochs,
+        batch_size, eta, shuffle, seed, callback, verbose, solver, reinitialise), validation
+        and early stopping, penalties and optimizers (l2, l1, optimizer and its settings),
+        sample_weight, class_weight, dropout and update_dropout."""
         from .training import fit
 
         return fit(self, X, y, **options)

@@ -1,9 +1,10 @@
 """What a training step does beyond the lecture's plain step: sample and class weights,
 dropout of hidden units, and the lecture's dropout of updates.
 
-fit validates these once (``class_weights``, then ``steps``) and, for each epoch, hands the kernels their keywords
-(``Steps.for_epoch``): the weights by row, a rate per layer, and a fresh key for the random
-draws, taken from fit's generator so that a seed reproduces every mask.
+fit validates these once (``class_weights``, then ``steps``) and, for each epoch, hands
+the kernels their keywords (``Steps.for_epoch``): the weights by row, a rate per layer, and
+a fresh key for the random draws, taken from fit's generator so that a seed reproduces
+every mask.
 """
 from __future__ import annotations
 
