@@ -29,7 +29,8 @@ def _train(args) -> int:
 
     start = time.perf_counter()
     net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, seed=args.seed,
-            callback=report)
+            callback=report, optimizer=args.optimizer, l2=args.l2, dropout=args.dropout,
+            update_dropout=args.update_dropout)
     seconds = time.perf_counter() - start
     accuracy = float(np.mean(net.predict(X_test) == y_test))
     print(f"trained {args.epochs} epochs in {seconds:.3f} s; held-out accuracy {accuracy:.4f}")
@@ -49,6 +50,11 @@ def main(argv=None) -> int:
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=_batch_size, default=1, help="1 (per-sample SGD), k, or 'full'")
     train.add_argument("--eta", type=float, default=0.01, help="learning rate (default: 0.01)")
+    train.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "nesterov", "adam"])
+    train.add_argument("--l2", type=float, default=0.0, help="weight decay on the weights (default: 0)")
+    train.add_argument("--dropout", type=float, default=None, help="dropout rate of the hidden units")
+    train.add_argument("--update-dropout", type=float, default=0.0,
+                       help="share of the weights each step leaves unchanged (default: 0)")
     train.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     train.add_argument("--backend", default=None, choices=["cython", "reference"])
     train.add_argument("--seed", type=int, default=0)

@@ -17,6 +17,16 @@ def test_train_reports_every_epoch_and_a_held_out_accuracy(capsys):
     assert 0.85 < accuracy <= 1.0  # 3 epochs of a 64-32-10 net on the digits
 
 
+def test_train_takes_the_training_options(capsys):
+    argv = ["train", "--epochs", "2", "--batch-size", "16", "--eta", "0.05", "--optimizer", "adam", "--l2", "1e-4",
+            "--dropout", "0.2", "--update-dropout", "0.1"]
+    assert main(argv) == 0
+    accuracy = float(re.search(r"held-out accuracy ([\d.]+)", capsys.readouterr().out).group(1))
+    assert 0.85 < accuracy <= 1.0
+    assert main(["train", "--dropout", "1.5"]) == 2
+    assert "dropout must lie in [0, 1)" in capsys.readouterr().err
+
+
 def test_train_rejects_bad_settings_with_a_message(capsys):
     assert main(["train", "--eta", "-1"]) == 2
     assert "eta must be a finite number >= 0" in capsys.readouterr().err
