@@ -107,9 +107,6 @@ cdef struct Options:
     Py_ssize_t position         # the position in the epoch of the call's first sample
 
 
-cdef Options PLAIN = Options(NULL, NULL, 0, 0, 0)
-
-
 cdef class Architecture:
     """The network's shape and nonlinearities, held as C arrays for the kernels."""
     cdef Py_ssize_t[::1] d
