@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends, checks, initialisers, losses, stepping
+from . import backends, checks, initialisers, losses, optimizers, stepping
 from .activations import Activation, activation as make_activation
 from .threads import blas_threads
 
@@ -202,17 +202,24 @@ class MLP:
         with blas_threads(self.n_threads):
             return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad, weight))
 
-    def sgd_step(self, X, y, eta, l2=0.0, l1=0.0) -> float:
+    def sgd_step(self, X, y, eta, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999,
+                 epsilon=1e-8) -> float:
         """One in-place update w <- w - eta * dl/dw: from one sample (the lecture's step) or
         from the mean gradient of a minibatch. l2 and l1 penalise the weights (not the
         biases): weight decay l2 * w joins the gradient, then the L1 step moves each weight
-        eta * l1 towards zero, stopping at zero. Returns the loss before the update."""
+        eta * l1 towards zero, stopping at zero. ``optimizer`` and its settings are those of
+        fit: "momentum", "nesterov" and "adam" step from the state in ``net.optimizer``,
+        which steps and fits with the same settings share and continue. Returns the loss
+        before the update."""
         self._require_trainable("sgd_step")
         eta = self.check_eta(eta)
         l2, l1 = checks.penalties(l2, l1)
+        moments = optimizers.prepare(self, optimizer, momentum, beta1, beta2, epsilon)
         X, Y = self.data(X, y)
         order = np.arange(len(X), dtype=np.intp)
-        return self.run_epoch(X, Y, order, len(X), eta, "this step", l2, l1) / len(X)
+        loss = self.run_epoch(X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
+        self.optimizer = moments
+        return loss
 
     def fit(self, X, y, **options):
         """Train with SGD (batch_size 1 is the lecture's per-sample algorithm, None the full

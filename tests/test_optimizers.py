@@ -135,3 +135,45 @@ def test_bad_settings_are_rejected_and_change_nothing(kwargs, match):
         net.fit(X, y, epochs=1, **kwargs)
     np.testing.assert_array_equal(net.params, before)
     assert net.optimizer is None
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+@pytest.mark.parametrize("kind", ["momentum", "nesterov", "adam"])
+def test_sgd_steps_use_and_share_the_optimizer_state(backend, kind):
+    """Per-sample sgd_step calls with an optimizer are a shuffle-free per-sample epoch of fit
+    with it, and a fit with the same settings continues from the steps' state."""
+    X, y = data(8)
+    stepped, fitted = net_of(backend), net_of(backend)
+    options = dict(optimizer=kind, momentum=0.7, beta1=0.8, beta2=0.99, epsilon=1e-6)
+    losses = [stepped.sgd_step(X[k], y[k], 0.05, **options) for k in range(8)]
+    history = fitted.fit(X, y, epochs=1, batch_size=1, eta=0.05, shuffle=False, **options)
+    np.testing.assert_allclose(stepped.params, fitted.params, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(stepped.optimizer.m, fitted.optimizer.m, rtol=1e-12, atol=1e-14)
+    assert stepped.optimizer.t == fitted.optimizer.t == 8
+    assert history.loss[0] == pytest.approx(np.mean(losses), rel=1e-12)
+    stepped.fit(X, y, epochs=1, batch_size=None, eta=0.05, **options)
+    fitted.sgd_step(X, y, 0.05, **options)
+    np.testing.assert_allclose(stepped.params, fitted.params, rtol=1e-12, atol=1e-14)
+    assert stepped.optimizer.t == fitted.optimizer.t == 9
+
+
+def test_a_plain_sgd_step_after_adam_clears_its_state():
+    X, y = data()
+    net = net_of()
+    net.sgd_step(X, y, 0.01, optimizer="adam")
+    assert net.optimizer.kind == "adam"
+    net.sgd_step(X, y, 0.01)
+    assert net.optimizer is None
+
+
+def test_bad_optimizer_settings_in_sgd_step_change_nothing():
+    X, y = data()
+    net = net_of()
+    net.sgd_step(X, y, 0.01, optimizer="momentum")
+    before, state = net.params.copy(), net.optimizer
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        net.sgd_step(X, y, 0.01, optimizer="rmsprop")
+    with pytest.raises(ValueError, match=r"momentum must lie in \[0, 1\)"):
+        net.sgd_step(X, y, 0.01, optimizer="momentum", momentum=1.0)
+    np.testing.assert_array_equal(net.params, before)
+    assert net.optimizer is state and state.t == 1
