@@ -132,12 +132,11 @@ def test_update_dropout_leaves_that_share_of_weights_unchanged():
     assert abs(share - 0.3) < 4.5 * np.sqrt(0.21 / net.params.size)
 
 
-def test_prediction_and_validation_drop_nothing(backend):
+def test_validation_drops_nothing(backend):
     net, X, y = setup(backend)
     X_val, y_val = make_data(SIZES, CE_LABELS, 6, 5)
     hist = net.fit(X, y, epochs=2, eta=0.1, seed=0, dropout=0.5, validation_data=(X_val, y_val))
     assert hist.val_loss[-1] == pytest.approx(net.loss_value(X_val, y_val), rel=1e-12)
-    np.testing.assert_array_equal(net.forward(X_val), net.forward(X_val))
 
 
 def epoch_key(seed):
