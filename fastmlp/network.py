@@ -330,6 +330,13 @@ class MLP:
     def _split_params(self, flat):
         return [W.copy() for W in _layer_views(flat, self.sizes)]
 
+    def to_onnx(self, path=None):
+        """The ONNX model of the forward pass (fastmlp.onnx.to_model), also written to
+        ``path`` if one is given. Needs the onnx extra: pip install 'fastmlp[onnx]'."""
+        from . import onnx
+
+        return onnx.to_model(self) if path is None else onnx.export(self, path)
+
 
 # -- argument checks shared by the API -----------------------------------------------------
 
