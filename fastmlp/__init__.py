@@ -5,12 +5,12 @@
 """
 from . import schedules
 from ._errors import ConvergenceWarning, DivergenceError
+from ._version import __version__
 from .activations import Activation, activation
 from .network import MLP, Trace
 from .perceptron import Perceptron
 from .training import History
 
-__version__ = "0.1.0"
 __all__ = [
     "MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "Perceptron", "ConvergenceWarning",
     "schedules", "__version__",

@@ -31,28 +31,30 @@ try:
 except ImportError as error:
     raise ImportError("fastmlp.onnx needs onnx: pip install 'fastmlp[onnx]'") from error
 
-from . import __version__
-from .network import MLP
+from ._version import __version__
 
 OPSET = 9
+# What the export reads of a network: MLP's public surface (fastmlp.network imports this
+# module for MLP.to_onnx, so the check is by these names, not by class).
+NETWORK_ATTRIBUTES = ("sizes", "activations", "loss", "dtype", "weights")
 
 
-def to_model(net: MLP) -> onnx.ModelProto:
+def to_model(net) -> onnx.ModelProto:
     """The ONNX model of ``net``'s forward pass: input "x" (N, d^(0)), output "h" (N, d^(L)),
     both of the network's dtype, so that running it on a batch X gives ``net.forward(X)``.
 
     The weights are copied into the model: training ``net`` afterwards leaves it unchanged.
     ``metadata_props`` records the architecture: "sizes" and "activations" (name and the four
     params of each layer's theta) as JSON, "loss" and "dtype" by name. Raises TypeError for
-    anything but an MLP.
+    anything but a fastmlp.MLP.
     """
-    if not isinstance(net, MLP):
+    if not all(hasattr(net, name) for name in NETWORK_ATTRIBUTES):
         raise TypeError(f"to_model exports a fastmlp.MLP, not {type(net).__name__}")
     graph = _Graph(net.dtype)
     x = "x"
     for l, (W, theta) in enumerate(zip(net.weights, net.activations), start=1):
         s = graph.affine(x, W, l)
-        x = "h" if l == net.L else f"x{l}"
+        x = "h" if l == len(net.weights) else f"x{l}"
         graph.theta(theta, s, x, l)
     tensor = helper.np_dtype_to_tensor_dtype(net.dtype)
     d0, dL = net.sizes[0], net.sizes[-1]
@@ -75,7 +77,7 @@ def to_model(net: MLP) -> onnx.ModelProto:
     return model
 
 
-def export(net: MLP, path) -> onnx.ModelProto:
+def export(net, path) -> onnx.ModelProto:
     """Write ``to_model(net)`` to ``path`` (a .onnx file) and return it. The file is written
     beside the target and renamed over it, so an existing file is replaced whole or not at all."""
     model = to_model(net)
@@ -95,7 +97,7 @@ def export(net: MLP, path) -> onnx.ModelProto:
     return model
 
 
-def _architecture(net: MLP) -> dict:
+def _architecture(net) -> dict:
     return {
         "sizes": json.dumps(list(net.sizes)),
         "activations": json.dumps([{"name": a.name, "params": list(a.params)} for a in net.activations]),

@@ -19,7 +19,7 @@ README = PACKAGE.parent / "README.md"
 NETWORK_NAMES = {
     "L", "activations", "backend", "copy", "dtype", "fit", "forward", "gradient", "init", "initialise", "loss",
     "loss_value", "n_threads", "optimizer", "params", "partial_fit", "predict", "rng", "set_weights", "sgd_step",
-    "sizes", "trace", "weights",
+    "sizes", "to_onnx", "trace", "weights",
 }
 # The modules a user may import by name: the design's rooms and the teaching reference.
 PUBLIC_MODULES = {"activations", "datasets", "losses", "network", "perceptron", "reference", "schedules", "training"}
