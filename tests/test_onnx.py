@@ -56,6 +56,13 @@ def assert_computes_forward(net, H, X):
     np.testing.assert_allclose(H, F, rtol=1e-6, atol=max(1e-6, 4 * rounding))
 
 
+def assert_exports(net, X):
+    """The model of net passes the checker and, run on X, computes net.forward(X)."""
+    model = fmonnx.to_model(net)
+    onnx.checker.check_model(model, full_check=True)
+    assert_computes_forward(net, run(model, X), X)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("depth", list(DEPTHS))
 @pytest.mark.parametrize("case", PAIRINGS, ids=PAIRING_IDS)
@@ -63,20 +70,14 @@ def assert_computes_forward(net, H, X):
 def test_graph_computes_forward(hidden, case, depth, dtype):
     sizes = DEPTHS[depth]
     net = make_net(sizes, hidden, case, dtype, seed=len(sizes))
-    model = fmonnx.to_model(net)
-    onnx.checker.check_model(model, full_check=True)
-    X = inputs(net, 64)
-    assert_computes_forward(net, run(model, X), X)
+    assert_exports(net, inputs(net, 64))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", PAIRINGS, ids=PAIRING_IDS)
 def test_network_without_hidden_layer(case, dtype):
     net = make_net([6, 3], case=case, dtype=dtype, seed=1)
-    model = fmonnx.to_model(net)
-    onnx.checker.check_model(model, full_check=True)
-    X = inputs(net, 32)
-    assert_computes_forward(net, run(model, X), X)
+    assert_exports(net, inputs(net, 32))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -86,10 +87,7 @@ def test_every_hidden_kind_in_one_network(dtype):
     hidden = HIDDEN_SPECS + HIDDEN_SPECS[::-1]
     sizes = [5] + [6] * len(hidden) + [4]
     net = make_net(sizes, hidden, LOSSES[3], dtype, seed=2, weights=random_weights(sizes, 2, scale=0.4))
-    model = fmonnx.to_model(net)
-    onnx.checker.check_model(model, full_check=True)
-    X = inputs(net, 64)
-    assert_computes_forward(net, run(model, X), X)
+    assert_exports(net, inputs(net, 64))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -99,11 +97,8 @@ def test_sign_units(dtype):
     net.set_weights([np.vstack([np.zeros(6), np.eye(4, 6)]), random_weights([6, 3], 3)[0]])
     X = inputs(net, 50)
     X[:, 0] = 0.0  # s_1 = 0 exactly for every sample
-    model = fmonnx.to_model(net)
-    onnx.checker.check_model(model, full_check=True)
-    assert_computes_forward(net, run(model, X), X)
-    sign_output = make_net([4, 3], case=LossCase("l2-sign", "l2", "sign", "real"), dtype=dtype, seed=4)
-    assert_computes_forward(sign_output, run(fmonnx.to_model(sign_output), X), X)
+    assert_exports(net, X)
+    assert_exports(make_net([4, 3], case=LossCase("l2-sign", "l2", "sign", "real"), dtype=dtype, seed=4), X)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
