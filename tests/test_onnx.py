@@ -152,6 +152,9 @@ def test_export_replaces_a_file_whole_or_not_at_all(tmp_path, monkeypatch):
     monkeypatch.undo()
     fmonnx.export(make_net([3, 2]), path)
     assert onnx.load(path).producer_name == "fastmlp"
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert path.stat().st_mode == plain.stat().st_mode  # permissions as any new file's
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
