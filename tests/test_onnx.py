@@ -197,10 +197,19 @@ def test_graph_interface_and_metadata():
     assert (props["loss"], props["dtype"]) == ("cross_entropy", "float32")
 
 
-def test_every_registered_activation_exports():
+def test_every_registered_activation_exports_at_the_lowest_opset_that_has_its_operators():
+    used = set()
     for name, kind in KINDS.items():
-        net = fm.MLP([3, 2], output=name, loss="cross_entropy" if not kind.hidden else "l2", seed=0)
-        onnx.checker.check_model(fmonnx.to_model(net), full_check=True)
+        for dtype in DTYPES:
+            net = fm.MLP([3, 2], output=name, loss="l2" if kind.hidden else "cross_entropy", dtype=dtype)
+            model = fmonnx.to_model(net)
+            onnx.checker.check_model(model, full_check=True)
+            used |= {node.op_type for node in model.graph.node}
+    first = {}
+    for schema in onnx.defs.get_all_schemas_with_history():
+        if schema.domain == "" and schema.name in used:
+            first[schema.name] = min(first.get(schema.name, schema.since_version), schema.since_version)
+    assert set(first) == used and max(first.values()) == fmonnx.OPSET
 
 
 def test_an_activation_without_an_onnx_form_is_named(monkeypatch):
