@@ -12,10 +12,12 @@ other operator used has had its present meaning since opset 9 or earlier (Softma
 semantics changed in opset 13 only for inputs of more than two dimensions, and ours has two).
 The lowest opset that holds the graph is the one the most runtimes load.
 
-onnxruntime has no float64 kernel for LeakyRelu or Elu, and their alpha attribute is a
-float32 whatever the tensor type; float64 networks therefore get them as
-Relu(s) + alpha Min(s, 0) and Relu(s) + alpha (Exp(Min(s, 0)) - 1), with alpha a float64
-constant, which equal the lecture's definitions for every s.
+ONNX's LeakyRelu and Elu are fastmlp's thetas: s for s > 0, else alpha s or
+alpha (e^s - 1), 0 at s = 0 in both. onnxruntime has no float64 kernel for either, and their
+alpha attribute is a float32 whatever the tensor type; float64 networks therefore get them
+as Relu(s) + alpha Min(s, 0) and Relu(s) + alpha (Exp(Min(s, 0)) - 1), alpha a float64
+constant: the same functions (Exp - 1 in place of expm1 is exact to float64's absolute,
+not relative, precision near s = 0).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from ._version import __version__
 OPSET = 9
 # What the export reads of a network: MLP's public surface (fastmlp.network imports this
 # module for MLP.to_onnx, so the check is by these names, not by class).
-NETWORK_ATTRIBUTES = ("sizes", "activations", "loss", "dtype", "weights")
+_NETWORK_ATTRIBUTES = ("sizes", "activations", "loss", "dtype", "weights")
 
 
 def to_model(net) -> onnx.ModelProto:
@@ -48,7 +50,7 @@ def to_model(net) -> onnx.ModelProto:
     params of each layer's theta) as JSON, "loss" and "dtype" by name. Raises TypeError for
     anything but a fastmlp.MLP.
     """
-    if not all(hasattr(net, name) for name in NETWORK_ATTRIBUTES):
+    if not all(hasattr(net, name) for name in _NETWORK_ATTRIBUTES):
         raise TypeError(f"to_model exports a fastmlp.MLP, not {type(net).__name__}")
     graph = _Graph(net.dtype)
     x = "x"
