@@ -16,8 +16,8 @@ ONNX's LeakyRelu and Elu are fastmlp's thetas: s for s > 0, else alpha s or
 alpha (e^s - 1), 0 at s = 0 in both. onnxruntime has no float64 kernel for either, and their
 alpha attribute is a float32 whatever the tensor type; float64 networks therefore get them
 as Relu(s) + alpha Min(s, 0) and Relu(s) + alpha (Exp(Min(s, 0)) - 1), alpha a float64
-constant: the same functions (Exp - 1 in place of expm1 is exact to float64's absolute,
-not relative, precision near s = 0).
+constant: the same functions (near s = 0, Exp(s) - 1 differs from the kernels' expm1(s) by
+about 1e-16 absolute).
 """
 from __future__ import annotations
 
