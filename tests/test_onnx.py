@@ -91,6 +91,20 @@ def test_every_hidden_kind_in_one_network(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", PAIRINGS, ids=PAIRING_IDS)
+def test_onnx_reference_evaluator_agrees(case, dtype):
+    """A second runtime, onnx's own reference implementation of the operators' definitions,
+    computes the same h: the graph means the standard's semantics, not one runtime's."""
+    from onnx.reference import ReferenceEvaluator
+
+    sizes = [5] + [6] * len(HIDDEN_SPECS) + [3]
+    net = make_net(sizes, HIDDEN_SPECS, case, dtype, seed=12, weights=random_weights(sizes, 12, scale=0.4))
+    X = inputs(net, 32)
+    (H,) = ReferenceEvaluator(fmonnx.to_model(net)).run(["h"], {"x": X})
+    assert_computes_forward(net, H, X)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_sign_units(dtype):
     """sign (forward only): the perceptron's unit, Sign in ONNX, 0 at s = 0 in both."""
     net = make_net([4, 6, 3], "sign", LOSSES[0], dtype, seed=3)
