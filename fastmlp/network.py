@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
 from . import backends, checks, initialisers, losses, optimizers, stepping
 from .activations import Activation, activation as make_activation
 from .threads import blas_threads
+from .trace import Trace
 
 # Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
 # is noticed: a few hundredths of a second on one core.
@@ -30,19 +30,6 @@ class DivergenceError(FloatingPointError):
     before the failing step or epoch. From fit, ``history`` holds the finite epochs."""
 
     history = None
-
-
-@dataclass
-class Trace:
-    """The lecture's quantities for one sample: x has L+1 entries (x[0] is the input);
-    s, delta and grad have L entries, index l-1 holding layer l; grad[l-1][i, j] is
-    dl/dw_ij^(l)."""
-
-    x: list
-    s: list
-    delta: list
-    grad: list
-    loss: float
 
 
 class MLP:
