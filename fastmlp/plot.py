@@ -31,9 +31,10 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("fastmlp.plot needs matplotlib: pip install 'fastmlp[plot]'") from exc
 
-from . import checks
+from . import _checks as checks
+from ._errors import DivergenceError
 from .activations import KINDS, activation
-from .network import MLP, DivergenceError
+from .network import MLP
 from .perceptron import Perceptron
 from .training import History
 

@@ -12,7 +12,7 @@ import math
 import sys
 import time
 
-from . import checks
+from . import _checks as checks
 
 INTERVAL = 0.2  # seconds between redraws on a terminal
 LOG_INTERVAL = 1.0  # seconds between lines on a stream that is not a terminal

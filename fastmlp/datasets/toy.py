@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import checks
+from .. import _checks as checks
 
 
 def xor(n_per_corner: int = 1, noise: float = 0.0, seed=0):
