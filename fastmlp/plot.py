@@ -28,6 +28,7 @@ try:
     from matplotlib.colors import Normalize
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle, Rectangle
+    from matplotlib.ticker import MaxNLocator
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("fastmlp.plot needs matplotlib: pip install 'fastmlp[plot]'") from exc
 
@@ -126,13 +127,20 @@ def _describe(theta) -> str:
 
 
 def loss_curves(histories, *, ax=None, log: bool | None = None) -> Figure:
-    """Training loss (solid), validation loss (dashed) and validation score (dotted, on a
-    second y axis) per epoch, from one History or a mapping {label: History}. A dot marks
-    the best epoch kept by early stopping. log: a logarithmic loss axis (default: when the
-    losses span more than two decades)."""
+    """Training loss (solid) and validation loss (dashed) per epoch, from one History or a
+    mapping {label: History}, and the validation score (dotted) where there is one: in a
+    panel below, or on a second y axis of ``ax`` when axes are given. A dot marks the best
+    epoch kept by early stopping. log: a logarithmic loss axis (default: when the losses
+    span more than two decades)."""
     labelled = _histories(histories)
-    fig, ax = _figure_and_ax(ax, (6.4, 4.0))
-    score_ax = None
+    scored = any(h.val_score for h in labelled.values())
+    panel = ax is None and scored
+    if panel:
+        fig = Figure(figsize=(6.4, 5.2), layout="constrained")
+        ax, score_ax = fig.subplots(2, 1, sharex=True, height_ratios=[2, 1])
+    else:
+        fig, ax = _figure_and_ax(ax, (6.4, 4.0))
+        score_ax = ax.twinx() if scored else None
     values = []
     for k, (label, history) in enumerate(labelled.items()):
         colour = f"C{k % 10}"
@@ -145,7 +153,6 @@ def loss_curves(histories, *, ax=None, log: bool | None = None) -> Figure:
                     label=f"{name}validation loss")
             values += history.val_loss
         if history.val_score:
-            score_ax = score_ax or ax.twinx()
             score_ax.plot(epochs[: len(history.val_score)], history.val_score, ":", color=colour,
                           label=f"{name}validation score")
         if history.best_epoch is not None:
@@ -157,16 +164,29 @@ def loss_curves(histories, *, ax=None, log: bool | None = None) -> Figure:
         log = len(positive) == len(values) and max(positive) > 100 * min(positive)
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss")
+    ax.grid(True, alpha=0.3)
+    if panel:
+        score_ax.set_ylabel("validation score")
+        score_ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
+        score_ax.legend(fontsize="small")
+        _epoch_axis(score_ax)
+        return fig
+    _epoch_axis(ax)
     handles, names = ax.get_legend_handles_labels()
-    if score_ax is not None:
+    legend_ax = ax
+    if score_ax is not None:  # a twin axis is drawn over ax: its legend stays on top
         score_ax.set_ylabel("validation score")
         more = score_ax.get_legend_handles_labels()
-        handles, names = handles + more[0], names + more[1]
-    ax.legend(handles, names, fontsize="small")
-    ax.grid(True, alpha=0.3)
+        handles, names, legend_ax = handles + more[0], names + more[1], score_ax
+    legend_ax.legend(handles, names, fontsize="small")
     return fig
+
+
+def _epoch_axis(ax) -> None:
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _histories(histories) -> dict:
@@ -230,7 +250,7 @@ def learning_rates(net, X, y, *, etas=(0.001, 0.01, 0.1, 1.0), epochs: int = 30,
                     markeredgecolor="black", gid="divergence")
     ax.set_ylim(min(finite, default=start) / 2, top)
     ax.set_xlim(0.5, epochs + 0.5)
-    ax.set_xlabel("epoch")
+    _epoch_axis(ax)
     ax.set_ylabel("mean training loss")
     ax.set_title("the same network at several learning rates", fontsize="medium")
     ax.legend(fontsize="small")

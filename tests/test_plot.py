@@ -131,7 +131,8 @@ def test_one_history(tmp_path, histories):
     np.testing.assert_array_equal(training.get_ydata(), history.loss)
     np.testing.assert_array_equal(validation.get_ydata(), history.val_loss)
     np.testing.assert_array_equal(score_ax.lines[0].get_ydata(), history.val_score)
-    assert score_ax.get_ylabel() == "validation score"
+    assert score_ax.get_ylabel() == "validation score"  # a panel below the losses
+    assert score_ax.get_xlabel() == "epoch" and loss_ax.get_shared_x_axes().joined(loss_ax, score_ax)
 
 
 def test_several_labelled_histories_into_given_axes(tmp_path, histories):
@@ -139,7 +140,8 @@ def test_several_labelled_histories_into_given_axes(tmp_path, histories):
     ax = fig.add_subplot()
     assert plot.loss_curves(histories, ax=ax) is fig
     saved(fig, tmp_path, "histories")
-    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(fig.axes) == 2  # ax and its twin for the validation score, which holds the legend
+    names = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
     for label in histories:
         assert f"{label}: training loss" in names and f"{label}: validation score" in names
     assert len(ax.lines) == 4
@@ -370,3 +372,16 @@ def test_missing_matplotlib_names_the_extra():
     done = run("import sys; sys.modules['matplotlib'] = None; import fastmlp.plot")
     assert done.returncode != 0
     assert "fastmlp.plot needs matplotlib: pip install 'fastmlp[plot]'" in done.stderr
+
+
+def test_readme_pictures_code_runs(tmp_path, monkeypatch):
+    import pathlib
+    import re
+
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    section = readme.read_text().split("## The lecture's pictures", 1)[1]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    for name in ("loss", "moons", "network", "thetas", "rates"):
+        assert imread(tmp_path / f"{name}.png").std() > 0.05
