@@ -114,13 +114,12 @@ def _parts(trace: Trace, columns: int, rows: int) -> list:
         d = len(trace.x[l])
         units = _shown(d, columns)
         labels = [None if j is None else str(j + 1) for j in units]
-        quantities = [("x", "x", trace.x)] if l == 0 else [("s", "s", trace.s), ("x", "x", trace.x),
-                                                           ("delta", "&delta;", trace.delta)]
-        table_rows = []
-        for text, markup, values in quantities:
-            layer_values = values[l] if values is trace.x else values[l - 1]
-            table_rows.append((_Symbol(text, markup, "j", l), [None if j is None else _number(layer_values[j])
-                                                                for j in units]))
+        if l == 0:
+            quantities = [("x", "x", trace.x[0])]
+        else:
+            quantities = [("s", "s", trace.s[l - 1]), ("x", "x", trace.x[l]), ("delta", "&delta;", trace.delta[l - 1])]
+        table_rows = [(_Symbol(text, markup, "j", l), [None if j is None else _number(values[j]) for j in units])
+                      for text, markup, values in quantities]
         title = f"layer {l}" + (" (input)" if l == 0 else " (output)" if l == L else "")
         parts.append(_Table([title], "j", labels, table_rows, _elided(units, "units j =", 1, d)))
     loss = f"{float(trace.loss):.10g}"
