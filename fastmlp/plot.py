@@ -43,6 +43,7 @@ POINTS = 401  # samples of s per activation curve
 GRID = 200  # grid points per axis of a decision-region picture
 MAX_UNITS = 10  # units per layer that ``network`` draws before eliding
 SPACING = 3.0  # between layers in ``network``, in unit heights
+LABEL_BOX = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8}  # behind a weight's value
 
 
 # -- theta and theta' ------------------------------------------------------------------------
@@ -369,10 +370,9 @@ def network(net, *, ax=None, max_units: int = MAX_UNITS, values: bool | None = N
         ax.plot([x0, x1], [y0, y1], color=cmap(norm(w)), lw=0.4 + 3.6 * abs(w) / size, zorder=1,
                 solid_capstyle="round")
         if values:  # edges into unit j carry their values at the j-th of evenly spaced points along them
-            targets = len(net.weights[l - 1][0])
-            t = j / (targets + 1)
+            t = j / (net.sizes[l] + 1)
             ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{w:.3g}", fontsize="x-small", ha="center",
-                    va="center", zorder=4, bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+                    va="center", zorder=4, bbox=LABEL_BOX)
     for l, units in enumerate(place):
         for j, (x, y) in units.items():
             if j is None:
