@@ -1,6 +1,7 @@
 """Nielsen's networks as his book describes them, written out here to check the drop-ins
 (fastmlp.compat.nielsen and nielsen2) against: plain numpy, one sample at a time, lists of
-column vectors, Python loops. Nothing from fastmlp is used.
+column vectors, Python loops. Nothing from fastmlp is used;
+the helpers at the end are shared by test_nielsen and test_nielsen2.
 
 network.py: sigmoid units, quadratic cost, biases then weights drawn with np.random.randn,
 random.shuffle of the training list each epoch, minibatch step by eta / m times the summed
@@ -139,3 +140,29 @@ def classification_data(rng, sizes, n, labelled=False):
         label = int(np.argmax(projection @ x))
         pairs.append((x, label if labelled else one_hot(label, classes)))
     return pairs
+
+
+# -- shared by the tests -------------------------------------------------------------------
+
+# The ways a script hands its (x, y) pairs over: a list, a zip (Python 3's MNIST loader), a
+# generator; the last two can be read only once.
+FORMS = {
+    "list": list,
+    "zip": lambda pairs: zip([x for x, _ in pairs], [y for _, y in pairs]),
+    "generator": lambda pairs: (pair for pair in pairs),
+}
+
+
+def seeded(seed):
+    """Seed both generators Nielsen's code draws from."""
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def assert_layers_equal(net, book, atol):
+    """A drop-in's biases and weights against a Textbook's, to ``atol``."""
+    assert len(net.weights) == len(book.w) and len(net.biases) == len(book.b)
+    for ours, theirs in zip(net.weights, book.w):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=atol)
+    for ours, theirs in zip(net.biases, book.b):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=atol)

@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 import pytest
-from nielsen_textbook import Textbook, classification_data, logistic, logistic_slope
+from nielsen_textbook import FORMS, Textbook, assert_layers_equal, classification_data, logistic, logistic_slope, seeded
 
 from fastmlp.compat import nielsen
 from fastmlp.compat.nielsen import Network
@@ -19,26 +19,6 @@ CASES = [
     ([784, 30, 10], 61, 20, 3, 10, 3.0),
 ]
 CASE_IDS = ["4-3-2", "6-5-4-3", "784-30-10"]
-FORMS = {
-    "list": list,
-    "zip": lambda pairs: zip([x for x, _ in pairs], [y for _, y in pairs]),
-    "generator": lambda pairs: (pair for pair in pairs),
-}
-
-
-def seeded(seed):
-    np.random.seed(seed)
-    random.seed(seed)
-
-
-def assert_layers_equal(net, book, atol):
-    assert len(net.weights) == len(book.w) and len(net.biases) == len(book.b)
-    for ours, theirs in zip(net.weights, book.w):
-        np.testing.assert_allclose(ours, theirs, rtol=0, atol=atol)
-    for ours, theirs in zip(net.biases, book.b):
-        np.testing.assert_allclose(ours, theirs, rtol=0, atol=atol)
-
-
 def run_both(capsys, sizes, training, test, epochs, m, eta, form, seed=1):
     """Train the textbook network and the drop-in from the same seeds; return both, each
     one's printed lines and the state of both generators after each."""

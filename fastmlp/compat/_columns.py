@@ -28,6 +28,11 @@ def sigmoid_prime(z):
     return s * (1 - s)
 
 
+def sigmoid_mlp(sizes, loss) -> MLP:
+    """The float64 MLP with sigmoid units in every layer that Nielsen's networks are."""
+    return MLP(sizes, activation="sigmoid", output="sigmoid", loss=loss, dtype="float64")
+
+
 class LayerList(list):
     """One array per layer (the biases or the weights), each a view into the network:
     ``net.weights[l] -= ...`` and ``net.weights[l] = ...`` both write into it."""
@@ -49,7 +54,7 @@ class ColumnNetwork:
     name of the cost, "l2" or "binary_cross_entropy"."""
 
     def __init__(self, sizes, loss):
-        self.mlp = MLP(sizes, activation="sigmoid", output="sigmoid", loss=loss, dtype="float64")
+        self.mlp = sigmoid_mlp(sizes, loss)
 
     @property
     def sizes(self) -> list:
@@ -176,8 +181,9 @@ class ColumnNetwork:
         for j in range(epochs):
             random.shuffle(order)
             rows = np.array(order, dtype=np.intp)
-            np.take(X, rows, axis=0, out=X_epoch)
-            np.take(Y, rows, axis=0, out=Y_epoch)
+            # rows is a permutation, so no index needs checking: "clip" spares take a buffer
+            np.take(X, rows, axis=0, out=X_epoch, mode="clip")
+            np.take(Y, rows, axis=0, out=Y_epoch, mode="clip")
             self.mlp.fit(X_epoch, Y_epoch, epochs=1, batch_size=batch, eta=eta, shuffle=False, l2=l2)
             yield j
 
