@@ -13,7 +13,7 @@ import random
 
 import numpy as np
 
-from .. import checks
+from .. import _checks as checks
 from ..network import MLP
 
 

@@ -24,7 +24,7 @@ import tempfile
 
 import numpy as np
 
-from .. import checks
+from .. import _checks as checks
 from ._columns import ColumnNetwork, sigmoid, sigmoid_mlp, sigmoid_prime
 
 
