@@ -2,6 +2,7 @@
 the same draws, the same printed lines, the same weights after seeded training."""
 from __future__ import annotations
 
+import pickle
 import random
 
 import numpy as np
@@ -59,6 +60,9 @@ def test_without_test_data_each_epoch_says_complete(capsys):
     assert_layers_equal(net, book, atol=1e-9)
     net.SGD(training, 1, 6, 1.5, test_data=[])  # an empty test set is falsy, as in the original
     assert capsys.readouterr().out == "Epoch 0 complete\n"
+    # a minibatch larger than the training set is the whole set, its step the mean over it
+    book, _, net, _ = run_both(capsys, sizes, training, None, 2, 40, 1.5, list)
+    assert_layers_equal(net, book, atol=1e-9)
 
 
 def test_the_reference_backend_trains_the_same(capsys, monkeypatch):
@@ -196,3 +200,21 @@ def test_bad_data_is_refused_before_anything_changes(call, message):
         call(net)
     np.testing.assert_array_equal(net.mlp.params, before)
     assert random.getstate() == state
+
+
+def test_a_pickled_network_keeps_its_layers_and_their_views():
+    net = Network([4, 3, 2])
+    twin = pickle.loads(pickle.dumps(net))
+    for ours, theirs in zip(list(twin.weights) + list(twin.biases), list(net.weights) + list(net.biases)):
+        np.testing.assert_array_equal(ours, theirs)
+    x = np.full((4, 1), 0.5)
+    twin.biases[1][...] = 0
+    twin.weights[1][...] = 0  # the twin's views reach the twin's network, and only it
+    np.testing.assert_array_equal(twin.feedforward(x), 0.5)
+    assert not np.allclose(net.feedforward(x), 0.5)
+
+
+def test_a_network_shows_nielsens_names_and_the_mlp():
+    names = {name for name in dir(Network([3, 2])) if not name.startswith("_")}
+    assert names == {"SGD", "backprop", "biases", "cost_derivative", "evaluate", "feedforward", "mlp", "num_layers",
+                     "sizes", "update_mini_batch", "weights"}

@@ -219,3 +219,10 @@ def test_bad_arguments_are_refused_before_anything_changes(call, message):
         call(net, data)
     np.testing.assert_array_equal(net.mlp.params, before)
     assert random.getstate() == state
+
+
+def test_a_network_shows_nielsens_names_and_the_mlp():
+    names = {name for name in dir(Network([3, 2])) if not name.startswith("_")}
+    assert names == {"SGD", "accuracy", "backprop", "biases", "cost", "default_weight_initializer", "feedforward",
+                     "large_weight_initializer", "mlp", "num_layers", "save", "sizes", "total_cost",
+                     "update_mini_batch", "weights"}

@@ -73,7 +73,7 @@ class ColumnNetwork:
 
     @biases.setter
     def biases(self, values):
-        self.set_layers(biases=values)
+        self._set_layers(biases=values)
 
     @property
     def weights(self) -> LayerList:
@@ -82,9 +82,9 @@ class ColumnNetwork:
 
     @weights.setter
     def weights(self, values):
-        self.set_layers(weights=values)
+        self._set_layers(weights=values)
 
-    def set_layers(self, biases=None, weights=None) -> None:
+    def _set_layers(self, biases=None, weights=None) -> None:
         """Copy new biases and/or weights in; all are checked before any is written."""
         new = [W.copy() for W in self.mlp.weights]
         if biases is not None:
@@ -97,7 +97,7 @@ class ColumnNetwork:
                 W[1:] = w.T
         self.mlp.set_weights(new)
 
-    def draw_layers(self, scaled: bool) -> None:
+    def _draw_layers(self, scaled: bool) -> None:
         """Fresh biases, then fresh weights, layer by layer, from numpy's global generator
         (``np.random.randn``), as Nielsen draws them; ``scaled`` divides each weight by
         sqrt(d^(l-1))."""
@@ -106,7 +106,7 @@ class ColumnNetwork:
         weights = [np.random.randn(d_out, d_in) for d_in, d_out in zip(sizes[:-1], sizes[1:])]
         if scaled:
             weights = [w / np.sqrt(w.shape[1]) for w in weights]
-        self.set_layers(biases, weights)
+        self._set_layers(biases, weights)
 
     # -- the forward and backward passes ---------------------------------------------------
 
@@ -129,12 +129,12 @@ class ColumnNetwork:
 
     # -- data --------------------------------------------------------------------------------
 
-    def training_arrays(self, pairs, what):
+    def _training_arrays(self, pairs, what):
         """(X, Y) from a list of (x, y) pairs of columns: X (n, d^(0)), Y (n, d^(L))."""
         xs, ys = _unzip(pairs, what)
         return self._stack(xs, self.mlp.sizes[0], what, "x"), self._stack(ys, self.mlp.sizes[-1], what, "y")
 
-    def labelled_arrays(self, pairs, what):
+    def _labelled_arrays(self, pairs, what):
         """(X, labels) from a list of (x, label) pairs: X (n, d^(0)), integer labels (n,)."""
         xs, ys = _unzip(pairs, what)
         X = self._stack(xs, self.mlp.sizes[0], what, "x")
@@ -148,7 +148,7 @@ class ColumnNetwork:
                              "are for training data)")
         return X, labels.astype(np.intp)
 
-    def correct(self, X, labels) -> int:
+    def _correct(self, X, labels) -> int:
         """How many rows of X the network classifies as ``labels`` (argmax of the output)."""
         return int(np.count_nonzero(self.mlp.forward(X).argmax(axis=1) == labels))
 
@@ -165,7 +165,7 @@ class ColumnNetwork:
 
     # -- training ----------------------------------------------------------------------------
 
-    def sgd_epochs(self, X, Y, epochs, mini_batch_size, eta, l2=0.0):
+    def _sgd_epochs(self, X, Y, epochs, mini_batch_size, eta, l2=0.0):
         """Run ``epochs`` epochs of minibatch SGD on the rows of X, Y, yielding each epoch's
         number j after it. Each epoch shuffles the samples with Python's ``random.shuffle``
         (as Nielsen shuffles his list, drawing the same numbers) and steps by the mean

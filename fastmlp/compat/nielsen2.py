@@ -93,11 +93,11 @@ class Network(ColumnNetwork):
 
     def default_weight_initializer(self):
         """Biases from N(0, 1), then weights from N(0, 1 / d^(l-1)), by np.random.randn."""
-        self.draw_layers(scaled=True)
+        self._draw_layers(scaled=True)
 
     def large_weight_initializer(self):
         """Biases, then weights, from N(0, 1) by np.random.randn (network.py's draw)."""
-        self.draw_layers(scaled=False)
+        self._draw_layers(scaled=False)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False, monitor_training_cost=False,
@@ -109,28 +109,28 @@ class Network(ColumnNetwork):
         (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy), one entry
         per epoch in those monitored."""
         training = list(training_data)
-        X, Y = self.training_arrays(training, "training_data")
+        X, Y = self._training_arrays(training, "training_data")
         n = len(training)
         evaluation = list(evaluation_data) if evaluation_data is not None else []
         if evaluation:
-            X_eval, labels = self.labelled_arrays(evaluation, "evaluation_data")
+            X_eval, labels = self._labelled_arrays(evaluation, "evaluation_data")
         elif monitor_evaluation_cost or monitor_evaluation_accuracy:
             raise ValueError("monitor_evaluation_cost and monitor_evaluation_accuracy need evaluation_data")
         lmbda = checks.real_number(lmbda, "lmbda", lowest=0.0)
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
-        for j in self.sgd_epochs(X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
+        for j in self._sgd_epochs(X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
             print(f"Epoch {j} training complete")
             if monitor_training_cost:
                 training_cost.append(self._total_cost(X, Y, lmbda))
                 print(f"Cost on training data: {training_cost[-1]}")
             if monitor_training_accuracy:
-                training_accuracy.append(self.correct(X, Y.argmax(axis=1)))
+                training_accuracy.append(self._correct(X, Y.argmax(axis=1)))
                 print(f"Accuracy on training data: {training_accuracy[-1]} / {n}")
             if monitor_evaluation_cost:
                 evaluation_cost.append(self._total_cost(X_eval, self._one_hot(labels), lmbda))
                 print(f"Cost on evaluation data: {evaluation_cost[-1]}")
             if monitor_evaluation_accuracy:
-                evaluation_accuracy.append(self.correct(X_eval, labels))
+                evaluation_accuracy.append(self._correct(X_eval, labels))
                 print(f"Accuracy on evaluation data: {evaluation_accuracy[-1]} / {len(evaluation)}")
             print()
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
@@ -138,24 +138,24 @@ class Network(ColumnNetwork):
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
         """One step w <- (1 - eta lmbda / n) w - eta * (mean gradient over ``mini_batch``);
         the biases take no decay."""
-        X, Y = self.training_arrays(list(mini_batch), "mini_batch")
+        X, Y = self._training_arrays(list(mini_batch), "mini_batch")
         self.mlp.sgd_step(X, Y, eta, l2=checks.real_number(lmbda, "lmbda", lowest=0.0) / n)
 
     def accuracy(self, data, convert=False) -> int:
         """How many pairs the network classifies right: with ``convert`` the targets are
         one-hot columns (training data), else integer labels."""
         if convert:
-            X, Y = self.training_arrays(list(data), "data")
-            return self.correct(X, Y.argmax(axis=1))
-        return self.correct(*self.labelled_arrays(list(data), "data"))
+            X, Y = self._training_arrays(list(data), "data")
+            return self._correct(X, Y.argmax(axis=1))
+        return self._correct(*self._labelled_arrays(list(data), "data"))
 
     def total_cost(self, data, lmbda, convert=False) -> float:
         """The mean cost over the pairs plus lmbda / (2 len(data)) sum ||w||^2; with
         ``convert`` the targets are integer labels (evaluation data), else one-hot columns."""
         if convert:
-            X, labels = self.labelled_arrays(list(data), "data")
+            X, labels = self._labelled_arrays(list(data), "data")
             return self._total_cost(X, self._one_hot(labels), lmbda)
-        return self._total_cost(*self.training_arrays(list(data), "data"), lmbda)
+        return self._total_cost(*self._training_arrays(list(data), "data"), lmbda)
 
     def _total_cost(self, X, Y, lmbda):
         A = self.mlp.forward(X)
@@ -201,7 +201,7 @@ def load(filename) -> Network:
     if data["cost"] not in COSTS:
         raise ValueError(f"{filename} names the cost {data['cost']!r}; known: {', '.join(COSTS)}")
     net = Network(data["sizes"], cost=COSTS[data["cost"]])
-    net.set_layers([np.array(b) for b in data["biases"]], [np.array(w) for w in data["weights"]])
+    net._set_layers([np.array(b) for b in data["biases"]], [np.array(w) for w in data["weights"]])
     return net
 
 
