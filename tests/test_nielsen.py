@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from nielsen_textbook import FORMS, Textbook, assert_layers_equal, classification_data, logistic, logistic_slope, seeded
 
-from fastmlp.compat import nielsen
+from fastmlp.compat import _columns, nielsen
 from fastmlp.compat.nielsen import Network
 
 # (sizes, training samples, test samples, epochs, minibatch size, eta); the sample counts
@@ -218,3 +218,15 @@ def test_a_network_shows_nielsens_names_and_the_mlp():
     names = {name for name in dir(Network([3, 2])) if not name.startswith("_")}
     assert names == {"SGD", "backprop", "biases", "cost_derivative", "evaluate", "feedforward", "mlp", "num_layers",
                      "sizes", "update_mini_batch", "weights"}
+
+
+@pytest.mark.parametrize("rows_per_fit", [7, 2])
+def test_an_epoch_handed_over_in_parts_trains_the_same(capsys, monkeypatch, rows_per_fit):
+    # parts of whole minibatches (6 or 3 rows for minibatches of 3): the steps are the same
+    monkeypatch.setattr(_columns, "ROWS_PER_FIT", rows_per_fit)
+    sizes = [5, 4, 3]
+    rng = np.random.default_rng(12)
+    training, test = classification_data(rng, sizes, 23), classification_data(rng, sizes, 8, labelled=True)
+    book, (book_lines, *_), net, (lines, *_) = run_both(capsys, sizes, training, test, 3, 3, 2.0, list)
+    assert lines == book_lines
+    assert_layers_equal(net, book, atol=1e-9)

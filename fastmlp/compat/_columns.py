@@ -16,6 +16,10 @@ import numpy as np
 from .. import _checks as checks
 from ..network import MLP
 
+# Training hands the kernels the shuffled rows in parts of about this many (whole
+# minibatches), so that it holds one part, not a second copy of the training set.
+ROWS_PER_FIT = 4096
+
 
 def sigmoid(z):
     """The logistic function 1 / (1 + e^-z), elementwise."""
@@ -177,14 +181,19 @@ class ColumnNetwork:
         eta = checks.real_number(eta, "eta", lowest=0.0)
         l2 = checks.real_number(l2, "lmbda / n", lowest=0.0)
         order = list(range(len(X)))
-        X_epoch, Y_epoch = np.empty_like(X), np.empty_like(Y)
+        per_fit = batch * max(1, ROWS_PER_FIT // batch)  # whole minibatches
+        held = min(per_fit, len(X))
+        X_part, Y_part = np.empty((held, X.shape[1])), np.empty((held, Y.shape[1]))
         for j in range(epochs):
             random.shuffle(order)
             rows = np.array(order, dtype=np.intp)
-            # rows is a permutation, so no index needs checking: "clip" spares take a buffer
-            np.take(X, rows, axis=0, out=X_epoch, mode="clip")
-            np.take(Y, rows, axis=0, out=Y_epoch, mode="clip")
-            self.mlp.fit(X_epoch, Y_epoch, epochs=1, batch_size=batch, eta=eta, shuffle=False, l2=l2)
+            for start in range(0, len(rows), per_fit):
+                part = rows[start : start + per_fit]
+                k = len(part)
+                # part holds valid row numbers, so take need not check them: "clip" spares it a buffer
+                np.take(X, part, axis=0, out=X_part[:k], mode="clip")
+                np.take(Y, part, axis=0, out=Y_part[:k], mode="clip")
+                self.mlp.fit(X_part[:k], Y_part[:k], epochs=1, batch_size=batch, eta=eta, shuffle=False, l2=l2)
             yield j
 
 
