@@ -14,7 +14,8 @@ gradient) with n the size of the training set, per-epoch monitoring of the cost 
 accuracy on the training and the evaluation data (printed and returned), and the JSON
 file of ``save`` and ``load``. Differences from the original are those of
 fastmlp.compat.nielsen; besides, ``save`` replaces the file only once the new one is
-complete, ``load`` checks what it reads, and only the two costs here can train.
+complete, ``load`` checks what it reads, only the two costs here can train, and the
+``early_stopping_n`` option of later versions of network2.py is not provided.
 """
 from __future__ import annotations
 
