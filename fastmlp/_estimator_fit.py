@@ -3,7 +3,7 @@
 fastmlp.estimators validates the data and builds the network; this module trains it the
 way scikit-learn's MLPClassifier and MLPRegressor do: its initial weights, its order of
 the samples, its per-batch L2 strength, its learning-rate schedules and its stopping
-rules, each epoch one or two calls of ``MLP.fit(epochs=1, shuffle=False)``. The module
+rules, each epoch one or two calls of ``MLP.partial_fit(shuffle=False)``. The module
 docstring of fastmlp.estimators says how each of scikit-learn's terms maps onto the
 network and where the two still differ.
 """
@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle as shuffled
 
-from .network import DivergenceError
+from ._errors import DivergenceError
 
 # scikit-learn's schedule "adaptive" divides the rate by this after n_iter_no_change
 # epochs without improvement, and stops once the rate is at most SMALLEST_RATE.
@@ -110,9 +110,9 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
             total, before = 0.0, penalty(net, est.alpha, est.l1)
             for start, stop, size in calls:
                 try:
-                    history = net.fit(
-                        epoch.X[start:stop], epoch.Y[start:stop], epochs=1, batch_size=size,
-                        eta=est._learning_rate, shuffle=False, l2=est.alpha * scale / size,
+                    history = net.partial_fit(
+                        epoch.X[start:stop], epoch.Y[start:stop], eta=est._learning_rate, batch_size=size,
+                        shuffle=False, l2=est.alpha * scale / size,
                         l1=est.l1 * scale / size, sample_weight=None if weight is None else weight[start:stop],
                         **options,
                     )

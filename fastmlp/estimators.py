@@ -159,11 +159,15 @@ class _MLPEstimator(BaseEstimator):
 
     def _network(self):
         """The fitted network, with the weights of coefs_ and intercepts_ (which the user
-        may have set)."""
+        may have set); copied first if unpickling left its buffer read-only (a memory map)."""
         net = self.net_
         if len(self.coefs_) != net.L or len(self.intercepts_) != net.L:
             raise ValueError(f"coefs_ and intercepts_ must hold {net.L} arrays each, one per layer")
-        net.set_weights([np.vstack([np.reshape(b, (1, -1)), W]) for W, b in zip(self.coefs_, self.intercepts_)])
+        weights = [np.vstack([np.reshape(b, (1, -1)), W]) for W, b in zip(self.coefs_, self.intercepts_)]
+        if not all(w.shape == W.shape and np.array_equal(w, W) for w, W in zip(weights, net.weights)):
+            if not net.params.flags.writeable:
+                net = self.net_ = net.copy()
+            net.set_weights(weights)
         net.n_threads = self.n_threads
         return net
 
@@ -217,7 +221,7 @@ class _MLPEstimator(BaseEstimator):
             by_class = compute_sample_weight(class_weight, y)
             weight = by_class if weight is None else weight * by_class
         if weight is not None and not weight.any():
-            raise ValueError("every sample has weight 0, so there is nothing to learn from")
+            raise ValueError("every sample weight is zero: there is nothing to learn from")
         return weight
 
     def _step_options(self) -> dict:
@@ -254,10 +258,11 @@ class _MLPEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        tags.target_tags.multi_output = True
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"multilabel": self._is_classifier}
+        return {"multilabel": self._is_classifier, "multioutput": True}
 
 
 class MLPClassifier(ClassifierMixin, _MLPEstimator):
