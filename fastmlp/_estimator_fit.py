@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle as shuffled
 
 from ._errors import DivergenceError
 
@@ -103,9 +102,12 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
     scale = 1.0 / data.mean_weight
     calls = batches(n, batch_size, strict=est.alpha > 0 or est.l1 > 0)
     options = est._step_options()
+    order = np.arange(n)
     try:
         for _ in range(est.max_iter):
-            epoch = data.rows(shuffled(np.arange(n), random_state=est._random_state)) if est.shuffle else data
+            if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
+                order = order[est._random_state.permutation(n)]
+            epoch = data.rows(order) if est.shuffle else data
             weight = epoch.normalised_weight()
             total, before = 0.0, penalty(net, est.alpha, est.l1)
             for start, stop, size in calls:
