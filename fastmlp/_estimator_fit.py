@@ -99,6 +99,10 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
         net.optimizer = None  # scikit-learn starts a fresh optimizer for every fit
     if early_stopping:
         est._best_weights = [W.copy() for W in net.weights]
+        if est.validation_scores_ is None:  # a warm start from a fit without early stopping
+            est.validation_scores_, est.validation_loss_curve_, est.best_validation_score_ = [], [], -np.inf
+    elif est.best_loss_ is None:  # a warm start from a fit with early stopping
+        est.best_loss_ = np.inf
     scale = 1.0 / data.mean_weight
     calls = batches(n, batch_size, strict=est.alpha > 0 or est.l1 > 0)
     options = est._step_options()
@@ -172,7 +176,7 @@ def lbfgs(est, net, data: Data) -> None:
         history.loss.append(net.loss_value(data.X, data.Y, data.normalised_weight()) + pen)
     # The earlier iterates' penalties are not recorded; exact whenever _loss_unit is 1.
     est.loss_curve_ += [(value - pen) * est._loss_unit + pen for value in history.loss]
-    est.loss_ = est.loss_curve_[-1]
+    est.loss_ = est.best_loss_ = est.loss_curve_[-1]
     est.n_iter_ = history.epochs
     if history.epochs >= est.max_iter:
         warnings.warn(f"lbfgs failed to converge after {est.max_iter} iteration(s): the iteration limit max_iter "

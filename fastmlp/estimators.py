@@ -33,8 +33,10 @@ Where the two still differ: L-BFGS stops on scipy's own gradient tolerance (1e-5
 than on ``tol``, and with scipy's limit of 15000 loss evaluations (``max_fun`` must stay at
 that default); for multi-output regression L-BFGS minimises the loss its gradient belongs
 to (scikit-learn's loss value is n_outputs times smaller than its gradient's); the penalty
-inside ``loss_curve_`` is that of the weights at the end of each epoch rather than before
-each batch; losses are computed without clipping the probabilities.
+inside ``loss_curve_`` is interpolated between those of the weights before and after each
+epoch rather than summed over the weights before each batch (the weights themselves agree
+to rounding); losses are computed without clipping the probabilities. L-BFGS also records
+``loss_curve_`` (one value per iteration) and ``best_loss_``, which scikit-learn leaves unset.
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("fastmlp.estimators needs scikit-learn: pip install 'fastmlp[sklearn]'") from exc
 
 from . import _estimator_fit as training
+from ._estimator_threads import blas_limit
 from .activations import activation as make_activation
 from .network import MLP
 
@@ -149,7 +152,7 @@ class _MLPEstimator(BaseEstimator):
         self.n_outputs_, self.n_layers_ = Y.shape[1], len(sizes)
         self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
         self._no_improvement_count = 0
-        if self.early_stopping:
+        if self.early_stopping and self.solver != "lbfgs":
             self.validation_scores_, self.validation_loss_curve_ = [], []
             self.best_validation_score_, self.best_loss_ = -np.inf, None
         else:
@@ -168,7 +171,7 @@ class _MLPEstimator(BaseEstimator):
             if not net.params.flags.writeable:
                 net = self.net_ = net.copy()
             net.set_weights(weights)
-        net.n_threads = self.n_threads
+        net.n_threads = None  # the limit is held around whole calls (fastmlp._estimator_threads)
         return net
 
     def _export(self):
@@ -191,10 +194,11 @@ class _MLPEstimator(BaseEstimator):
                              f"hidden_layer_sizes and the data give {[X.shape[1], *hidden, Y.shape[1]]}")
         net = self._network()
         data = training.Data(X, Y, y, weight)
-        if self.solver == "lbfgs":
-            training.lbfgs(self, net, data)
-        else:
-            training.stochastic(self, net, data, incremental)
+        with blas_limit(self.n_threads):
+            if self.solver == "lbfgs":
+                training.lbfgs(self, net, data)
+            else:
+                training.stochastic(self, net, data, incremental)
         self._export()
         return self
 
@@ -253,7 +257,9 @@ class _MLPEstimator(BaseEstimator):
     def _outputs(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=False, dtype=self.net_.dtype, reset=False)
-        return self._network().forward(X)
+        net = self._network()
+        with blas_limit(self.n_threads):
+            return net.forward(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -282,7 +288,8 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     update_dropout (the share of weights each step leaves unchanged), class_weight
     ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
     else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
-    products and predictions; 1 inside parallel searches).
+    products and predictions, None: BLAS's default; applied in the main thread only, see
+    fastmlp._estimator_threads).
 
     Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
     validation_scores_, best_validation_score_, validation_loss_curve_ (the held-out mean

@@ -17,6 +17,7 @@ import joblib  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 from fastmlp.datasets import load_digits  # noqa: E402
 from fastmlp.estimators import MLPClassifier, MLPRegressor  # noqa: E402
@@ -49,7 +50,7 @@ def split_scores(grid):
 
 
 @pytest.mark.parametrize("make", [
-    lambda: MLPClassifier(solver="lbfgs", max_iter=30, random_state=0, n_threads=1),
+    lambda: MLPClassifier(solver="lbfgs", max_iter=30, random_state=0),
     lambda: MLPRegressor(solver="sgd", batch_size=1, learning_rate_init=0.01, max_iter=5, random_state=0),
 ], ids=["classifier_lbfgs", "regressor_per_sample_sgd"])
 def test_grid_search_on_the_dask_backend_scores_as_the_serial_one(client, digits, make):
@@ -67,9 +68,10 @@ def test_threaded_grid_search_scores_as_the_serial_one(digits):
     """Two fits at once in threads of one process (the kernels run without the GIL) give
     each fit's own result."""
     X, y = digits
-    make = lambda: MLPClassifier(batch_size=32, max_iter=5, random_state=0, n_threads=1)  # noqa: E731
+    make = lambda: MLPClassifier(batch_size=32, max_iter=5, random_state=0)  # noqa: E731
     serial = search(make(), X, y)
-    with joblib.parallel_backend("threading", n_jobs=2):
+    # One BLAS thread for the whole search, set in the main thread, as the README advises.
+    with threadpool_limits(1), joblib.parallel_backend("threading", n_jobs=2):
         threaded = search(make(), X, y, n_jobs=2)
     np.testing.assert_array_equal(split_scores(threaded), split_scores(serial))
 
