@@ -41,6 +41,7 @@ to rounding); losses are computed without clipping the probabilities. L-BFGS als
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -130,7 +131,11 @@ class _MLPEstimator(BaseEstimator):
         return hidden
 
     def _batch_size(self, n) -> int:
-        return min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
+        if self.batch_size == "auto":
+            return min(200, n)
+        if self.batch_size > n:
+            warnings.warn(f"batch_size={self.batch_size} is larger than the {n} samples; using {n}")
+        return min(self.batch_size, n)
 
     def _data_dtype(self):
         if hasattr(self, "net_") and (self.warm_start or self._incremental):
@@ -305,36 +310,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, activation_params=None, l1=0.0, dropout=None,
                  update_dropout=0.0, class_weight=None, dtype=None, n_threads=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.activation_params = activation_params
-        self.l1 = l1
-        self.dropout = dropout
-        self.update_dropout = update_dropout
-        self.class_weight = class_weight
-        self.dtype = dtype
-        self.n_threads = n_threads
+        _keep_parameters(self, locals())
 
     def _validate_input(self, X, y, incremental, first_pass):
         """(X, the labels y, their target rows Y), checking the labels against classes_
@@ -410,36 +386,7 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, activation_params=None, l1=0.0,
                  dropout=None, update_dropout=0.0, dtype=None, n_threads=None):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.activation_params = activation_params
-        self.l1 = l1
-        self.dropout = dropout
-        self.update_dropout = update_dropout
-        self.dtype = dtype
-        self.n_threads = n_threads
+        _keep_parameters(self, locals())
 
     def _check_params(self):
         if self.loss != "squared_error":
@@ -468,6 +415,14 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         """The predicted targets: (n_samples,) for one output, else (n_samples, n_outputs)."""
         H = self._outputs(X)
         return H[:, 0] if H.shape[1] == 1 else H
+
+
+def _keep_parameters(est, given: dict) -> None:
+    """Store each argument of ``__init__`` unchanged under its own name, as scikit-learn's
+    get_params, set_params and clone expect."""
+    for name, value in given.items():
+        if name != "self":
+            setattr(est, name, value)
 
 
 def _number(est, name, lowest=-np.inf) -> float:

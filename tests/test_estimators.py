@@ -55,12 +55,16 @@ def pair(kind, **params):
     return sk.MLPClassifier(**params), MLPClassifier(**params)
 
 
-def same_start(ours, theirs, X, y, rng):
-    """Fit both once (to size the layers), then give both the same random weights."""
+def fit_both(ours, theirs, X, y, **fit_params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs.fit(X, y)
-        ours.fit(X, y)
+        theirs.fit(X, y, **fit_params)
+        ours.fit(X, y, **fit_params)
+
+
+def same_start(ours, theirs, X, y, rng):
+    """Fit both once (to size the layers), then give both the same random weights."""
+    fit_both(ours, theirs, X, y)
     coefs = [rng.normal(0, 0.3, W.shape) for W in theirs.coefs_]
     intercepts = [rng.normal(0, 0.3, b.shape) for b in theirs.intercepts_]
     for est in (theirs, ours):
@@ -83,10 +87,7 @@ def test_one_plain_sgd_epoch_without_shuffling_matches(kind, small):
     theirs, ours = pair(kind, solver="sgd", momentum=0.0, shuffle=False, batch_size=32, alpha=0.01,
                         learning_rate_init=0.1, max_iter=1, warm_start=True, activation="tanh")
     same_start(ours, theirs, X, y, np.random.default_rng(1))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs.fit(X, y)
-        ours.fit(X, y)
+    fit_both(ours, theirs, X, y)
     assert_same_weights(ours, theirs)
     # loss_ holds the penalty of the weights before each step, which ours interpolates.
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-4)
@@ -100,10 +101,7 @@ def test_one_adam_epoch_matches(kind, small):
     theirs, ours = pair(kind, solver="adam", batch_size=50, alpha=0.001, learning_rate_init=0.01, max_iter=1,
                         warm_start=True)
     same_start(ours, theirs, X, y, np.random.default_rng(2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs.fit(X, y)
-        ours.fit(X, y)
+    fit_both(ours, theirs, X, y)
     assert_same_weights(ours, theirs)
 
 
@@ -116,10 +114,7 @@ def test_lbfgs_fit_matches(kind, small):
     y = targets("regression", y)[:, 0] if one_output else targets(kind, y)
     sample_weight = np.random.default_rng(3).uniform(0.5, 2.0, len(X))
     theirs, ours = pair("regression" if one_output else kind, solver="lbfgs", alpha=0.01, max_iter=15)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs.fit(X, y, sample_weight=sample_weight)
-        ours.fit(X, y, sample_weight=sample_weight)
+    fit_both(ours, theirs, X, y, sample_weight=sample_weight)
     assert ours.n_iter_ == theirs.n_iter_ == 15
     assert_same_weights(ours, theirs, rtol=1e-7, atol=1e-9)
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-9)
@@ -163,10 +158,8 @@ def test_digits_accuracy_at_least_scikit_learn(digits, params):
     X_train, X_test, y_train, y_test = train_test_split(X, y, 0.25, seed=0)
     theirs, ours = sk.MLPClassifier(random_state=0, **params), MLPClassifier(random_state=0, **params)
     # One BLAS thread each: on a busy machine competing BLAS threads cost more than they give.
-    with warnings.catch_warnings(), threadpool_limits(1):
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        theirs.fit(X_train, y_train)
-        ours.fit(X_train, y_train)
+    with threadpool_limits(1):
+        fit_both(ours, theirs, X_train, y_train)
     assert ours.score(X_test, y_test) >= theirs.score(X_test, y_test) > 0.9
 
 
