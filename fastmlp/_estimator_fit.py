@@ -114,6 +114,7 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
             epoch = data.rows(order) if est.shuffle else data
             weight = epoch.normalised_weight()
             total, before = 0.0, penalty(net, est.alpha, est.l1)
+            start_of_epoch = net.copy() if len(calls) > 1 else None
             for start, stop, size in calls:
                 try:
                     history = net.partial_fit(
@@ -123,6 +124,9 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
                         **options,
                     )
                 except DivergenceError as exc:
+                    if start_of_epoch is not None:  # undo the epoch's whole batches too
+                        net.set_weights(start_of_epoch.weights)
+                        net.optimizer, net.rng = start_of_epoch.optimizer, start_of_epoch.rng
                     raise ValueError(
                         "Solver produced non-finite parameter weights; the weights are those before the failing "
                         "epoch. The input data may contain large values and need to be preprocessed, or "

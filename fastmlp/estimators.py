@@ -199,12 +199,14 @@ class _MLPEstimator(BaseEstimator):
                              f"hidden_layer_sizes and the data give {[X.shape[1], *hidden, Y.shape[1]]}")
         net = self._network()
         data = training.Data(X, Y, y, weight)
-        with blas_limit(self.n_threads):
-            if self.solver == "lbfgs":
-                training.lbfgs(self, net, data)
-            else:
-                training.stochastic(self, net, data, incremental)
-        self._export()
+        try:
+            with blas_limit(self.n_threads):
+                if self.solver == "lbfgs":
+                    training.lbfgs(self, net, data)
+                else:
+                    training.stochastic(self, net, data, incremental)
+        finally:  # after a divergence too: the weights of the last finished epoch, as n_iter_ counts them
+            self._export()
         return self
 
     def fit(self, X, y, sample_weight=None):

@@ -4,6 +4,7 @@ API (labels, multilabel, multi-output, pandas, sparse input, pickling, warnings)
 from __future__ import annotations
 
 import pickle
+import threading
 import warnings
 
 import numpy as np
@@ -349,3 +350,49 @@ def test_bad_parameters_are_named(small, params, message):
         MLPClassifier(**params).fit(X, y)
     with pytest.raises(ValueError, match="poisson"):
         MLPRegressor(loss="poisson").fit(X, y)
+
+
+def test_n_threads_limits_blas_around_a_fit_from_the_main_thread_only(small, monkeypatch):
+    """The limit is held for the whole fit in the main thread and lifted after; from
+    another thread (where OpenBLAS ignores it) the fit asks for none."""
+    from threadpoolctl import threadpool_info
+
+    import fastmlp._estimator_fit as training
+    import fastmlp._estimator_threads as threads
+
+    def blas_threads():
+        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen, asked, lbfgs, limits = [], [], training.lbfgs, threads.threadpool_limits
+    monkeypatch.setattr(training, "lbfgs", lambda *args: (seen.append(blas_threads()), lbfgs(*args)))
+    monkeypatch.setattr(threads, "threadpool_limits", lambda **kw: (asked.append(kw["limits"]), limits(**kw))[1])
+    X, y = small
+    before = blas_threads()
+    est = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=2, n_threads=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        assert asked == [1] and set(seen[0].values()) == {1} and blas_threads() == before
+        worker = threading.Thread(target=est.fit, args=(X, y))
+        worker.start()
+        worker.join()
+    assert len(seen) == 2 and asked == [1]
+
+
+def test_divergence_keeps_the_last_finished_epoch(small):
+    """A rate far too large makes SGD overflow: fit raises ValueError and leaves the
+    weights, n_iter_ and loss_curve_ of the epochs that finished."""
+    X, y = small
+    est = MLPRegressor(hidden_layer_sizes=(8,), activation="identity", solver="sgd", momentum=0.0, batch_size=32,
+                       alpha=0.01, learning_rate_init=0.01, max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    finished = [W.copy() for W in est.coefs_ + est.intercepts_]
+    est.set_params(learning_rate_init=1e3, max_iter=5)
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        est.fit(X * 30, y * 30.0)
+    assert est.n_iter_ == len(est.loss_curve_) == 3
+    for a, b in zip(est.coefs_ + est.intercepts_, finished):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(est.predict(X), est.net_.forward(X)[:, 0])
