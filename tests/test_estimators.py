@@ -114,7 +114,9 @@ def test_lbfgs_fit_matches(kind, small):
     one_output = kind == "regression_one_output"
     y = targets("regression", y)[:, 0] if one_output else targets(kind, y)
     sample_weight = np.random.default_rng(3).uniform(0.5, 2.0, len(X))
-    theirs, ours = pair("regression" if one_output else kind, solver="lbfgs", alpha=0.01, max_iter=15)
+    theirs, ours = pair("regression" if one_output else kind, solver="lbfgs", alpha=0.01, max_iter=15,
+                        warm_start=True)
+    same_start(ours, theirs, X, y, np.random.default_rng(4))
     fit_both(ours, theirs, X, y, sample_weight=sample_weight)
     assert ours.n_iter_ == theirs.n_iter_ == 15
     assert_same_weights(ours, theirs, rtol=1e-7, atol=1e-9)
