@@ -8,9 +8,10 @@ from .activations import Activation, activation
 from .network import MLP, DivergenceError, Trace
 from .perceptron import ConvergenceWarning, Perceptron
 from .training import History
+from .io import load
 
 __version__ = "0.1.0"
 __all__ = [
     "MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "Perceptron", "ConvergenceWarning",
-    "schedules", "__version__",
+    "schedules", "load", "__version__",
 ]
