@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-from .. import checks
+from .. import _checks as checks
 
 CITATION = (
     "E. Alpaydin, C. Kaynak. Optical Recognition of Handwritten Digits. UCI Machine Learning "
