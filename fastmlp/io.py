@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import optimizers
+from . import _optimizers as optimizers
 from .activations import Activation
 from .network import MLP
 from .perceptron import Perceptron
