@@ -10,6 +10,7 @@ from .network import MLP, Trace
 from .perceptron import Perceptron
 from .training import History
 from .io import load
+from . import _model_kinds  # registers MLP and Perceptron with fastmlp.io
 
 __version__ = "0.1.0"
 __all__ = [

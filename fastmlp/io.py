@@ -23,8 +23,9 @@ Other models plug in with ``register(name, cls, state, from_state)``: ``state(mo
 returns ``(fields, arrays)``, a JSON-ready dict and a dict of 1-d numeric arrays (not named
 "header"); ``from_state(fields, archive)`` rebuilds the model, checking each field and
 fetching each array with ``archive.array(name, dtype, length)``, which refuses a member
-that disagrees. ``mlp_state`` and ``mlp_from_state`` do this for an MLP inside another model.
-Modules named in ``PLUGINS`` are imported when a file names a kind not yet registered.
+that disagrees (fastmlp/_model_kinds.py does this for MLP and Perceptron; a model holding an
+MLP can reuse its ``mlp_state`` and ``mlp_from_state``). Modules named in ``PLUGINS`` are
+imported when a file names a kind not yet registered.
 """
 from __future__ import annotations
 
@@ -44,10 +45,6 @@ from typing import Callable
 
 import numpy as np
 
-from . import _optimizers as optimizers
-from .activations import Activation
-from .network import MLP
-from .perceptron import Perceptron
 
 FORMAT = "fastmlp-model"
 VERSION = 1
@@ -120,10 +117,7 @@ def save(model, path, *, metadata=None) -> None:
     fields, arrays = kind.state(model)
     if "header" in arrays:
         raise ValueError("'header' is reserved for the JSON header; name the array differently")
-    from . import __version__
-
-    header = {"format": FORMAT, "version": VERSION, "kind": kind.name, "fastmlp": __version__, "state": fields,
-              "metadata": metadata or {}}
+    header = {"format": FORMAT, "version": VERSION, "kind": kind.name, "state": fields, "metadata": metadata or {}}
     try:
         text = json.dumps(header, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
@@ -178,8 +172,8 @@ def load(path):
 
 def load_with_header(path):
     """(model, header): the model as ``load`` returns it, and the file's checked JSON header,
-    a dict with "version", "kind", "fastmlp" (the version that saved it), "state" (the
-    fields that rebuilt the model) and "metadata" (what was passed to ``save``)."""
+    a dict with "version", "kind", "state" (the fields that rebuilt the model) and
+    "metadata" (what was passed to ``save``)."""
     with Archive(path) as archive:
         header = archive.header()
         kind = _kind_named(header["kind"])
@@ -242,15 +236,15 @@ class Archive:
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise self.error("not a fastmlp model file (its header does not name the format)")
         version = header.get("version")
-        if not _is_integer(version) or version < 1:
+        if not is_integer(version) or version < 1:
             raise self.error(f"the header's format version {version!r} is not a positive integer")
         if version > VERSION:
             raise self.error(f"written in format version {version} by a newer fastmlp; this one reads "
                              f"versions up to {VERSION}: upgrade fastmlp to load it")
-        expected = {"format", "version", "kind", "fastmlp", "state", "metadata"}
+        expected = {"format", "version", "kind", "state", "metadata"}
         if set(header) != expected:
             raise self.error(f"the header's fields are {sorted(header)}; expected {sorted(expected)}")
-        for key, kind in (("kind", str), ("fastmlp", str), ("state", dict), ("metadata", dict)):
+        for key, kind in (("kind", str), ("state", dict), ("metadata", dict)):
             if not isinstance(header[key], kind):
                 raise self.error(f"the header's {key!r} must be a {kind.__name__}, got {header[key]!r:.80}")
         return header
@@ -329,7 +323,7 @@ def _refuse_constant(name):
 # -- field checks for from_state (each raises ValueError naming the field) --------------------
 
 
-def _is_integer(value) -> bool:
+def is_integer(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -345,7 +339,7 @@ def field(fields: dict, key: str, kind=None):
 
 def integer(fields: dict, key: str, lowest: int = 0, highest: int = 2**63 - 1) -> int:
     value = field(fields, key)
-    if not _is_integer(value) or not lowest <= value <= highest:
+    if not is_integer(value) or not lowest <= value <= highest:
         raise ValueError(f"the header's {key!r} must be an integer in [{lowest}, {highest}], got {value!r:.80}")
     return value
 
@@ -363,139 +357,4 @@ def exact_keys(fields: dict, expected, what: str) -> None:
         raise ValueError(f"{what} must have the fields {sorted(expected)}, got {got!r:.200}")
 
 
-# -- the generator -----------------------------------------------------------------------------
-
-
-def generator_state(rng: np.random.Generator) -> dict:
-    """The JSON-ready state of a PCG64 generator (numpy.random.default_rng's)."""
-    state = rng.bit_generator.state
-    if state.get("bit_generator") != "PCG64":
-        raise TypeError(f"the model's generator is {state.get('bit_generator')}; fastmlp saves PCG64 "
-                        "generators (numpy.random.default_rng) only")
-    return {"state": state["state"]["state"], "inc": state["state"]["inc"], "has_uint32": state["has_uint32"],
-            "uinteger": state["uinteger"]}
-
-
-def restore_generator(rng: np.random.Generator, fields: dict) -> None:
-    """Put the state ``generator_state`` returned back into ``rng``, after checking it."""
-    exact_keys(fields, ("state", "inc", "has_uint32", "uinteger"), "the generator's state")
-    rng.bit_generator.state = {
-        "bit_generator": "PCG64",
-        "state": {"state": integer(fields, "state", 0, 2**128 - 1), "inc": integer(fields, "inc", 0, 2**128 - 1)},
-        "has_uint32": integer(fields, "has_uint32", 0, 1),
-        "uinteger": integer(fields, "uinteger", 0, 2**32 - 1),
-    }
-
-
-# -- MLP ----------------------------------------------------------------------------------------
-
-
-def mlp_state(net: MLP):
-    """(fields, arrays) that rebuild ``net``: architecture, weights, optimizer, generator."""
-    fields = {
-        "sizes": list(net.sizes),
-        "activations": [{"name": a.name, "params": list(a.params)} for a in net.activations],
-        "loss": net.loss.name,
-        "dtype": net.dtype.name,
-        "init": net.init,
-        "rng": generator_state(net.rng),
-        "optimizer": None,
-    }
-    arrays = {"params": net.params}
-    opt = net.optimizer
-    if opt is not None:
-        fields["optimizer"] = {"kind": opt.kind, "momentum": opt.momentum, "beta1": opt.beta1, "beta2": opt.beta2,
-                               "epsilon": opt.epsilon, "t": int(opt.t)}
-        arrays.update(optimizer_m=opt.m, optimizer_v=opt.v)
-    return fields, arrays
-
-
-def mlp_from_state(fields: dict, archive: Archive) -> MLP:
-    """The MLP ``mlp_state`` described, each field and array checked before use."""
-    exact_keys(fields, ("sizes", "activations", "loss", "dtype", "init", "rng", "optimizer"), "an MLP")
-    sizes = field(fields, "sizes", list)
-    if not 2 <= len(sizes) <= MAX_LAYERS + 1 or not all(_is_integer(d) and 1 <= d <= MAX_PARAMETERS for d in sizes):
-        raise ValueError(f"the header's 'sizes' must list 2 to {MAX_LAYERS + 1} layer widths in [1, "
-                         f"{MAX_PARAMETERS}], got {sizes!r:.200}")
-    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-    if count > MAX_PARAMETERS:
-        raise ValueError(f"the header declares {count} parameters, more than the {MAX_PARAMETERS} a model file "
-                         "may hold")
-    dtype = field(fields, "dtype", str)
-    if dtype not in ("float32", "float64"):
-        raise ValueError(f"the header's 'dtype' must be 'float32' or 'float64', got {dtype!r:.80}")
-    thetas = field(fields, "activations", list)
-    if len(thetas) != len(sizes) - 1:
-        raise ValueError(f"the header lists {len(thetas)} activations for {len(sizes) - 1} layers")
-    activations = []
-    for theta in thetas:
-        exact_keys(theta, ("name", "params"), "an activation")
-        activations.append(Activation(field(theta, "name", str), tuple(field(theta, "params", list))))
-    params = archive.array("params", dtype, count)
-    net = MLP(sizes, activation=activations[:-1], output=activations[-1], loss=field(fields, "loss", str),
-              dtype=dtype, init=field(fields, "init", str))
-    weights, start = [], 0
-    for W in net.weights:
-        weights.append(params[start : start + W.size].reshape(W.shape))
-        start += W.size
-    net.set_weights(weights)
-    restore_generator(net.rng, field(fields, "rng", dict))
-    settings = field(fields, "optimizer")
-    if settings is not None:
-        net.optimizer = _optimizer(net, settings, archive, count, dtype)
-    return net
-
-
-def _optimizer(net, settings, archive, count, dtype):
-    exact_keys(settings, ("kind", "momentum", "beta1", "beta2", "epsilon", "t"), "the optimizer")
-    kind = field(settings, "kind", str)
-    if kind == "sgd":
-        raise ValueError("the optimizer 'sgd' keeps no state; the header should say null")
-    opt = optimizers.prepare(net, kind, *(number(settings, key) for key in ("momentum", "beta1", "beta2", "epsilon")))
-    opt.m[...] = archive.array("optimizer_m", dtype, count)
-    v = archive.array("optimizer_v", dtype, count)
-    if kind == "adam" and (v < 0).any():
-        raise ValueError("the array 'optimizer_v' holds negative second moments")
-    opt.v[...] = v
-    opt.t = integer(settings, "t")
-    return opt
-
-
-# -- Perceptron ---------------------------------------------------------------------------------
-
-
-def perceptron_state(model: Perceptron):
-    fields = {"eta": model.eta, "max_epochs": model.max_epochs, "shuffle": model.shuffle,
-              "dtype": model.dtype.name, "rng": generator_state(model.rng), "inputs": None, "epochs": None}
-    arrays = {}
-    if model.w is not None:
-        fields.update(inputs=len(model.w) - 1, epochs=len(model.mistakes))
-        arrays = {"w": model.w, "classes": model.classes, "mistakes": np.asarray(model.mistakes, dtype=np.int64)}
-    return fields, arrays
-
-
-def perceptron_from_state(fields: dict, archive: Archive) -> Perceptron:
-    exact_keys(fields, ("eta", "max_epochs", "shuffle", "dtype", "rng", "inputs", "epochs"), "a Perceptron")
-    model = Perceptron(eta=number(fields, "eta"), max_epochs=integer(fields, "max_epochs", 1),
-                       shuffle=field(fields, "shuffle", bool), dtype=field(fields, "dtype", str))
-    restore_generator(model.rng, field(fields, "rng", dict))
-    if fields["inputs"] is None and fields["epochs"] is None:
-        return model
-    inputs = integer(fields, "inputs", 1, MAX_PARAMETERS - 1)
-    epochs = integer(fields, "epochs", 1, model.max_epochs)
-    w = archive.array("w", model.dtype, inputs + 1)
-    classes = archive.array("classes", None, 2, kinds="biufU")
-    if not classes[0] < classes[1]:
-        raise ValueError(f"the array 'classes' must hold two labels in increasing order, got {classes!r:.80}")
-    mistakes = archive.array("mistakes", np.int64, epochs)
-    if (mistakes < 0).any():
-        raise ValueError("the array 'mistakes' holds negative counts")
-    model.w, model.classes, model.mistakes = w, classes, [int(m) for m in mistakes]
-    model.converged = model.mistakes[-1] == 0
-    return model
-
-
-register("MLP", MLP, mlp_state, mlp_from_state)
-register("Perceptron", Perceptron, perceptron_state, perceptron_from_state)
-
-__all__ = ["save", "load", "load_with_header", "atomic_write", "register", "Archive", "mlp_state", "mlp_from_state"]
+__all__ = ["save", "load", "load_with_header", "atomic_write", "register", "Archive"]

@@ -1,6 +1,9 @@
 """Saving and loading: bit-exact round trips that train on identically, and a loader that
 refuses every kind of bad file with a ValueError naming the file."""
+import errno
+import io as pyio
 import json
+import os
 import pickle
 import struct
 import warnings
@@ -313,3 +316,80 @@ def test_a_perceptron_file_with_bad_labels_is_refused(tmp_path):
     refused(tmp_path / "bad.npz", "two labels in increasing order")
     write_raw(tmp_path / "bad.npz", edited(header, ("state", "epochs"), 10**6), **arrays)
     refused(tmp_path / "bad.npz", r"'epochs' must be an integer in \[1, 1000\]")
+
+
+# -- atomic saves -------------------------------------------------------------------------------
+
+
+def failing_write(after, exc):
+    """os.fdopen's stand-in: a file whose writes raise ``exc`` once ``after`` bytes are in."""
+
+    class Failing(pyio.FileIO):
+        def write(self, data):
+            if self.tell() + len(data) > after:
+                raise exc
+            return super().write(data)
+
+    return lambda fd, mode="r", *args, **kwargs: Failing(fd, mode.replace("b", ""))
+
+
+def raising(exc):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
+
+FAILURES = {
+    "disk full": ("fdopen", failing_write(300, OSError(errno.ENOSPC, "No space left on device"))),
+    "interrupted": ("fdopen", failing_write(1000, KeyboardInterrupt())),
+    "fsync fails": ("fsync", raising(OSError(errno.EIO, "Input/output error"))),
+    "rename fails": ("replace", raising(OSError(errno.EXDEV, "Invalid cross-device link"))),
+}
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+def test_a_failed_save_leaves_the_previous_file_and_no_temporary(tmp_path, monkeypatch, failure):
+    old, _, _ = trained(sizes=(3, 4, 2))
+    new, _, _ = trained(sizes=(30, 40, 20), optimizer="adam")  # larger than the writes allowed
+    path = tmp_path / "model.npz"
+    old.save(path)
+    before = path.read_bytes()
+    name, stand_in = FAILURES[failure]
+    monkeypatch.setattr(os, name, stand_in)
+    with pytest.raises(BaseException) as info:
+        new.save(path)
+    monkeypatch.undo()
+    assert isinstance(info.value, (OSError, KeyboardInterrupt))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+    assert_same_network(old, fm.load(path))
+    # Without an earlier file, a failed save leaves nothing behind.
+    monkeypatch.setattr(os, name, stand_in)
+    with pytest.raises(BaseException):
+        new.save(tmp_path / "fresh.npz")
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_save_replaces_the_file_and_gives_it_the_usual_mode(tmp_path):
+    path = tmp_path / "model.npz"
+    first, _, _ = trained(sizes=(3, 4, 2))
+    second, _, _ = trained(sizes=(2, 2, 2), seed=7)
+    first.save(path)
+    second.save(path)
+    assert_same_network(second, fm.load(path))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_atomic_write_keeps_the_old_content_when_the_block_raises(tmp_path):
+    path = tmp_path / "out.csv"
+    path.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with fio.atomic_write(path) as file:
+            file.write(b"half of the new")
+            raise RuntimeError("stop")
+    assert path.read_text() == "old\n" and len(list(tmp_path.iterdir())) == 1
