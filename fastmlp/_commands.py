@@ -143,16 +143,10 @@ def train(args) -> int:
     seconds = time.perf_counter() - start
     if history.stopped_epoch is not None:
         print(f"stopped early after epoch {history.stopped_epoch}; kept the weights of epoch {history.best_epoch}")
-    if classify:
-        scores = {"accuracy": float(np.mean(net.predict(X_test) == y_test))}
+    scores = held_out_scores(net, p.task, X_test, y_test, y_mean, y_std)
+    if "accuracy" in scores:
         result = f"held-out accuracy {scores['accuracy']:.4f}"
     else:
-        predicted = net.forward(X_test)[:, 0].astype(np.float64)
-        if y_std is not None:
-            predicted = predicted * y_std + y_mean
-        residual = float(np.sum((y_test - predicted) ** 2))
-        total = float(np.sum((y_test - y_test.mean()) ** 2))
-        scores = {"r2": 1 - residual / total if total > 0 else float("nan"), "rmse": math.sqrt(residual / len(y_test))}
         result = f"held-out R^2 {scores['r2']:.4f}, RMSE {scores['rmse']:.6g}"
     print(f"trained {history.epochs} epochs in {seconds:.3f} s; {result}")
     if args.save is not None:
@@ -161,7 +155,7 @@ def train(args) -> int:
             "batch_size": args.batch_size, "eta": args.eta, "optimizer": args.optimizer, "l2": args.l2,
             "dropout": args.dropout, "update_dropout": args.update_dropout, "validation_fraction": validation,
             "early_stopping": args.early_stopping, "seed": args.seed, "test_fraction": args.test_fraction,
-            **{f"held_out_{name}": value for name, value in scores.items() if math.isfinite(value)},
+            **{f"held_out_{name}": value for name, value in scores.items()},
         }
         metadata = {
             "task": p.task, "classes": None if p.classes is None else p.classes.tolist(), "columns": p.columns,
@@ -173,6 +167,18 @@ def train(args) -> int:
         io.save(net, args.save, metadata=metadata)
         print(f"saved the model to {args.save}")
     return 0
+
+
+def held_out_scores(net, task, X_test, y_test, y_mean, y_std) -> dict:
+    """{"accuracy": ...} for a classifier; {"r2": ..., "rmse": ...} for a regressor, in the
+    target's own units (undoing its standardisation)."""
+    if task == "classify":
+        return {"accuracy": float(np.mean(net.predict(X_test) == y_test))}
+    predicted = net.forward(X_test).astype(np.float64)
+    if y_std is not None:
+        predicted = predicted * y_std + y_mean
+    Y = y_test.reshape(-1, 1)
+    return {"r2": net.loss.score(predicted, Y), "rmse": math.sqrt(float(np.mean((predicted - Y) ** 2)))}
 
 
 # -- the metadata predict reads --------------------------------------------------------------
