@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy as copying
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,19 +18,7 @@ from . import _backends as backends, _checks as checks, _initialisers as initial
 from . import _stepping as stepping, losses, training
 from ._threads import blas_threads
 from .activations import activation as make_activation
-
-
-@dataclass
-class Trace:
-    """The lecture's quantities for one sample: x has L+1 entries (x[0] is the input);
-    s, delta and grad have L entries, index l-1 holding layer l; grad[l-1][i, j] is
-    dl/dw_ij^(l)."""
-
-    x: list
-    s: list
-    delta: list
-    grad: list
-    loss: float
+from .trace import Trace
 
 
 class MLP:
