@@ -2,8 +2,9 @@
 ``predict`` and ``info`` for a saved model, ``example`` (the lecture's worked example step
 by step) and ``bench``.
 
-A mistake (a missing or unreadable file, a bad option, a model file that fails its checks)
-prints one line, ``fastmlp: error: ...``, and exits with status 2.
+A mistake (a missing or unreadable file, a value out of range, a model file that fails its
+checks) prints one line, ``fastmlp: error: ...``, and exits with status 2; a malformed
+option prints the usage before that line.
 """
 from __future__ import annotations
 

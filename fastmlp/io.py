@@ -91,15 +91,21 @@ def _kind_of(model) -> Kind:
     raise TypeError(f"cannot save a {type(model).__name__}; fastmlp saves {known}")
 
 
-def _kind_named(name: str) -> Kind | None:
+def _kind_named(name: str, archive) -> Kind:
+    """The registered kind ``name``, importing the PLUGINS modules if it is not yet known.
+    A plugin that cannot be imported (say, for want of its optional dependency) is named in
+    the error."""
+    missing = []
     if name not in _KINDS:
         for module in PLUGINS:
             try:
                 importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
-    return _KINDS.get(name)
+            except ImportError as exc:
+                if getattr(exc, "name", None) != module:
+                    missing.append(str(exc))
+    if name not in _KINDS:
+        raise archive.error(f"unknown kind of model {name!r}" + "".join(f" ({note})" for note in missing))
+    return _KINDS[name]
 
 
 # -- saving ----------------------------------------------------------------------------------
@@ -176,9 +182,7 @@ def load_with_header(path):
     "metadata" (what was passed to ``save``)."""
     with Archive(path) as archive:
         header = archive.header()
-        kind = _kind_named(header["kind"])
-        if kind is None:
-            raise archive.error(f"unknown kind of model {header['kind']!r}")
+        kind = _kind_named(header["kind"], archive)
         try:
             model = kind.from_state(header["state"], archive)
         except _FileError:

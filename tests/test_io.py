@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import struct
+import sys
 import warnings
 import zipfile
 
@@ -393,3 +394,54 @@ def test_atomic_write_keeps_the_old_content_when_the_block_raises(tmp_path):
             file.write(b"half of the new")
             raise RuntimeError("stop")
     assert path.read_text() == "old\n" and len(list(tmp_path.iterdir())) == 1
+
+
+# -- other kinds of model -------------------------------------------------------------------------
+
+
+PLUGIN = '''
+import numpy as np
+from fastmlp import io
+from fastmlp._model_kinds import mlp_from_state, mlp_state
+
+
+class Wrapped:
+    """A model holding an MLP and labels, as an estimator would."""
+
+    def __init__(self, net, labels):
+        self.net, self.labels = net, labels
+
+
+def state(model):
+    fields, arrays = mlp_state(model.net)
+    return {"network": fields, "labels": len(model.labels)}, {**arrays, "labels": model.labels}
+
+
+def from_state(fields, archive):
+    io.exact_keys(fields, ("network", "labels"), "a Wrapped")
+    labels = archive.array("labels", None, io.integer(fields, "labels", 1, 1000), kinds="iU")
+    return Wrapped(mlp_from_state(io.field(fields, "network", dict), archive), labels)
+
+
+io.register("Wrapped", Wrapped, state, from_state)
+'''
+
+
+def test_a_plugin_kind_is_imported_when_a_file_names_it(tmp_path, monkeypatch):
+    (tmp_path / "wrapped_plugin.py").write_text(PLUGIN)
+    (tmp_path / "broken_plugin.py").write_text("raise ImportError(\"needs lxml: pip install 'fastmlp[xml]'\")\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import wrapped_plugin
+
+    net, X, _ = trained(optimizer="adam")
+    fio.save(wrapped_plugin.Wrapped(net, np.array(["cat", "dog"])), tmp_path / "w.npz")
+    # As in a fresh interpreter: the kind is known only once its module is imported.
+    monkeypatch.delitem(fio._KINDS, "Wrapped")
+    monkeypatch.delitem(sys.modules, "wrapped_plugin")
+    monkeypatch.setattr(fio, "PLUGINS", ("broken_plugin", "wrapped_plugin", "no_such_plugin"))
+    loaded = fm.load(tmp_path / "w.npz")
+    assert loaded.labels.tolist() == ["cat", "dog"]
+    assert_same_network(net, loaded.net)
+    _, header, arrays = good(tmp_path)
+    write_raw(tmp_path / "odd.npz", edited(header, ("kind",), "Odd"), **arrays)
+    refused(tmp_path / "odd.npz", r"unknown kind of model 'Odd' \(needs lxml: pip install 'fastmlp\[xml\]'\)")
