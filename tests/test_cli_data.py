@@ -244,3 +244,18 @@ def test_probabilities_to_npy(files):
     proba = np.load(files / "p.npy")
     assert proba.shape == (80, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_numeric_labels_come_back_as_they_were_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 2)).round(3)
+    labels = np.where(X[:, 0] > 0, 7, 3)
+    np.savetxt("sevens.csv", np.column_stack([X, labels]), delimiter=",", fmt=["%.3f", "%.3f", "%d"])
+    assert main(["train", "--data", "sevens.csv", "--hidden", "4", "--epochs", "20", "--eta", "0.05",
+                 "--save", "sevens.npz"]) == 0
+    assert float(re.search(r"held-out accuracy ([\d.]+)", capsys.readouterr().out).group(1)) > 0.9
+    assert main(["predict", "sevens.npz", "sevens.csv"]) == 0  # four columns: the last, the target, is dropped
+    predicted = capsys.readouterr().out.splitlines()
+    assert predicted[0] == "prediction" and set(predicted[1:]) == {"3", "7"}
+    assert np.mean(np.array(predicted[1:], dtype=int) == labels) > 0.9
