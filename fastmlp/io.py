@@ -185,7 +185,7 @@ def load_with_header(path):
         kind = _kind_named(header["kind"], archive)
         try:
             model = kind.from_state(header["state"], archive)
-        except _FileError:
+        except ModelFileError:
             raise
         except (ValueError, TypeError) as exc:
             raise archive.error(str(exc)) from None
@@ -193,8 +193,8 @@ def load_with_header(path):
     return model, header
 
 
-class _FileError(ValueError):
-    """A problem with a model file, already naming the file."""
+class ModelFileError(ValueError):
+    """A model file that fails its checks; the message names the file and the problem."""
 
 
 class Archive:
@@ -228,7 +228,7 @@ class Archive:
         self._file.close()
 
     def error(self, problem: str) -> ValueError:
-        return _FileError(f"{self.path}: {problem}")
+        return ModelFileError(f"{self.path}: {problem}")
 
     def header(self) -> dict:
         """The JSON header, with its envelope checked: format, version, kind, state, metadata."""
@@ -361,4 +361,4 @@ def exact_keys(fields: dict, expected, what: str) -> None:
         raise ValueError(f"{what} must have the fields {sorted(expected)}, got {got!r:.200}")
 
 
-__all__ = ["save", "load", "load_with_header", "atomic_write", "register", "Archive"]
+__all__ = ["save", "load", "load_with_header", "atomic_write", "register", "Archive", "ModelFileError"]
