@@ -55,7 +55,7 @@ def test_train_save_predict_info_on_a_csv_of_labels(tmp_path):
     model, header = fio.load_with_header(tmp_path / "model.npz")
     meta = header["metadata"]
     assert meta["classes"] == ["inside", "outside"] and meta["columns"] == ["x1", "x2"] and meta["target"] == "where"
-    assert meta["training"]["held_out_accuracy"] == accuracy or abs(meta["training"]["held_out_accuracy"] - accuracy) < 1e-4
+    assert abs(meta["training"]["held_out_accuracy"] - accuracy) <= 5e-5  # printed to 4 decimals
 
     # predict applies the saved standardisation and maps class indices back to the labels.
     expected = np.array(meta["classes"])[model.predict((X - meta["input_mean"]) / np.array(meta["input_std"]))]
