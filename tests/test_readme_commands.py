@@ -1,4 +1,4 @@
-"""The README's command-line session runs and prints what the README shows (timings,
+"""The README's command-line example runs and prints what the README shows (timings,
 samples/s and the backend's name aside)."""
 import os
 import pathlib
@@ -14,7 +14,7 @@ README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
 def steps(block):
-    """[(command, printed lines)] of a shell session."""
+    """[(command, printed lines)] of a shell transcript."""
     found = []
     for chunk in re.split(r"^\$ ", block, flags=re.M)[1:]:
         command, *printed = chunk.rstrip("\n").split("\n")
@@ -22,16 +22,16 @@ def steps(block):
     return found
 
 
-def session():
-    """(the Python that writes the CSV, the session's steps, the mistakes' steps) from the README."""
+def transcript():
+    """(the Python that writes the CSV, the commands' steps, the mistakes' steps) from the README."""
     section = README.read_text().split("## The command line on your own data", 1)[1]
     block, mistakes = re.findall(r"```bash\n(.*?)```", section, flags=re.S)[:2]
     script = re.search(r"\$ python - <<'EOF'\n(.*?)\nEOF\n", block, flags=re.S).group(1)
     return script, steps(block.split("\nEOF\n", 1)[1]), steps(mistakes)
 
 
-def test_the_readme_session(tmp_path):
-    script, session_steps, mistakes = session()
+def test_the_readme_train_save_predict_example(tmp_path):
+    script, commands, mistakes = transcript()
     subprocess.run([sys.executable, "-c", script], cwd=tmp_path, check=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(pathlib.Path(fm.__file__).parent.parent), env.get("PYTHONPATH", "")])
@@ -40,7 +40,7 @@ def test_the_readme_session(tmp_path):
         return subprocess.run(command.replace("fastmlp ", f"{sys.executable} -m fastmlp "), shell=True, cwd=tmp_path,
                               env=env, capture_output=True, text=True)
 
-    for command, printed in session_steps:
+    for command, printed in commands:
         done = shell(command)
         assert done.returncode == 0, done.stderr
         out = done.stdout.splitlines()
