@@ -23,7 +23,8 @@ NETWORK_NAMES = {
 }
 # The modules a user may import by name: the design's rooms and the teaching reference.
 PUBLIC_MODULES = {
-    "activations", "datasets", "io", "losses", "network", "perceptron", "reference", "schedules", "trace", "training",
+    "activations", "datasets", "io", "losses", "network", "perceptron", "progress", "reference", "schedules", "trace",
+    "training",
 }
 
 
