@@ -137,9 +137,9 @@ def train(args) -> int:
         validation = 0.1
     start = time.perf_counter()
     history = net.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size, eta=args.eta, seed=args.seed,
-                      callback=report, optimizer=args.optimizer, l2=args.l2, dropout=args.dropout,
-                      update_dropout=args.update_dropout, validation_fraction=validation,
-                      early_stopping=args.early_stopping, patience=args.patience)
+                      callback=None if args.progress else report, progress=args.progress,
+                      optimizer=args.optimizer, l2=args.l2, dropout=args.dropout, update_dropout=args.update_dropout,
+                      validation_fraction=validation, early_stopping=args.early_stopping, patience=args.patience)
     seconds = time.perf_counter() - start
     if history.stopped_epoch is not None:
         print(f"stopped early after epoch {history.stopped_epoch}; kept the weights of epoch {history.best_epoch}")

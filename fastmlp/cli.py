@@ -68,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     net.add_argument("--threads", type=int, default=None,
                      help="threads for minibatch products (default: all cores; per-sample SGD uses one)")
     net.add_argument("--seed", type=int, default=0)
+    net.add_argument("--progress", action="store_true",
+                     help="a progress bar on stderr instead of a line per epoch (tqdm's when installed)")
     train.add_argument("--save", metavar="MODEL", help="write the trained model (with its standardisation and "
                        "class labels) to this .npz file")
 

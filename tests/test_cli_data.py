@@ -259,3 +259,11 @@ def test_numeric_labels_come_back_as_they_were_written(tmp_path, monkeypatch, ca
     predicted = capsys.readouterr().out.splitlines()
     assert predicted[0] == "prediction" and set(predicted[1:]) == {"3", "7"}
     assert np.mean(np.array(predicted[1:], dtype=int) == labels) > 0.9
+
+
+def test_train_with_progress_draws_the_bar_on_stderr_instead_of_epoch_lines(tmp_path):
+    code, out, err = run("train", "--epochs", "3", "--hidden", "16", "--progress", cwd=tmp_path)
+    assert code == 0, err
+    assert re.search(r"3/3.*loss [\d.]+", err), err  # tqdm's bar, or the plain one
+    assert not re.search(r"^epoch +\d+ +loss", out, flags=re.M)
+    assert "held-out accuracy" in out
