@@ -258,6 +258,21 @@ def test_pandas_dataframe_in(small):
         np.testing.assert_array_equal(est.predict(frame), est.predict(X))
 
 
+def test_in_a_pipeline_with_clone_and_set_params(small):
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = small
+    pipeline = make_pipeline(StandardScaler(), MLPClassifier(solver="lbfgs", max_iter=50, random_state=0))
+    pipeline.set_params(mlpclassifier__hidden_layer_sizes=(12,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = clone(pipeline).fit(X, y)
+    assert fitted[-1].coefs_[0].shape == (64, 12) and fitted.score(X, y) > 0.9
+    assert not hasattr(pipeline[-1], "coefs_")  # clone trained a copy
+
+
 def test_sparse_input_is_refused_with_a_clear_message(small):
     scipy_sparse = pytest.importorskip("scipy.sparse")
     X, y = small
