@@ -241,6 +241,12 @@ class MLP:
     def _split_params(self, flat):
         return [W.copy() for W in _layer_views(flat, self.sizes)]
 
+    def save(self, path, *, metadata=None) -> None:
+        """Write the network to ``path`` atomically; see fastmlp.io.save and fastmlp.load."""
+        from .io import save
+
+        save(self, path, metadata=metadata)
+
     def to_onnx(self, path=None):
         """The ONNX model of the forward pass (fastmlp.onnx.to_model), also written to
         ``path`` if one is given. Needs the onnx extra: pip install 'fastmlp[onnx]'."""

@@ -22,8 +22,6 @@ about 1e-16 absolute).
 from __future__ import annotations
 
 import json
-import os
-import secrets
 
 import numpy as np
 
@@ -34,6 +32,7 @@ except ImportError as error:
     raise ImportError("fastmlp.onnx needs onnx: pip install 'fastmlp[onnx]'") from error
 
 from ._version import __version__
+from .io import atomic_write
 
 OPSET = 9
 # What the export reads of a network: MLP's public surface (fastmlp.network imports this
@@ -83,20 +82,8 @@ def export(net, path) -> onnx.ModelProto:
     """Write ``to_model(net)`` to ``path`` (a .onnx file) and return it. The file is written
     beside the target and renamed over it, so an existing file is replaced whole or not at all."""
     model = to_model(net)
-    data = model.SerializeToString()
-    path = os.path.abspath(os.fspath(path))
-    folder, name = os.path.split(path)
-    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as to open()
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with atomic_write(path) as file:
+        file.write(model.SerializeToString())
     return model
 
 
