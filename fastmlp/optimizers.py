@@ -2,9 +2,10 @@
 
 Their state (the moments m, v, flat like params, and Adam's step count t) lives on the
 network between fits, so that a warm start continues where it stopped; drawing fresh
-weights clears it. Each step takes the batch's mean gradient from the kernels, adds the
-L2 term, applies the rule (see fastmlp._core.optimizer_update or
-fastmlp.reference.optimizer_update) and then L1's soft threshold.
+weights clears it. Each step takes the batch's mean gradient (per sample: the sample's
+gradient), adds the L2 term, applies the rule (see fastmlp._core.rule_row or
+fastmlp.reference.optimizer_update) and then L1's soft threshold. Per sample the kernels
+make the step inside backpropagation's pass over each layer's weights.
 """
 from __future__ import annotations
 
