@@ -28,6 +28,7 @@ DIRECTIVES = {
 ISA_FLAGS = {"_core": []}
 if platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32":
     ISA_FLAGS["_core_avx2"] = ["-mavx2", "-mfma"]
+    ISA_FLAGS["_core_avx512"] = ["-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw"]
 
 extensions = [
     Extension(

@@ -1,9 +1,10 @@
 """The two implementations of the kernels behind one calling convention.
 
 ``cython`` (the default) is fastmlp._core, compiled once per instruction set (generic
-x86-64, and AVX2 + FMA in fastmlp._core_avx2) and chosen at run time; ``reference`` is
-fastmlp.reference, the pure-Python teaching version. ``FASTMLP_BACKEND=reference`` makes
-the reference the default, ``FASTMLP_ISA=generic`` forces the generic kernels.
+x86-64, AVX2 + FMA in fastmlp._core_avx2, AVX-512 in fastmlp._core_avx512) and chosen at
+run time: the newest one the CPU runs; ``reference`` is fastmlp.reference, the
+pure-Python teaching version. ``FASTMLP_BACKEND=reference`` makes the reference the
+default, ``FASTMLP_ISA=generic`` (or avx2, avx512) forces one build of the kernels.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _cython(isa: str) -> Backend:
         forced = os.environ.get("FASTMLP_ISA", "")
         if forced not in ("", *ISAS):
             raise ValueError(f"FASTMLP_ISA={forced!r} is not one of {', '.join(ISAS)}")
-        isa = forced or ("avx2" if "avx2" in available_isas() else "generic")
+        isa = forced or available_isas()[-1]
     if isa not in available_isas():
         raise ValueError(f"the {isa} kernels are not available on this machine ({', '.join(available_isas())} are)")
     kernels = _core if isa == "generic" else importlib.import_module(f"{__package__}._core_{isa}")
@@ -56,17 +57,18 @@ def _cython(isa: str) -> Backend:
     )
 
 
-ISAS = ("generic", "avx2")
+ISAS = ("generic", "avx2", "avx512")  # oldest to newest
 
 
 def available_isas() -> list:
-    """The instruction sets whose kernels were built and that this CPU runs."""
+    """The instruction sets whose kernels were built and that this CPU runs, oldest first."""
     from . import _core
 
-    found = ["generic"]
-    if _core.cpu_has_avx2_fma() and importlib.util.find_spec(f"{__package__}._core_avx2") is not None:
-        found.append("avx2")
-    return found
+    runs = {"generic": True, "avx2": _core.cpu_has_avx2_fma(), "avx512": _core.cpu_has_avx512()}
+    return [
+        isa for isa in ISAS
+        if runs[isa] and (isa == "generic" or importlib.util.find_spec(f"{__package__}._core_{isa}") is not None)
+    ]
 
 
 def _reference() -> Backend:
@@ -89,6 +91,7 @@ BACKENDS = {
     "cython": lambda: _cython("best"),
     "cython-generic": lambda: _cython("generic"),
     "cython-avx2": lambda: _cython("avx2"),
+    "cython-avx512": lambda: _cython("avx512"),
     "reference": _reference,
 }
 

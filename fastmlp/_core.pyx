@@ -45,6 +45,9 @@ cdef enum:
 
 cdef extern from *:
     """
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #include <cpuid.h>
+    #endif
     static int fastmlp_cpu_has_avx2_fma(void) {
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
         __builtin_cpu_init();
@@ -53,13 +56,38 @@ cdef extern from *:
         return 0;
     #endif
     }
+    /* AVX-512 F, VL, DQ and BW (CPUID leaf 7, EBX bits 16, 31, 17, 30), and the operating
+       system saving their state: OSXSAVE (leaf 1, ECX bit 27) and XCR0 bits 1, 2 (SSE, AVX)
+       and 5, 6, 7 (opmask, upper halves of ZMM0-15, ZMM16-31). */
+    static int fastmlp_cpu_has_avx512(void) {
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        unsigned int a, b, c, d, xcr0, xcr0_high;
+        const unsigned int features = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
+        if (!fastmlp_cpu_has_avx2_fma() || !__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+            return 0;
+        __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_high) : "c"(0));
+        if ((xcr0 & 0xE6u) != 0xE6u || __get_cpuid_max(0, 0) < 7)
+            return 0;
+        __cpuid_count(7, 0, a, b, c, d);
+        return (b & features) == features;
+    #else
+        return 0;
+    #endif
+    }
     """
     int fastmlp_cpu_has_avx2_fma() noexcept nogil
+    int fastmlp_cpu_has_avx512() noexcept nogil
 
 
 def cpu_has_avx2_fma():
     """Whether this CPU runs the kernels built for AVX2 and FMA."""
     return bool(fastmlp_cpu_has_avx2_fma())
+
+
+def cpu_has_avx512():
+    """Whether this CPU (and its operating system) runs the kernels built for AVX-512
+    F/VL/DQ/BW (with AVX2 and FMA)."""
+    return bool(fastmlp_cpu_has_avx512())
 
 
 ACTIVATION_CODES = {
@@ -550,14 +578,14 @@ cdef inline void backward_columns(const floating* W, floating* target, const flo
             out[j] += a * d[j]
 
 
-cdef inline void update_and_forward_columns(floating* W, floating* M, floating* V,
-                                            const floating* x_in, const floating* x_next,
-                                            Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
-                                            Py_ssize_t r, const floating* delta, floating scale,
-                                            const Optimizer* rule, floating* s_next) noexcept nogil:
-    # Columns jb .. jb+r-1 of layer_update_and_forward: each row block is updated and then,
-    # while it is in cache, added into the next sample's sums.
-    cdef Py_ssize_t i, j, k
+cdef inline void update_and_forward_columns(floating* W, const floating* x_in,
+                                            const floating* x_next, Py_ssize_t d_in,
+                                            Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r,
+                                            const floating* delta, floating scale,
+                                            floating* s_next) noexcept nogil:
+    # Columns jb .. jb+r-1 of layer_update_and_forward with the plain step: each row block
+    # is updated and then, while it is in cache, added into the next sample's sums.
+    cdef Py_ssize_t i, j
     cdef floating a, xn
     cdef floating d[BLOCK]
     cdef floating acc[BLOCK]
@@ -566,18 +594,41 @@ cdef inline void update_and_forward_columns(floating* W, floating* M, floating* 
         d[j] = delta[jb + j]
         acc[j] = W[jb + j]
     for i in range(d_in):
-        k = (i + 1) * d_out + jb
-        row = W + k
+        row = W + (i + 1) * d_out + jb
         a = scale * x_in[i]
-        if rule != NULL:
-            rule_row(row, M + k, V + k, a, d, r, True, rule)
-        elif a != 0:
+        if a != 0:
             for j in range(r):
                 row[j] += a * d[j]
         xn = x_next[i]
         if xn != 0:
             for j in range(r):
                 acc[j] += xn * row[j]
+    for j in range(r):
+        s_next[jb + j] = acc[j]
+
+
+cdef inline void optimizer_and_forward_columns(floating* W, floating* M, floating* V,
+                                               const floating* x_in, const floating* x_next,
+                                               Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
+                                               Py_ssize_t r, const floating* delta, floating c,
+                                               const Optimizer* rule,
+                                               floating* s_next) noexcept nogil:
+    # The same with the optimizer's step (a function of its own, so that the plain step
+    # keeps its registers).
+    cdef Py_ssize_t i, j, k
+    cdef floating xn
+    cdef floating d[BLOCK]
+    cdef floating acc[BLOCK]
+    for j in range(r):
+        d[j] = delta[jb + j]
+        acc[j] = W[jb + j]
+    for i in range(d_in):
+        k = (i + 1) * d_out + jb
+        rule_row(W + k, M + k, V + k, c * x_in[i], d, r, True, rule)
+        xn = x_next[i]
+        if xn != 0:
+            for j in range(r):
+                acc[j] += xn * W[k + j]
     for j in range(r):
         s_next[jb + j] = acc[j]
 
@@ -591,19 +642,24 @@ cdef void layer_update_and_forward(floating* W, floating* M, floating* V, const 
     two, with the same arithmetic in the same order as the two passes. The update is the
     plain step w_ij += scale x_i delta_j, or with ``rule`` the optimizer's step (moments
     M, V) from the gradient scale x_i delta_j."""
-    cdef Py_ssize_t j, jb = 0
+    cdef Py_ssize_t j, jb = 0, r
     if rule != NULL:
         rule_row(W, M, V, scale, delta, d_out, False, rule)
     else:
         for j in range(d_out):
             W[j] += scale * delta[j]
+    if rule != NULL:
+        while jb < d_out:
+            r = min(<Py_ssize_t>BLOCK, d_out - jb)
+            optimizer_and_forward_columns(W, M, V, x_in, x_next, d_in, d_out, jb, r, delta, scale,
+                                          rule, s_next)
+            jb += r
+        return
     while jb + BLOCK <= d_out:
-        update_and_forward_columns(W, M, V, x_in, x_next, d_in, d_out, jb, BLOCK, delta, scale,
-                                   rule, s_next)
+        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, BLOCK, delta, scale, s_next)
         jb += BLOCK
     if jb < d_out:
-        update_and_forward_columns(W, M, V, x_in, x_next, d_in, d_out, jb, d_out - jb, delta,
-                                   scale, rule, s_next)
+        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, d_out - jb, delta, scale, s_next)
 
 
 cdef void penalised_columns(const floating* W, floating* target, const floating* x_in,

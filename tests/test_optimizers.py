@@ -223,7 +223,7 @@ def test_an_optimizer_epoch_in_pieces_equals_one_call(monkeypatch, backend, kind
     whole, pieces = (fm.MLP([6, 37, 3], loss="cross_entropy", seed=3, backend=backend) for _ in range(2))
     fit = dict(epochs=2, batch_size=batch_size, eta=0.05, seed=8, optimizer=kind, l2=0.01, dropout=0.3)
     whole.fit(X, y, **fit)
-    monkeypatch.setattr(fm.network, "WORK_PER_CALL", 3 * pieces.params.size * 6)  # 6 samples per call
+    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 3 * pieces.params.size * 6)  # 6 samples per call
     pieces.fit(X, y, **fit)
     np.testing.assert_array_equal(whole.params, pieces.params)
     np.testing.assert_array_equal(whole.optimizer.m, pieces.optimizer.m)
