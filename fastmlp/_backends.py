@@ -13,6 +13,11 @@ import importlib.util
 import os
 from typing import Callable, NamedTuple
 
+import numpy as np
+
+# Bytes: a cache line, and the width of an AVX-512 vector.
+ALIGNMENT = 64
+
 
 class Backend(NamedTuple):
     name: str
@@ -99,6 +104,19 @@ BACKENDS = {
 def available() -> list:
     """Every backend this machine runs, each instruction set of the kernels by name."""
     return [f"cython-{isa}" for isa in available_isas()] + ["reference"]
+
+
+def aligned(a) -> np.ndarray:
+    """A C-contiguous copy of ``a`` whose data starts on an ALIGNMENT-byte boundary. The
+    kernels' vector loads and stores of the weights' rows then do not straddle cache
+    lines; numpy's own allocations start on 16 bytes, and the per-sample epochs ran up to
+    3x slower at some offsets (784-128-10 float32, AVX-512 build)."""
+    a = np.asarray(a)
+    raw = np.empty(a.nbytes + ALIGNMENT, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    out = raw[start : start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
 
 
 def by_saved_name(name: str) -> Backend:
