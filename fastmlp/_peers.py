@@ -284,7 +284,11 @@ class NumbaPeer:
             self.deltas.append(np.zeros(d, dtype=self.dtype))
 
     def data(self, X, y):
-        return np.ascontiguousarray(X, dtype=self.dtype), np.asarray(y, dtype=np.int64)
+        """The samples as arrays the loop takes; the first call compiles the loop for them
+        (an epoch over no samples), so that the sizing run times the loop, not Numba."""
+        X, y = np.ascontiguousarray(X, dtype=self.dtype), np.asarray(y, dtype=np.int64)
+        self.epoch(self.Ws, X, y, np.empty(0, dtype=np.int64), self.eta, self.xs, self.deltas)
+        return X, y
 
     def train_epoch(self, data):
         X, y = data
