@@ -43,7 +43,8 @@ class MLP:
         self.dtype = checks.dtype(dtype)
         self.backend = backends.get(backend)
         self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
-        self.params = np.zeros(sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])), dtype=self.dtype)
+        self.params = backends.aligned(np.zeros(sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])),
+                                                dtype=self.dtype))
         self.weights = _layer_views(self.params, self.sizes)
         self.rng = np.random.default_rng(checks.seed(seed))
         self.n_threads = n_threads
@@ -110,7 +111,7 @@ class MLP:
         """Rebuild from ``__getstate__``'s dict. A network pickled with one build of the kernels
         loads with the best build this machine runs if that one is missing here (the builds
         compute the same results)."""
-        self.__dict__.update(state)
+        self.__dict__.update(state, params=backends.aligned(state["params"]))
         self.backend = backends.by_saved_name(state["backend"])
         self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
         self.weights = _layer_views(self.params, self.sizes)
