@@ -11,44 +11,63 @@ import pytest
 
 import fastmlp as fm
 
+# The child trains 784-1024-10 (about 0.8 million weights) on 16,000 samples for far more
+# epochs than it could finish: one full-batch gradient alone costs about 25 GFLOP, seconds
+# on one core, so a Ctrl-C noticed only between whole passes over the data comes too late.
 CHILD = textwrap.dedent(
     """
     import sys
     import numpy as np
+    import scipy.optimize  # L-BFGS imports it on first use: have that done before the signal
     import fastmlp as fm
+    kind = sys.argv[1]
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(40_000, 784)).astype(np.float32)
+    X = rng.standard_normal((16_000, 784), dtype=np.float32)
     y = rng.integers(0, 10, len(X))
+    options = {
+        "per-sample": dict(batch_size=1),
+        "minibatch": dict(batch_size=32),
+        "momentum": dict(batch_size=1, optimizer="momentum"),
+        "nesterov": dict(batch_size=32, optimizer="nesterov"),
+        "adam": dict(batch_size=32, optimizer="adam"),
+        "dropout": dict(batch_size=32, dropout=0.2, update_dropout=0.1),
+        "lbfgs": dict(solver="lbfgs"),
+    }[kind]
     net = fm.MLP([784, 1024, 10], loss="cross_entropy", dtype="float32", seed=0)
     print("training", flush=True)
     try:
-        net.fit(X, y, epochs=1, batch_size=int(sys.argv[1]), eta=0.01)
-    except KeyboardInterrupt:
-        ok = bool(np.isfinite(net.params).all()) and net.predict(X[:5]).shape == (5,)
-        print("interrupted", ok, flush=True)
+        net.fit(X, y, epochs=1000, eta=0.01, **options)
+    except KeyboardInterrupt as exc:
+        usable = bool(np.isfinite(net.params).all()) and net.predict(X[:5]).shape == (5,)
+        net.partial_fit(X[:8], y[:8], eta=0.01, batch_size=options.get("batch_size", 1))  # trains on
+        usable = usable and bool(np.isfinite(net.params).all())
+        print("interrupted", usable, type(exc.history).__name__, flush=True)
     else:
         print("finished", flush=True)
     """
 )
+KINDS = ["per-sample", "minibatch", "momentum", "nesterov", "adam", "dropout", "lbfgs"]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
-@pytest.mark.parametrize("batch_size", [1, 32])
-def test_ctrl_c_during_one_long_epoch_interrupts_it_and_leaves_a_usable_model(batch_size, tmp_path):
-    # One epoch of 40,000 samples of 784-1024-10 takes several seconds (about 0.5 GFLOP
-    # per 1,000 samples); SIGINT arrives a moment after it starts and must end it well
-    # before it would have finished.
+@pytest.mark.parametrize("kind", KINDS)
+def test_ctrl_c_during_a_long_fit_interrupts_it_and_leaves_a_usable_model(kind, tmp_path):
+    # SIGINT arrives a moment after training starts and must end it within a second or
+    # so (generous for a loaded machine; the fit would take minutes).
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(batch_size)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
-    )  # cwd: import the installed package, not the checkout's sources
-    assert child.stdout.readline().strip() == "training"
-    time.sleep(0.5)
-    sent = time.perf_counter()
-    child.send_signal(signal.SIGINT)
-    out, _ = child.communicate(timeout=60)
-    waited = time.perf_counter() - sent
-    assert out.split() == ["interrupted", "True"], out
-    assert waited < 2.0  # generous for a loaded machine; the whole epoch takes far longer
+        [sys.executable, "-c", CHILD, kind], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )  # cwd: import the package from the path (PYTHONPATH or the installed one), not the checkout
+    try:
+        assert child.stdout.readline().strip() == "training"
+        time.sleep(0.5)
+        sent = time.perf_counter()
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=60)
+        waited = time.perf_counter() - sent
+    finally:
+        child.kill()
+    assert out.split() == ["interrupted", "True", "History"], out
+    assert waited < 2.0, f"{kind}: the fit went on for {waited:.1f} s after Ctrl-C"
 
 
 def test_the_epoch_in_pieces_equals_one_call(monkeypatch):

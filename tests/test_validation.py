@@ -23,7 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -40,12 +40,6 @@ BACKENDS = ["cython", "reference"]
 DTYPES = ["float64", "float32"]
 NAN, INF = float("nan"), float("inf")
 
-HYPOTHESIS = settings(
-    max_examples=50,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1208,7 +1202,6 @@ def _accepted_input_was_valid(net, X, y=None):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
-@HYPOTHESIS
 @given(data=st.data())
 def test_hypothesis_forward_never_crashes(backend, dtype, data):
     net = make_net(backend, dtype, kind=data.draw(st.sampled_from(["l2", "ce"])))
@@ -1259,7 +1252,6 @@ def draw_case(data, backend, dtype, *more_targets):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
-@HYPOTHESIS
 @given(data=st.data())
 def test_hypothesis_sgd_step_never_crashes(backend, dtype, data):
     net, X, y = draw_case(data, backend, dtype, st.integers(-2, 4))
@@ -1280,7 +1272,6 @@ def test_hypothesis_sgd_step_never_crashes(backend, dtype, data):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
-@HYPOTHESIS
 @given(data=st.data())
 def test_hypothesis_fit_never_crashes(backend, dtype, data):
     net, X, y = draw_case(data, backend, dtype)
@@ -1303,7 +1294,6 @@ def test_hypothesis_fit_never_crashes(backend, dtype, data):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
-@HYPOTHESIS
 @given(data=st.data())
 def test_hypothesis_weights_and_dropout_never_crash(backend, dtype, data):
     """sample_weight, class_weight, dropout and update_dropout of any kind, with near-valid
@@ -1335,7 +1325,6 @@ def test_hypothesis_weights_and_dropout_never_crash(backend, dtype, data):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@HYPOTHESIS
 @given(data=st.data())
 def test_hypothesis_set_weights_never_crashes(dtype, data):
     net = make_net("cython", dtype)
