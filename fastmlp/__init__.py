@@ -4,9 +4,10 @@
     net = fm.MLP([3, 2, 1], activation="relu", output="relu", loss="l2")
 """
 from . import schedules
+from ._errors import ConvergenceWarning, DivergenceError
 from .activations import Activation, activation
-from .network import MLP, DivergenceError, Trace
-from .perceptron import ConvergenceWarning, Perceptron
+from .network import MLP, Trace
+from .perceptron import Perceptron
 from .training import History
 
 __version__ = "0.1.0"

@@ -971,7 +971,7 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
 # ---------------------------------------------------------------------------------------
 # Python entry points: thin, typed, contiguous; inputs are already validated.
 #
-# The training entry points take the options of fastmlp.stepping.Steps as keywords:
+# The training entry points take the options of fastmlp._stepping.Steps as keywords:
 # weight (sample weights by row of X, float64, or None), dropout (a float64 rate for each
 # of layers 1..L, the output's 0, or None), update_dropout (a rate), key (the epoch's key
 # for the draws) and position (where in the epoch order[0] stands).

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import checks
+from . import _checks as checks
 
 IDENTITY, SIGN, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, MAXOUT, SOFTMAX = range(9)
 

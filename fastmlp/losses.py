@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks
+from . import _checks as checks
 
 L2, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = range(3)
 

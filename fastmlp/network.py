@@ -9,40 +9,16 @@ the weights of its last finite epoch.
 """
 from __future__ import annotations
 
-import dataclasses
-import math
+import copy as copying
 import numbers
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends, checks, initialisers, losses, optimizers, stepping
-from .activations import Activation, activation as make_activation
-from .threads import blas_threads
-
-# Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
-# is noticed: a few hundredths of a second on one core.
-WORK_PER_CALL = 50_000_000
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite loss or weight; the weights were restored to those
-    before the failing step or epoch. From fit, ``history`` holds the finite epochs."""
-
-    history = None
-
-
-@dataclass
-class Trace:
-    """The lecture's quantities for one sample: x has L+1 entries (x[0] is the input);
-    s, delta and grad have L entries, index l-1 holding layer l; grad[l-1][i, j] is
-    dl/dw_ij^(l)."""
-
-    x: list
-    s: list
-    delta: list
-    grad: list
-    loss: float
+from . import _backends as backends, _checks as checks, _initialisers as initialisers, _optimizers as optimizers
+from . import _stepping as stepping, losses, training
+from ._threads import blas_threads
+from .activations import activation as make_activation
+from .trace import Trace
 
 
 class MLP:
@@ -55,7 +31,8 @@ class MLP:
     backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
     n_threads: threads for the matrix products of minibatch training and batched forward
     passes (None: the BLAS default, all cores); per-sample SGD always uses one.
-    init: how initialise draws the weights, "auto" or a scheme of fastmlp.initialisers.
+    init: how initialise draws the weights: "auto", "glorot_uniform", "glorot_normal", "he_uniform",
+    "he_normal", "lecun_uniform", "lecun_normal" or "zeros" (see the README).
     """
 
     def __init__(self, sizes, activation="tanh", output=None, loss="l2", dtype="float64", seed=None, backend=None,
@@ -88,10 +65,6 @@ class MLP:
     def n_threads(self, value):
         self._n_threads = None if value is None else checks.positive_int(value, "n_threads")
 
-    @property
-    def trainable(self) -> bool:
-        return all(a.kind.trainable for a in self.activations)
-
     def initialise(self) -> None:
         """Draw fresh weights from the network's generator by the scheme ``init`` names
         (default "auto": Glorot uniform for tanh, sigmoid and linear units, He normal for
@@ -120,16 +93,27 @@ class MLP:
             W[...] = w
 
     def copy(self) -> MLP:
-        """An independent network with the same architecture, weights and generator state."""
+        """An independent network with the same architecture, weights, optimizer state and
+        generator state."""
         twin = object.__new__(MLP)
-        twin.__dict__.update(self.__dict__)
-        twin.params = self.params.copy()
-        twin.weights = _layer_views(twin.params, self.sizes)
-        if self.optimizer is not None:
-            twin.optimizer = dataclasses.replace(self.optimizer, m=self.optimizer.m.copy(), v=self.optimizer.v.copy())
-        twin.rng = np.random.default_rng()
-        twin.rng.bit_generator.state = self.rng.bit_generator.state
+        twin.__setstate__(copying.deepcopy(self.__getstate__()))
         return twin
+
+    def __getstate__(self) -> dict:
+        """What pickle keeps: everything but the kernels' objects and the weight views, which
+        are rebuilt on load, and the backend by name."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_arch", "weights")}
+        state["backend"] = self.backend.name
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Rebuild from ``__getstate__``'s dict. A network pickled with one build of the kernels
+        loads with the best build this machine runs if that one is missing here (the builds
+        compute the same results)."""
+        self.__dict__.update(state)
+        self.backend = backends.by_saved_name(state["backend"])
+        self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
+        self.weights = _layer_views(self.params, self.sizes)
 
     def __repr__(self) -> str:
         hidden = [a.name for a in self.activations[:-1]]
@@ -142,7 +126,7 @@ class MLP:
 
     def forward(self, X) -> np.ndarray:
         """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L))."""
-        X, single = self.inputs(X)
+        X, single = self._inputs(X)
         with blas_threads(self.n_threads):
             H = self.backend.forward(self._arch, self.params, X)
         return H[0] if single else H
@@ -165,7 +149,7 @@ class MLP:
         self._require_trainable("trace")
         if checks.real_array(x, "X").ndim != 1:
             raise ValueError(f"trace takes one sample of shape ({self.sizes[0]},), got shape {np.shape(x)}")
-        x, Y = self.data(x, y)
+        x, Y = self._data(x, y)
         units = sum(self.sizes[1:])
         s, xs, delta = (np.empty(units, dtype=self.dtype) for _ in range(3))
         grad = np.empty_like(self.params)
@@ -182,9 +166,9 @@ class MLP:
         """(mean loss, [dl/dW^(1), ..., dl/dW^(L)]) over the samples, without changing W;
         with sample weights c_i, of the mean of c_i l_i."""
         self._require_trainable("gradient")
-        X, Y = self.data(X, y)
+        X, Y = self._data(X, y)
         grad = np.empty_like(self.params)
-        loss = self.mean_gradient(X, Y, grad, self._sample_weight(sample_weight, Y))
+        loss = self._mean_gradient(X, Y, grad, self._sample_weight(sample_weight, Y))
         return loss, self._split_params(grad)
 
     def loss_value(self, X, y, sample_weight=None) -> float:
@@ -192,11 +176,11 @@ class MLP:
         the kernels' own (numerically stable) formulas. It runs the gradient pass and
         discards the gradient: it costs what ``gradient`` does."""
         self._require_trainable("loss_value")
-        X, Y = self.data(X, y)
-        return self.mean_gradient(X, Y, np.empty_like(self.params), self._sample_weight(sample_weight, Y))
+        X, Y = self._data(X, y)
+        return self._mean_gradient(X, Y, np.empty_like(self.params), self._sample_weight(sample_weight, Y))
 
-    def mean_gradient(self, X, Y, grad, weight=None) -> float:
-        """For validated X, Y (see ``data``) and float64 sample weights (or None): the mean
+    def _mean_gradient(self, X, Y, grad, weight=None) -> float:
+        """For validated X, Y (see ``_data``) and float64 sample weights (or None): the mean
         loss; its gradient goes into ``grad`` (flat, laid out like ``params``). One kernel
         call."""
         with blas_threads(self.n_threads):
@@ -212,111 +196,38 @@ class MLP:
         which steps and fits with the same settings share and continue. Returns the loss
         before the update."""
         self._require_trainable("sgd_step")
-        eta = self.check_eta(eta)
+        eta = checks.eta(eta, self.dtype)
         l2, l1 = checks.penalties(l2, l1)
         moments = optimizers.prepare(self, optimizer, momentum, beta1, beta2, epsilon)
-        X, Y = self.data(X, y)
+        X, Y = self._data(X, y)
         order = np.arange(len(X), dtype=np.intp)
-        loss = self.run_epoch(X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
+        loss = training.run_epoch(self, X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
         self.optimizer = moments
         return loss
 
-    def fit(self, X, y, **options):
-        """Train with SGD (batch_size 1 is the lecture's per-sample algorithm, None the full
-        batch) or L-BFGS, from the current weights. Returns a History with the mean training
-        loss of each epoch. The options are those of fastmlp.training.fit: the loop (epochs,
-        batch_size, eta, shuffle, seed, callback, verbose, solver, reinitialise), validation
-        and early stopping, penalties and optimizers (l2, l1, optimizer and its settings),
-        sample_weight, class_weight, dropout and update_dropout."""
-        from .training import fit
-
-        return fit(self, X, y, **options)
-
-    def partial_fit(self, X, y, eta=0.1, **options):
-        """One epoch of SGD over X, y from the current weights, at the learning rate ``eta``
-        (a number); options as for fit. Returns the one-epoch History."""
-        from .training import partial_fit
-
-        return partial_fit(self, X, y, eta=eta, **options)
-
-    def run_epoch(self, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
-        """SGD over validated rows X[order]; returns the summed loss. options: the kernels'
-        keywords for sample weights and dropout (see fastmlp.stepping). On a non-finite
-        loss or weight the weights are put back as they were and DivergenceError names
-        ``where``.
-
-        The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds (whole
-        minibatches), so that a Ctrl-C is noticed within a fraction of a second; the
-        weights it leaves are those of the last finished piece, or the ones from before
-        the call if those are not finite."""
-        before = self.params.copy()
-        moments = optimizer.snapshot() if optimizer is not None else None
-        per_call = max(1, WORK_PER_CALL // (3 * self.params.size))
-        per_call = max(batch_size, per_call - per_call % batch_size)
-        total, finite, options = 0.0, True, options or {}
-        try:
-            for start in range(0, len(order), per_call):
-                part = order[start : start + per_call]
-                if optimizer is not None:
-                    with blas_threads(self.n_threads if batch_size > 1 else 1):
-                        loss, done = optimizer.epoch(self, X, Y, part, batch_size, eta, l2, l1, **options,
-                                                     position=start)
-                elif batch_size == 1:
-                    loss, done = self.backend.sgd_epoch(self._arch, self.params, X, Y, part, eta, l2, l1, **options,
-                                                        position=start)
-                else:
-                    with blas_threads(self.n_threads):
-                        loss, done = self.backend.minibatch_epoch(
-                            self._arch, self.params, X, Y, part, batch_size, eta, l2, l1, **options, position=start
-                        )
-                total += loss
-                finite = done == len(part) and math.isfinite(total)
-                if not finite:
-                    break
-        except KeyboardInterrupt:
-            if not np.isfinite(self.params).all():
-                self._undo(before, optimizer, moments)
-            raise
-        if not finite or not np.isfinite(self.params).all():
-            self._undo(before, optimizer, moments)
-            raise DivergenceError(
-                f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
-                "non-finite; the weights were restored. Try a smaller eta."
-            )
-        return total
-
-    def _undo(self, params, optimizer, moments):
-        self.params[...] = params
-        if optimizer is not None:
-            optimizer.restore(moments)
+    fit = training.fit
+    partial_fit = training.partial_fit
 
     # -- input conversion ----------------------------------------------------------------
 
-    def check_eta(self, eta) -> float:
-        """The learning rate: a finite number >= 0 that the network's dtype can hold."""
-        return checks.real_number(eta, "eta", lowest=0.0, dtype=self.dtype)
-
-    def inputs(self, X):
+    def _inputs(self, X):
         """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was
         one sample."""
         return checks.samples(X, self.sizes[0], self.dtype)
 
-    def targets(self, y, n):
-        return self.loss.targets(y, n, self.sizes[-1], self.dtype)
-
-    def data(self, X, y):
+    def _data(self, X, y):
         """Validated (X, Y): inputs (n, d^(0)) and float target rows (n, d^(L))."""
-        X, single = self.inputs(X)
+        X, single = self._inputs(X)
         y = checks.real_array(y, "y")
         if single and y.ndim < 2:
             y = y[np.newaxis]
-        return X, self.targets(y, len(X))
+        return X, self.loss.targets(y, len(X), self.sizes[-1], self.dtype)
 
     def _sample_weight(self, sample_weight, Y):
         return stepping.row_weights(self, Y, sample_weight, None, "sample_weight")
 
     def _require_trainable(self, what):
-        if not self.trainable:
+        if not all(a.kind.trainable for a in self.activations):
             names = sorted({a.name for a in self.activations if not a.kind.trainable})
             raise ValueError(f"{what} needs theta'; {', '.join(names)} has no derivative (use forward only)")
 
@@ -373,4 +284,4 @@ def _layer_activations(activation, output, loss, L):
     return tuple(thetas + [out])
 
 
-__all__ = ["MLP", "Trace", "DivergenceError", "Activation"]
+__all__ = ["MLP", "Trace"]

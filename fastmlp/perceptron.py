@@ -11,11 +11,8 @@ import warnings
 
 import numpy as np
 
-from . import backends, checks
-
-
-class ConvergenceWarning(UserWarning):
-    """Training stopped at its epoch limit without meeting its stopping rule."""
+from . import _backends as backends, _checks as checks
+from ._errors import ConvergenceWarning
 
 
 class Perceptron:
@@ -34,6 +31,14 @@ class Perceptron:
         self.rng = np.random.default_rng(checks.seed(seed))
         self.backend = backends.get(backend)
         self.w = self.classes = None
+
+    def __getstate__(self) -> dict:
+        """What pickle keeps: the backend by name (its functions are rebuilt on load)."""
+        return {**self.__dict__, "backend": self.backend.name}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.backend = backends.by_saved_name(state["backend"])
 
     def fit(self, X, y) -> Perceptron:
         """Run the perceptron algorithm from w = 0 until an epoch makes no mistake, or for

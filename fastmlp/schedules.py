@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks
+from . import _checks as checks
 
 
 def _rate(eta) -> float:

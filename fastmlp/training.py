@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks, optimizers, schedules, stepping
+from . import _checks as checks, _optimizers as optimizers, _stepping as stepping, schedules
+from ._errors import DivergenceError
+from ._threads import blas_threads
 from .datasets import stratified_mask
-from .network import DivergenceError
+
+__all__ = ["History", "fit", "partial_fit"]
 
 SOLVERS = ("sgd", "lbfgs")
 MONITORS = ("val_loss", "val_score")
@@ -51,51 +54,54 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False, patience=10, tol=1e-4,
         monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
         beta2=0.999, epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
-    """Train ``net`` in place from its current weights (fresh ones if ``reinitialise``).
+    """Train the network in place from its current weights; returns the History (one entry
+    per epoch, per iteration for L-BFGS).
 
-    ``optimizer`` (SGD only): "sgd" is the lecture's step w <- w - eta g; "momentum"
-    (m <- momentum m - eta g, w <- w + m), "nesterov" (w <- w + momentum m - eta g with the
-    new m) and "adam" (beta1, beta2, epsilon) keep their state on the network
-    (``net.optimizer``), so a later fit with the same settings continues it.
+    The loop:
+      epochs: epochs of SGD (for L-BFGS: the most iterations).
+      batch_size: 1 is the lecture's per-sample SGD, k minibatches of k, None the full batch.
+      eta: the learning rate, a number >= 0 or a schedule(t, history) -> eta called before
+        each epoch (see fastmlp.schedules).
+      shuffle: visit the samples in a fresh random order each epoch.
+      seed: draw shuffles, splits and dropout masks from this seed (default: from the
+        network's own generator ``net.rng``, which then advances).
+      callback: callback(epoch, history), run after each epoch (epoch counted from 1).
+      verbose: print one line per epoch (loss, validation, samples/s).
+      solver: "sgd", or "lbfgs" for scipy's L-BFGS-B on the full-batch mean loss (batch_size,
+        shuffle, eta and the optimizers do not apply; it may stop early when it converges).
+      reinitialise: draw fresh weights (and clear the optimizer's state) first.
 
-    ``l2`` and ``l1`` penalise the weights (not the biases) as in MLP.sgd_step; L-BFGS
-    minimises the mean loss + l2/2 * sum of squared weights and takes no l1 (its kink at
-    zero needs the SGD step's soft threshold). history.loss is the mean loss without the
-    penalty for SGD, the penalised objective for L-BFGS.
+    Validation and early stopping:
+      validation_data: (X_val, y_val) or (X_val, y_val, sample_weight_val).
+      validation_fraction: or hold out this share of X (stratified by class for
+        classification losses; held-out samples keep their weights). Either way each epoch
+        records history.val_loss and val_score (accuracy, or R^2 for l2).
+      early_stopping: stop once ``patience`` epochs in a row have not improved the best
+        ``monitor`` ("val_loss" or "val_score") by ``tol``, and keep the best epoch's weights.
 
-    solver "sgd": ``epochs`` epochs of SGD in minibatches of ``batch_size`` (1: per sample,
-    None: the full batch), shuffled if ``shuffle`` (from ``seed``, by default from the
-    network's own generator), at the rate ``eta``: a number or a schedule(t, history), see
-    fastmlp.schedules. solver "lbfgs": at most ``epochs`` iterations of scipy's L-BFGS-B on
-    the full-batch mean loss (batch_size, shuffle and eta do not apply; it may stop sooner
-    when it converges).
+    Penalties and optimizers:
+      l2, l1: penalise the weights, not the biases: w <- soft(w - eta (g + l2 w), eta l1).
+        L-BFGS minimises the mean loss + l2/2 |w|^2 and takes no l1. history.loss is the
+        unpenalised mean loss for SGD, the penalised objective for L-BFGS.
+      optimizer: "sgd" (the lecture's w <- w - eta g), "momentum" (m <- momentum m - eta g,
+        w <- w + m), "nesterov" (w <- w + momentum m - eta g) or "adam" (beta1, beta2,
+        epsilon, with bias correction). Their state stays in ``net.optimizer``, so a later
+        fit or sgd_step with the same settings continues it.
 
-    ``sample_weight`` (one number >= 0 per sample) and ``class_weight`` ("balanced", or a
-    dict {class: weight}; classification losses) make sample i count c_i times: c_i l_i in
-    the loss, so each step moves by the mean of c_i dl_i/dw over its batch (per sample, c_i
-    scales eta). "balanced" weighs class k by n / (K n_k), so that the classes weigh the
-    same in total. history.loss and val_loss are then means of c_i l_i, val_score counts
-    each validation sample by its weight.
+    Weights and dropout (SGD only for dropout):
+      sample_weight: one number >= 0 per sample; sample i counts c_i times (its loss is
+        c_i l_i; per sample, c_i scales eta).
+      class_weight: "balanced" (class k weighs n / (K n_k)) or {class: weight}, for
+        classification losses; multiplies sample_weight. history.loss, val_loss and
+        val_score are then weighted.
+      dropout: inverted dropout of hidden units, one rate for all hidden layers or one per
+        hidden layer; kept units are scaled by 1 / (1 - rate), so prediction drops nothing.
+      update_dropout: the lecture's variant: the share of the weights each step leaves
+        unchanged, drawn at random.
 
-    ``dropout`` (SGD only): inverted dropout of hidden units, one rate for every hidden
-    layer or a list with one per hidden layer. In each step every hidden unit of every
-    sample is left out (its output set to 0) with that probability, and the units kept are
-    scaled by 1 / (1 - rate), so that forward, predict and the validation scores, which
-    drop nothing, see the same expected inputs. ``update_dropout`` (SGD only) is the
-    lecture's variant: in each step that share of the weights, drawn at random, is not
-    updated. The draws come from the same generator as the shuffles, so a seed repeats them.
-
-    Validation: ``validation_data=(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``,
-    or ``validation_fraction`` of X held out (stratified by class for classification
-    losses, drawn from the same generator as the shuffles; the held-out samples keep their
-    weights). Each epoch then records val_loss and val_score; it costs a forward and a
-    gradient pass over the validation data. ``early_stopping`` stops once ``patience``
-    epochs in a row have not improved the best ``monitor`` ("val_loss" or "val_score") by
-    ``tol``, and leaves the network with the weights of the best epoch.
-
-    ``callback(epoch, history)`` runs after each epoch (epoch counted from 1). If an epoch
-    diverges, the weights and the generator are left as they were after the last finite
-    epoch; the DivergenceError, like a KeyboardInterrupt, carries the history so far.
+    A rejected argument raises before anything changes. If an epoch diverges the weights and
+    the generator are those after the last finite epoch, and the DivergenceError, like a
+    KeyboardInterrupt, carries the history so far as ``exc.history``.
     """
     net._require_trainable("fit")
     epochs = checks.positive_int(epochs, "epochs")
@@ -106,7 +112,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         raise ValueError(f"optimizer={optimizer!r} goes with solver='sgd', not 'lbfgs'")
     if solver == "lbfgs" and l1 > 0:
         raise ValueError("solver='lbfgs' takes no l1 penalty; use solver='sgd' for l1")
-    schedule = eta if callable(eta) else schedules.Constant(net.check_eta(eta))
+    schedule = eta if callable(eta) else schedules.Constant(checks.eta(eta, net.dtype))
     shuffle = checks.boolean(shuffle, "shuffle")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be callable as callback(epoch, history)")
@@ -116,7 +122,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     reinitialise = checks.boolean(reinitialise, "reinitialise")
     if batch_size is not None:
         batch_size = checks.positive_int(batch_size, "batch_size")
-    X, Y = net.data(X, y)
+    X, Y = net._data(X, y)
     table = stepping.class_weights(net, class_weight, Y)
     options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -146,11 +152,72 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
 
 
 def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, callback=None, verbose=False,
-                **options):
-    """One epoch of SGD over X, y from the current weights at the rate ``eta`` (a number);
-    the other arguments as for fit. Returns the one-epoch History."""
-    return fit(net, X, y, epochs=1, eta=net.check_eta(eta), batch_size=batch_size, shuffle=shuffle, seed=seed,
-               callback=callback, verbose=verbose, **options)
+                validation_data=None, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999,
+                epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
+    """One epoch of SGD over X, y from the current weights at the rate ``eta`` (a number, not
+    a schedule); the other arguments mean what they mean for fit. The optimizer's state
+    carries over between calls. Returns the one-epoch History."""
+    return fit(net, X, y, epochs=1, eta=checks.eta(eta, net.dtype), batch_size=batch_size, shuffle=shuffle,
+               seed=seed, callback=callback, verbose=verbose, validation_data=validation_data, l2=l2, l1=l1,
+               optimizer=optimizer, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon,
+               sample_weight=sample_weight, class_weight=class_weight, dropout=dropout,
+               update_dropout=update_dropout)
+
+
+# Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
+# is noticed: a few hundredths of a second on one core.
+WORK_PER_CALL = 50_000_000
+
+
+def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
+    """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
+    loss. options: the kernels' keywords for sample weights and dropout (see
+    fastmlp._stepping). On a non-finite loss or weight the weights and the optimizer's
+    state are put back as they were and DivergenceError names ``where``.
+
+    The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds (whole
+    minibatches), so that a Ctrl-C is noticed within a fraction of a second; the weights it
+    leaves are those of the last finished piece, or the ones from before the call if those
+    are not finite."""
+    before = net.params.copy()
+    moments = optimizer.snapshot() if optimizer is not None else None
+    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
+    per_call = max(batch_size, per_call - per_call % batch_size)
+    total, finite, options = 0.0, True, options or {}
+    backend, arch = net.backend, net._arch
+    try:
+        for start in range(0, len(order), per_call):
+            part = order[start : start + per_call]
+            if optimizer is not None:
+                with blas_threads(net.n_threads if batch_size > 1 else 1):
+                    loss, done = optimizer.epoch(net, X, Y, part, batch_size, eta, l2, l1, **options, position=start)
+            elif batch_size == 1:  # no BLAS: the per-sample kernel runs on this thread alone
+                loss, done = backend.sgd_epoch(arch, net.params, X, Y, part, eta, l2, l1, **options, position=start)
+            else:
+                with blas_threads(net.n_threads):
+                    loss, done = backend.minibatch_epoch(arch, net.params, X, Y, part, batch_size, eta, l2, l1,
+                                                         **options, position=start)
+            total += loss
+            finite = done == len(part) and math.isfinite(total)
+            if not finite:
+                break
+    except KeyboardInterrupt:
+        if not np.isfinite(net.params).all():
+            _undo(net, before, optimizer, moments)
+        raise
+    if not finite or not np.isfinite(net.params).all():
+        _undo(net, before, optimizer, moments)
+        raise DivergenceError(
+            f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
+            "non-finite; the weights were restored. Try a smaller eta."
+        )
+    return total
+
+
+def _undo(net, params, optimizer, moments):
+    net.params[...] = params
+    if optimizer is not None:
+        optimizer.restore(moments)
 
 
 def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options):
@@ -164,7 +231,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
         keywords = options.for_epoch(rng)
         start = time.perf_counter()
         try:
-            total = net.run_epoch(X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
+            total = run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from
@@ -193,7 +260,7 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
         nonlocal evaluations
         evaluations += 1
         net.params[...] = w
-        loss = net.mean_gradient(X, Y, grad, weight)
+        loss = net._mean_gradient(X, Y, grad, weight)
         if l2 > 0:
             loss += 0.5 * l2 * float(np.sum(np.square(w[weights])))
             grad[weights] += l2 * w[weights]
@@ -241,7 +308,7 @@ class _Epochs:
         report = f"epoch {history.epochs:4d}  loss {loss:.6f}"
         if self.validation is not None:
             X_val, Y_val, weight = self.validation
-            history.val_loss.append(net.mean_gradient(X_val, Y_val, np.empty_like(net.params), weight))
+            history.val_loss.append(net._mean_gradient(X_val, Y_val, np.empty_like(net.params), weight))
             history.val_score.append(net.loss.score(net.forward(X_val), Y_val, weight))
             report += f"  val_loss {history.val_loss[-1]:.6f}  val_score {history.val_score[-1]:.4f}"
         stop = self.stopper is not None and self.stopper.update(history, net.params)
@@ -288,7 +355,7 @@ def _validation(net, X, Y, options, table, validation_data, validation_fraction,
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise TypeError("validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight_val)")
         try:
-            X_val, Y_val = net.data(*validation_data[:2])
+            X_val, Y_val = net._data(*validation_data[:2])
             given = validation_data[2] if len(validation_data) == 3 else None
             weight = stepping.row_weights(net, Y_val, given, table, "sample_weight_val")
         except (ValueError, TypeError) as exc:

@@ -1,7 +1,7 @@
 """The kernels and the Python registries name activations and losses by the same codes."""
 import pytest
 
-from fastmlp import activations, backends, losses
+from fastmlp import _backends as backends, activations, losses
 
 
 @pytest.mark.parametrize("isa", backends.available_isas())

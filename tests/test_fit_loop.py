@@ -198,7 +198,7 @@ def test_history_records_rate_validation_loss_and_score(backend, case):
 
     def callback(epoch, history):
         H = net.forward(X_val)
-        seen.append((net.loss_value(X_val, y_val), net.loss.score(H, net.targets(y_val, 5))))
+        seen.append((net.loss_value(X_val, y_val), net.loss.score(H, net.loss.targets(y_val, 5, net.sizes[-1], net.dtype))))
         assert history.val_loss[-1] == pytest.approx(seen[-1][0], rel=1e-12)
 
     hist = net.fit(X, y, epochs=3, eta=0.05, validation_data=(X_val, y_val), callback=callback)
@@ -235,7 +235,7 @@ def test_validation_fraction_holds_out_a_stratified_draw_from_the_seed(backend, 
         y = np.repeat([0, 1, 2], 5)
     twin = net.copy()
     hist = net.fit(X, y, epochs=2, shuffle=False, seed=4, validation_fraction=0.4)
-    Y = twin.targets(y, len(y))
+    Y = twin.loss.targets(y, len(y), twin.sizes[-1], twin.dtype)
     groups = np.unique(twin.loss.decisions(Y) if twin.loss.classifier else np.zeros((15, 1)), axis=0,
                        return_inverse=True)[1].reshape(-1)
     held = stratified_mask(groups, 0.4, np.random.default_rng(4))

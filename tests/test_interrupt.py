@@ -78,7 +78,7 @@ def test_the_epoch_in_pieces_equals_one_call(monkeypatch):
     X, y = rng.normal(size=(101, 6)), rng.integers(0, 3, 101)
     results = []
     for work in [10**9, 500]:
-        monkeypatch.setattr(fm.network, "WORK_PER_CALL", work)
+        monkeypatch.setattr(fm.training, "WORK_PER_CALL", work)
         for batch_size in [1, 4]:
             net = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0)
             hist = net.fit(X, y, epochs=2, batch_size=batch_size, eta=0.05, seed=2)

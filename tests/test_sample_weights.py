@@ -221,7 +221,7 @@ def test_kernel_entry_points_check_the_lengths_they_index(kernel):
     """The kernels index the weights by row and the rates by layer without bounds checks, so
     their entry points refuse arrays of the wrong length."""
     net, X, y = setup(kernel)
-    X, Y = net.data(X, y)
+    X, Y = net._data(X, y)  # the kernels take validated arrays
     order = np.arange(N, dtype=np.intp)
     b = net.backend
     with pytest.raises(ValueError, match="weight has 11 entries for 12 rows"):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp.threads import _kernel_blas
+from fastmlp._threads import _kernel_blas
 
 from conftest import cython_variants
 

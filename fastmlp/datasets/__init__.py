@@ -13,7 +13,8 @@ from importlib import resources
 
 import numpy as np
 
-from .. import checks
+from .. import _checks as checks
+from .toy import blobs, circles, moons, xor  # small 2-D problems for pictures
 
 CITATION = (
     "E. Alpaydin, C. Kaynak. Optical Recognition of Handwritten Digits. UCI Machine Learning "

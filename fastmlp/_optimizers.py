@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import checks
+from . import _checks as checks
 
 KINDS = ("sgd", "momentum", "nesterov", "adam")
 
@@ -33,7 +33,7 @@ class Optimizer:
 
     def epoch(self, net, X, Y, order, batch_size, eta, l2, l1, **options):
         """SGD over X[order] with this optimizer (options: the kernels' keywords, see
-        fastmlp.stepping); returns (summed loss, samples completed)."""
+        fastmlp._stepping); returns (summed loss, samples completed)."""
         loss, done, self.t = net.backend.optimizer_epoch(
             net._arch, net.params, X, Y, order, batch_size, self.kind, eta, l2, l1,
             self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, self.t, **options,

@@ -20,7 +20,7 @@ class Backend(NamedTuple):
     backprop: Callable  # (arch, params, x0, y, s, x, delta, grad) -> loss of one sample
     mean_gradient: Callable  # (arch, params, X, Y, grad, weight=None) -> mean loss
     # The epochs also take the keywords weight, dropout, update_dropout, key and position
-    # (see fastmlp.stepping and the entry points of fastmlp._core).
+    # (see fastmlp._stepping and the entry points of fastmlp._core).
     sgd_epoch: Callable  # (arch, params, X, Y, order, eta, l2, l1) -> (loss sum, samples done)
     minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta, l2, l1) -> same
     perceptron_epoch: Callable  # (w, X, y, order, eta) -> mistakes
@@ -96,6 +96,15 @@ BACKENDS = {
 def available() -> list:
     """Every backend this machine runs, each instruction set of the kernels by name."""
     return [f"cython-{isa}" for isa in available_isas()] + ["reference"]
+
+
+def by_saved_name(name: str) -> Backend:
+    """The backend a pickled model named: the same one, or, for a build of the kernels that
+    this machine lacks (a model pickled where AVX2 ran, loaded where it does not), the best
+    build it runs; the builds compute the same results."""
+    if name.startswith("cython-") and name not in available():
+        name = "cython"
+    return get(name)
 
 
 def get(name: str | None = None) -> Backend:

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import checks
+from . import _checks as checks
 
 
 # family -> (numerator, denominator) of the variance: Glorot 2 / (fan_in + fan_out), He

@@ -57,6 +57,11 @@ def real_number(value, what: str, lowest: float = -math.inf, dtype=np.float64) -
     return number
 
 
+def eta(value, dtype) -> float:
+    """The learning rate: a finite number >= 0 that ``dtype`` can hold."""
+    return real_number(value, "eta", lowest=0.0, dtype=dtype)
+
+
 def penalties(l2, l1) -> tuple:
     """The L2 and L1 penalty weights: finite numbers >= 0."""
     return real_number(l2, "l2", lowest=0.0), real_number(l1, "l1", lowest=0.0)

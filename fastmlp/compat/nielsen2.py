@@ -1,0 +1,215 @@
+"""A drop-in for ``network2.py`` of Michael Nielsen's "Neural Networks and Deep Learning"
+(chapter 3), computed by fastmlp's kernels.
+
+    from fastmlp.compat.nielsen2 import Network, CrossEntropyCost, load
+    net = Network([784, 30, 10], cost=CrossEntropyCost)
+    evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = net.SGD(
+        training_data, 30, 10, 0.5, lmbda=5.0, evaluation_data=validation_data,
+        monitor_evaluation_accuracy=True)
+
+What network2.py adds to network.py, with the same numbers: the cross-entropy cost (the
+default) beside the quadratic one, weights drawn scaled by 1 / sqrt(fan-in) (or unscaled,
+``large_weight_initializer``), L2 weight decay w <- (1 - eta lmbda / n) w - eta * (mean
+gradient) with n the size of the training set, per-epoch monitoring of the cost and the
+accuracy on the training and the evaluation data (printed and returned), and the JSON
+file of ``save`` and ``load``. Differences from the original are those of
+fastmlp.compat.nielsen; besides, ``save`` replaces the file only once the new one is
+complete, ``load`` checks what it reads, only the two costs here can train, and the
+``early_stopping_n`` option of later versions of network2.py is not provided.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from .. import _checks as checks
+from ._columns import ColumnNetwork, sigmoid, sigmoid_mlp, sigmoid_prime
+
+
+class QuadraticCost:
+    """C = 1/2 ||a - y||^2 per sample; with sigmoid outputs its output error is
+    (a - y) sigma'(z)."""
+
+    loss = "l2"
+
+    @staticmethod
+    def fn(a, y):
+        return 0.5 * np.linalg.norm(a - y) ** 2
+
+    @staticmethod
+    def delta(z, a, y):
+        return (a - y) * sigmoid_prime(z)
+
+
+class CrossEntropyCost:
+    """C = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)] per sample (0 ln 0 counted as 0);
+    with sigmoid outputs its output error is a - y, which does not slow down when the
+    output saturates."""
+
+    loss = "binary_cross_entropy"
+
+    @staticmethod
+    def fn(a, y):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
+
+    @staticmethod
+    def delta(z, a, y):
+        return a - y
+
+
+COSTS = {cost.__name__: cost for cost in (QuadraticCost, CrossEntropyCost)}
+
+
+def vectorized_result(j, classes=10):
+    """The one-hot column (classes, 1) of class j."""
+    e = np.zeros((classes, 1))
+    e[j] = 1.0
+    return e
+
+
+class Network(ColumnNetwork):
+    """A sigmoid network with ``sizes`` units per layer (input first), trained on ``cost``
+    (QuadraticCost or CrossEntropyCost); weights drawn by ``default_weight_initializer``."""
+
+    def __init__(self, sizes, cost=CrossEntropyCost):
+        super().__init__(sizes, loss=_loss_of(cost))
+        self._cost = cost
+        self.default_weight_initializer()
+
+    @property
+    def cost(self):
+        """The cost class; setting another one keeps the weights (in a new ``mlp``, so
+        arrays taken from ``biases`` and ``weights`` before no longer reach the network)."""
+        return self._cost
+
+    @cost.setter
+    def cost(self, cost):
+        mlp = sigmoid_mlp(self.sizes, _loss_of(cost))
+        mlp.set_weights(self.mlp.weights)
+        self.mlp, self._cost = mlp, cost
+
+    def default_weight_initializer(self):
+        """Biases from N(0, 1), then weights from N(0, 1 / d^(l-1)), by np.random.randn."""
+        self._draw_layers(scaled=True)
+
+    def large_weight_initializer(self):
+        """Biases, then weights, from N(0, 1) by np.random.randn (network.py's draw)."""
+        self._draw_layers(scaled=False)
+
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
+            monitor_evaluation_cost=False, monitor_evaluation_accuracy=False, monitor_training_cost=False,
+            monitor_training_accuracy=False):
+        """Minibatch SGD with L2 weight decay ``lmbda`` (scaled by the number n of training
+        samples). ``training_data``: (x, y) pairs of columns, y one-hot; ``evaluation_data``:
+        (x, label) pairs with integer labels. After each epoch it prints "Epoch j training
+        complete", then the monitored figures, then an empty line. Returns the lists
+        (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy), one entry
+        per epoch in those monitored."""
+        training = list(training_data)
+        X, Y = self._training_arrays(training, "training_data")
+        n = len(training)
+        evaluation = list(evaluation_data) if evaluation_data is not None else []
+        if evaluation:
+            X_eval, labels = self._labelled_arrays(evaluation, "evaluation_data")
+        elif monitor_evaluation_cost or monitor_evaluation_accuracy:
+            raise ValueError("monitor_evaluation_cost and monitor_evaluation_accuracy need evaluation_data")
+        lmbda = checks.real_number(lmbda, "lmbda", lowest=0.0)
+        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
+        for j in self._sgd_epochs(X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
+            print(f"Epoch {j} training complete")
+            if monitor_training_cost:
+                training_cost.append(self._total_cost(X, Y, lmbda))
+                print(f"Cost on training data: {training_cost[-1]}")
+            if monitor_training_accuracy:
+                training_accuracy.append(self._correct(X, Y.argmax(axis=1)))
+                print(f"Accuracy on training data: {training_accuracy[-1]} / {n}")
+            if monitor_evaluation_cost:
+                evaluation_cost.append(self._total_cost(X_eval, self._one_hot(labels), lmbda))
+                print(f"Cost on evaluation data: {evaluation_cost[-1]}")
+            if monitor_evaluation_accuracy:
+                evaluation_accuracy.append(self._correct(X_eval, labels))
+                print(f"Accuracy on evaluation data: {evaluation_accuracy[-1]} / {len(evaluation)}")
+            print()
+        return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
+
+    def update_mini_batch(self, mini_batch, eta, lmbda, n):
+        """One step w <- (1 - eta lmbda / n) w - eta * (mean gradient over ``mini_batch``);
+        the biases take no decay."""
+        X, Y = self._training_arrays(list(mini_batch), "mini_batch")
+        self.mlp.sgd_step(X, Y, eta, l2=checks.real_number(lmbda, "lmbda", lowest=0.0) / n)
+
+    def accuracy(self, data, convert=False) -> int:
+        """How many pairs the network classifies right: with ``convert`` the targets are
+        one-hot columns (training data), else integer labels."""
+        if convert:
+            X, Y = self._training_arrays(list(data), "data")
+            return self._correct(X, Y.argmax(axis=1))
+        return self._correct(*self._labelled_arrays(list(data), "data"))
+
+    def total_cost(self, data, lmbda, convert=False) -> float:
+        """The mean cost over the pairs plus lmbda / (2 len(data)) sum ||w||^2; with
+        ``convert`` the targets are integer labels (evaluation data), else one-hot columns."""
+        if convert:
+            X, labels = self._labelled_arrays(list(data), "data")
+            return self._total_cost(X, self._one_hot(labels), lmbda)
+        return self._total_cost(*self._training_arrays(list(data), "data"), lmbda)
+
+    def _total_cost(self, X, Y, lmbda):
+        A = self.mlp.forward(X)
+        decay = 0.5 * lmbda / len(X) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
+        return float(self._cost.fn(A.T, Y.T) / len(X) + decay)
+
+    def _one_hot(self, labels):
+        classes = self.mlp.sizes[-1]
+        if labels.min() < 0 or labels.max() >= classes:
+            raise ValueError(f"class labels must lie in 0..{classes - 1} for {classes} outputs")
+        return np.eye(classes)[labels]
+
+    def save(self, filename):
+        """Write sizes, weights, biases and the cost's name to ``filename`` as JSON. The
+        file is replaced only once the new one is completely written."""
+        data = {
+            "sizes": self.sizes,
+            "weights": [w.tolist() for w in self.weights],
+            "biases": [b.tolist() for b in self.biases],
+            "cost": self._cost.__name__,
+        }
+        folder = os.path.dirname(os.path.abspath(filename))
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".network-", suffix=".json")
+        try:
+            with os.fdopen(handle, "w") as f:
+                json.dump(data, f)
+            os.replace(temporary, filename)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+
+
+def load(filename) -> Network:
+    """The network ``save`` wrote to ``filename``."""
+    with open(filename) as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{filename} is not a saved network: {exc}") from None
+    missing = {"sizes", "weights", "biases", "cost"} - set(data if isinstance(data, dict) else ())
+    if missing:
+        raise ValueError(f"{filename} is not a saved network: it lacks {', '.join(sorted(missing))}")
+    if data["cost"] not in COSTS:
+        raise ValueError(f"{filename} names the cost {data['cost']!r}; known: {', '.join(COSTS)}")
+    net = Network(data["sizes"], cost=COSTS[data["cost"]])
+    net._set_layers([np.array(b) for b in data["biases"]], [np.array(w) for w in data["weights"]])
+    return net
+
+
+def _loss_of(cost):
+    if cost not in COSTS.values():
+        raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {cost!r}")
+    return cost.loss
+
+
+__all__ = ["Network", "QuadraticCost", "CrossEntropyCost", "load", "vectorized_result", "sigmoid", "sigmoid_prime"]
