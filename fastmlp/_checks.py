@@ -7,6 +7,8 @@ import numbers
 
 import numpy as np
 
+from ._memory import require
+
 
 def real_array(a, what: str) -> np.ndarray:
     """``a`` as a numpy array of real numbers (any int, float or bool dtype)."""
@@ -34,6 +36,8 @@ def samples(X, d0, dtype):
         raise ValueError(f"X has shape {shape}; expected {want}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError("X is empty: no samples")
+    if not (X.flags.c_contiguous and X.dtype == dtype):
+        require(X.shape[0] * X.shape[1] * np.dtype(dtype).itemsize, f"a copy of X as {np.dtype(dtype).name}")
     X = np.ascontiguousarray(X, dtype=dtype)
     if not np.isfinite(X).all():
         raise ValueError(f"X contains NaN or infinity (or values that overflow {np.dtype(dtype).name})")

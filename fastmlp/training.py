@@ -8,6 +8,7 @@ validation data, checks the hyperparameters and keeps the record.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import numpy as np
 
 from . import _checks as checks, _optimizers as optimizers, _stepping as stepping, schedules
 from ._errors import DivergenceError
+from ._memory import require
 from ._threads import blas_threads
 from .datasets import stratified_mask
 
@@ -50,6 +52,19 @@ class History:
         return len(self.loss)
 
 
+def _training(function):
+    """``function(net, ...)`` run holding the network's lock alone (see fastmlp._locking):
+    calls that train one network from several threads run one after the other."""
+
+    @functools.wraps(function)
+    def holding_the_lock(net, *args, **kwargs):
+        with net._lock.writing():
+            return function(net, *args, **kwargs)
+
+    return holding_the_lock
+
+
+@_training
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False, patience=10, tol=1e-4,
         monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
@@ -100,8 +115,12 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         unchanged, drawn at random.
 
     A rejected argument raises before anything changes. If an epoch diverges the weights and
-    the generator are those after the last finite epoch, and the DivergenceError, like a
-    KeyboardInterrupt, carries the history so far as ``exc.history``.
+    the generator are those after the last finite epoch. Any exception that ends training
+    (a DivergenceError, a KeyboardInterrupt, or one the callback or the schedule raises,
+    which passes through unchanged) carries the history so far as ``exc.history``, and the
+    network keeps the weights of the last epoch that finished.
+
+    Other threads wait while a fit trains a network (see "Threads" in the README).
     """
     net._require_trainable("fit")
     epochs = checks.positive_int(epochs, "epochs")
@@ -143,7 +162,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
             _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options)
         else:
             _lbfgs(net, X, Y, epochs, loop, l2, options.weight)
-    except (KeyboardInterrupt, DivergenceError) as exc:
+    except BaseException as exc:
         exc.history = loop.history
         raise
     if early_stopping:
@@ -179,6 +198,8 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     minibatches), so that a Ctrl-C is noticed within a fraction of a second; the weights it
     leaves are those of the last finished piece, or the ones from before the call if those
     are not finite."""
+    rows = min(batch_size, len(order))  # the kernels' buffers hold five values per unit and row, at most
+    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
     before = net.params.copy()
     moments = optimizer.snapshot() if optimizer is not None else None
     per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
