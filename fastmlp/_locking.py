@@ -3,77 +3,95 @@
 Training rewrites the weights in place, inside kernel calls that run without the GIL, so
 two threads training one network would interleave their updates and a thread predicting
 meanwhile would read half-updated weights. Each network therefore holds a readers-writer
-lock: calls that change it (fit, partial_fit, sgd_step, set_weights, initialise, loading)
-hold it alone, one after the other; calls that only read it (forward, predict, trace,
-gradient, loss_value, pickling) share it, so that many threads predict at once.
+lock: calls that change it (fit, partial_fit, sgd_step, set_weights, initialise) hold it
+alone, one after the other; calls that only read it (forward, predict, trace, gradient,
+loss_value, pickling and copy) share it, so that many threads predict at once.
 
 The thread that holds it for a change may also read and change the network again (a fit's
 callback may predict, or call sgd_step); such nested calls do not wait. A thread that waits
 to change the network goes before threads that come to read after it, so a stream of
-predictions cannot hold training off for ever.
+predictions cannot hold training off for ever. A read never takes the lock again inside
+itself (that could wait on a writer waiting on it); the network's methods keep to this.
 """
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from threading import get_ident
 
 
 class NetworkLock:
-    """A readers-writer lock, reentrant for the thread that writes."""
+    """A readers-writer lock, reentrant for the thread that writes:
+    ``with lock.reading():`` and ``with lock.writing():``."""
 
     def __init__(self):
-        self._state = threading.Condition(threading.Lock())
-        self._readers = {}  # thread id -> depth of its nested reads
-        self._writer = None  # the thread id that writes, if any
+        self._mutex = threading.Lock()
+        self._changed = threading.Condition(self._mutex)
+        self._readers = 0  # threads reading now
+        self._writer = None  # the id of the thread writing, if any
         self._depth = 0  # how deep its nested writes go
         self._waiting = 0  # threads waiting to write
+        self._shared, self._alone = _Shared(self), _Alone(self)
 
-    @contextmanager
-    def reading(self):
+    def reading(self) -> _Shared:
         """Hold the lock shared with other readers (not with a writer)."""
-        me = threading.get_ident()
-        with self._state:
-            if self._writer == me:
-                nested = True
-            else:
-                nested = False
-                if me not in self._readers:
-                    while self._writer is not None or self._waiting:
-                        self._state.wait()
-                self._readers[me] = self._readers.get(me, 0) + 1
-        try:
-            yield
-        finally:
-            if not nested:
-                with self._state:
-                    self._readers[me] -= 1
-                    if not self._readers[me]:
-                        del self._readers[me]
-                        if not self._readers:
-                            self._state.notify_all()
+        return self._shared
 
-    @contextmanager
-    def writing(self):
-        """Hold the lock alone (reentrant: the writer may write and read again)."""
-        me = threading.get_ident()
-        with self._state:
-            if self._writer != me:
-                if me in self._readers:
-                    raise RuntimeError("a network cannot be trained from within a call that only reads it")
-                self._waiting += 1
-                try:
-                    while self._writer is not None or self._readers:
-                        self._state.wait()
-                finally:
-                    self._waiting -= 1
-                    self._state.notify_all()  # readers held back for this writer may go if it gave up
-                self._writer = me
-            self._depth += 1
-        try:
-            yield
-        finally:
-            with self._state:
-                self._depth -= 1
-                if not self._depth:
-                    self._writer = None
-                    self._state.notify_all()
+    def writing(self) -> _Alone:
+        """Hold the lock alone; the writer may write and read again inside."""
+        return self._alone
+
+
+class _Shared:
+    __slots__ = ("lock",)
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def __enter__(self):
+        lock = self.lock
+        if lock._writer == get_ident():  # a read inside this thread's own write
+            return
+        with lock._mutex:
+            while lock._writer is not None or lock._waiting:
+                lock._changed.wait()
+            lock._readers += 1
+
+    def __exit__(self, *exc):
+        lock = self.lock
+        if lock._writer == get_ident():
+            return
+        with lock._mutex:
+            lock._readers -= 1
+            if not lock._readers and lock._waiting:
+                lock._changed.notify_all()
+
+
+class _Alone:
+    __slots__ = ("lock",)
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def __enter__(self):
+        lock, me = self.lock, get_ident()
+        if lock._writer == me:
+            lock._depth += 1
+            return
+        with lock._mutex:
+            lock._waiting += 1
+            try:
+                while lock._writer is not None or lock._readers:
+                    lock._changed.wait()
+            finally:
+                lock._waiting -= 1
+                lock._changed.notify_all()  # readers held back for this writer may go if it gave up
+            lock._writer, lock._depth = me, 1
+
+    def __exit__(self, *exc):
+        lock = self.lock
+        lock._depth -= 1
+        if lock._depth:
+            return
+        with lock._mutex:
+            lock._writer = None
+            lock._changed.notify_all()

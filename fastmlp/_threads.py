@@ -6,6 +6,7 @@ Per-sample SGD does not use BLAS and always runs on one thread, deterministicall
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -21,15 +22,35 @@ def _kernel_blas() -> tuple:
     return tuple(scipys or blas)
 
 
+# The thread count the BLAS had before the calls now running set theirs, and how many run.
+_guard = threading.Lock()
+_running = 0
+_before: list = []
+
+
 @contextmanager
 def blas_threads(n_threads):
-    """Within the block, the kernels' BLAS uses ``n_threads`` threads (None: as it is)."""
-    libraries = _kernel_blas() if n_threads is not None else ()
-    previous = [lib.num_threads for lib in libraries]
-    for lib in libraries:
-        lib.set_num_threads(n_threads)
+    """Within the block, the kernels' BLAS uses ``n_threads`` threads (None: as it is).
+
+    The count is the library's, shared by every thread: while blocks of several threads
+    overlap, the one that started last sets it, and the count from before the first is put
+    back when the last ends."""
+    global _running, _before
+    if n_threads is None:
+        yield
+        return
+    libraries = _kernel_blas()
+    with _guard:
+        if not _running:
+            _before = [lib.num_threads for lib in libraries]
+        _running += 1
+        for lib in libraries:
+            lib.set_num_threads(n_threads)
     try:
         yield
     finally:
-        for lib, n in zip(libraries, previous):
-            lib.set_num_threads(n)
+        with _guard:
+            _running -= 1
+            if not _running:
+                for lib, n in zip(libraries, _before):
+                    lib.set_num_threads(n)

@@ -142,6 +142,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     if batch_size is not None:
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net._data(X, y)
+    if solver == "sgd":
+        _require_room(net, len(X) if batch_size is None else min(batch_size, len(X)))
     table = stepping.class_weights(net, class_weight, Y)
     options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -198,8 +200,7 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     minibatches), so that a Ctrl-C is noticed within a fraction of a second; the weights it
     leaves are those of the last finished piece, or the ones from before the call if those
     are not finite."""
-    rows = min(batch_size, len(order))  # the kernels' buffers hold five values per unit and row, at most
-    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
+    _require_room(net, min(batch_size, len(order)))
     before = net.params.copy()
     moments = optimizer.snapshot() if optimizer is not None else None
     per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
@@ -233,6 +234,12 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
             "non-finite; the weights were restored. Try a smaller eta."
         )
     return total
+
+
+def _require_room(net, rows):
+    """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
+    (at most five values per unit and row)."""
+    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
 
 
 def _undo(net, params, optimizer, moments):

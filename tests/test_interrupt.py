@@ -86,3 +86,29 @@ def test_the_epoch_in_pieces_equals_one_call(monkeypatch):
     for (p_whole, l_whole), (p_parts, l_parts) in zip(results[:2], results[2:]):
         np.testing.assert_allclose(p_parts, p_whole, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(l_parts, l_whole, rtol=1e-13)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_gradient_in_parts_equals_one_call(monkeypatch, backend, weighted):
+    # L-BFGS's gradient passes go to the kernels in parts of rows (so that Ctrl-C is noticed);
+    # the parts' means, combined by their rows, are the mean over all rows.
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(101, 6)), rng.integers(0, 3, 101)
+    weight = rng.uniform(0.0, 2.0, 101) if weighted else None
+    net = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0, backend=backend)
+    whole = net.gradient(X, y, sample_weight=weight)
+    monkeypatch.setattr(fm.network, "GRADIENT_ROWS", 7)
+    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 1)
+    calls = []
+    kernel = net.backend.mean_gradient
+    monkeypatch.setattr(net, "backend", net.backend._replace(
+        mean_gradient=lambda arch, params, X, *args: calls.append(len(X)) or kernel(arch, params, X, *args)))
+    parts = net.gradient(X, y, sample_weight=weight)
+    assert calls == [7] * 14 + [3]
+    assert parts[0] == pytest.approx(whole[0], rel=1e-13)
+    for g_parts, g_whole in zip(parts[1], whole[1]):
+        np.testing.assert_allclose(g_parts, g_whole, rtol=1e-12, atol=1e-15)
+    hist = [fm.MLP([6, 5, 3], loss="cross_entropy", seed=0).fit(X, y, epochs=3, solver="lbfgs").loss]
+    monkeypatch.undo()
+    hist.append(fm.MLP([6, 5, 3], loss="cross_entropy", seed=0).fit(X, y, epochs=3, solver="lbfgs").loss)
+    np.testing.assert_allclose(hist[0], hist[1], rtol=1e-10)

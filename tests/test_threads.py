@@ -49,3 +49,46 @@ def test_bad_thread_counts_are_rejected(bad):
     net = fm.MLP([3, 2, 1])
     with pytest.raises(ValueError, match="n_threads must be a positive integer"):
         net.n_threads = bad
+
+
+class FakeBLAS:
+    """Stands in for a threadpoolctl controller (OpenBLAS ignores counts set from threads
+    other than the main one once the main one has set one, so the real one cannot show it)."""
+
+    def __init__(self, num_threads):
+        self.num_threads = num_threads
+
+    def set_num_threads(self, n):
+        self.num_threads = n
+
+
+def test_overlapping_limits_from_two_threads_put_the_count_from_before_back(monkeypatch):
+    import threading
+
+    from fastmlp import _threads
+
+    library = FakeBLAS(3)
+    monkeypatch.setattr(_threads, "_kernel_blas", lambda: (library,))
+    inside, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with _threads.blas_threads(1):
+            inside.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second():
+        inside.wait(10)
+        with _threads.blas_threads(2):
+            second_in.set()
+            first_out.wait(10)
+            seen.append(library.num_threads)  # the first's end leaves the second's count alone
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == [2]
+    assert library.num_threads == 3
