@@ -3,6 +3,7 @@ see whole weights, predictions run side by side, and separate networks train in 
 exactly as they would one after the other."""
 import pickle
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -232,3 +233,39 @@ def test_two_networks_trained_in_two_threads_equal_them_trained_one_after_the_ot
     run_together(*[lambda net=net: net.fit(X, y, epochs=3, eta=0.02, seed=5, **options) for net in together])
     for a, b in zip(one_by_one, together):
         np.testing.assert_array_equal(a.params, b.params)
+
+
+@pytest.mark.parametrize("call", ["predict", "fit"])
+def test_the_kernels_let_other_python_threads_run(call):
+    # A thread counting in Python advances while another thread is inside one long kernel
+    # call only if that call has let go of the GIL (no free core needed: the counting
+    # thread runs whenever the OS gives it one).
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(20_000, 200))
+    y = rng.integers(0, 10, len(X))
+    net = fm.MLP([200, 300, 10], loss="cross_entropy", seed=0, n_threads=1)
+    work = (lambda: net.predict(X)) if call == "predict" else (lambda: net.fit(X[:2000], y[:2000], epochs=1))
+    counts, stop = [], threading.Event()
+
+    def count():
+        n = 0
+        while not stop.is_set():
+            n += 1
+        counts.append(n)
+
+    def rate(during):
+        counter = threading.Thread(target=count)
+        counts.clear()
+        stop.clear()
+        counter.start()
+        start = time.perf_counter()
+        during()
+        seconds = time.perf_counter() - start
+        stop.set()
+        counter.join()
+        return counts[0] / seconds
+
+    alone = rate(lambda: time.sleep(0.2))  # the counting thread with the GIL to itself
+    beside = rate(work)
+    # Holding the GIL through the kernels would leave the counter a few switch intervals.
+    assert beside > 0.1 * alone, (beside, alone)
