@@ -30,16 +30,20 @@ class NoLock:
 
 
 def seconds(run):
-    start = time.perf_counter()
+    """Wall seconds of run(), and the CPU seconds of all this process's threads per wall
+    second (how many cores it kept busy)."""
+    wall, cpu = time.perf_counter(), time.process_time()
     run()
-    return time.perf_counter() - start
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return wall, cpu / wall
 
 
 def alternately(first, second, repeats):
-    """Medians of the seconds of first() and second(), run in turn, and of their ratios."""
+    """Medians of the wall seconds of first() and second(), run in turn, of their ratios, and
+    of the cores second() kept busy."""
     pairs = [(seconds(first), seconds(second)) for _ in range(repeats)]
-    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
-            statistics.median(a / b for a, b in pairs))
+    return (statistics.median(a for (a, _), _ in pairs), statistics.median(b for _, (b, _) in pairs),
+            statistics.median(a / b for (a, _), (b, _) in pairs), statistics.median(c for _, (_, c) in pairs))
 
 
 def in_threads(*calls):
@@ -57,7 +61,7 @@ def lock_cost(repeats):
         X = rng.normal(size=(rows, 64))
         locked, unlocked = net.copy(), net.copy()
         unlocked._lock = NoLock()
-        with_lock, without, ratio = alternately(lambda: [locked.forward(X) for _ in range(5000)],
+        with_lock, without, ratio, _ = alternately(lambda: [locked.forward(X) for _ in range(5000)],
                                                 lambda: [unlocked.forward(X) for _ in range(5000)], repeats)
         print(f"forward of {rows:2d} rows (64-64-10): {with_lock / 5000 * 1e6:.2f} us with the lock, "
               f"{without / 5000 * 1e6:.2f} us without: {ratio:.3f}x")
@@ -68,10 +72,11 @@ def shared_predictions(repeats):
     X = rng.normal(size=(2048, 784)).astype(np.float32)
     net = fm.MLP([784, 512, 10], loss="cross_entropy", dtype="float32", seed=0, n_threads=1)
     k = 8
-    one, two, ratio = alternately(lambda: [net.predict(X) for _ in range(2 * k)],
-                                  lambda: in_threads(*[lambda: [net.predict(X) for _ in range(k)]] * 2), repeats)
+    one, two, ratio, busy = alternately(lambda: [net.predict(X) for _ in range(2 * k)],
+                                        lambda: in_threads(*[lambda: [net.predict(X) for _ in range(k)]] * 2),
+                                        repeats)
     print(f"{2 * k} predictions of 2048 rows (784-512-10 float32), one network: one thread {one:.3f} s, "
-          f"two threads {two:.3f} s: {ratio:.2f}x")
+          f"two threads {two:.3f} s: {ratio:.2f}x, {busy:.2f} cores busy")
 
 
 def two_networks(repeats):
@@ -95,10 +100,10 @@ def two_networks(repeats):
             results["threads"] = nets()
             in_threads(*[lambda net=net: train(net) for net in results["threads"]])
 
-        one, two, ratio = alternately(one_after_the_other, side_by_side, repeats)
+        one, two, ratio, busy = alternately(one_after_the_other, side_by_side, repeats)
         same = all(np.array_equal(a.params, b.params) for a, b in zip(results["sequential"], results["threads"]))
         print(f"two 64-128-10 networks, {options['epochs']} {label} epochs of 4000 samples: one after the other "
-              f"{one:.3f} s, in two threads {two:.3f} s: {ratio:.2f}x; weights bit-identical: {same}")
+              f"{one:.3f} s, in two threads {two:.3f} s: {ratio:.2f}x, {busy:.2f} cores busy; weights bit-identical: {same}")
 
 
 def main():

@@ -114,60 +114,56 @@ def test_the_training_thread_may_call_the_network_from_its_callback():
 # -- reads see whole weights --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("read", ["forward", "predict", "gradient"])
-def test_reads_while_another_thread_trains_see_the_weights_of_a_whole_step(read):
-    # Each step of a minibatch of 64 on 200-400-10 runs for a millisecond or so inside the
-    # kernels, without the GIL: a read that did not wait would see half-updated weights.
+def while_training(read, steps=60):
+    """Call read(net, X, y) over and over in one thread while another takes ``steps``
+    minibatch steps of 64 on 200-400-10 (each runs for a millisecond or so inside the
+    kernels, without the GIL); returns the network, X, y, the weights after every step
+    (and before the first), and what the reads returned."""
     rng = np.random.default_rng(3)
     X, y = rng.normal(size=(64, 200)), rng.integers(0, 10, 64)
-    probe = X[:8]
     net = fm.MLP([200, 400, 10], loss="cross_entropy", seed=0, n_threads=1)
     states, results, stop = [net.params.copy()], [], threading.Event()
 
     def train():
-        for _ in range(60):
+        for _ in range(steps):
             net.sgd_step(X, y, 0.05)
             states.append(net.params.copy())
         stop.set()
 
     def look():
         while not stop.is_set():
-            if read == "gradient":
-                results.append(net.gradient(probe, y[:8])[1][0])
-            else:
-                results.append(getattr(net, read)(probe))
+            results.append(read(net, X, y))
 
     run_together(train, look)
-    assert len(results) > 0
-    twin = net.copy()
-    allowed = set()
+    assert results
+    return net, X, y, states, results
+
+
+READS = {
+    "forward": lambda net, X, y: net.forward(X[:8]),
+    "predict": lambda net, X, y: net.predict(X[:8]),
+    "gradient": lambda net, X, y: net.gradient(X[:8], y[:8])[1][0],
+}
+
+
+@pytest.mark.parametrize("read", list(READS))
+def test_reads_while_another_thread_trains_see_the_weights_of_a_whole_step(read):
+    net, X, y, states, results = while_training(READS[read])
+    twin, allowed = net.copy(), set()
     for params in states:
         twin.params[...] = params
-        out = twin.gradient(probe, y[:8])[1][0] if read == "gradient" else getattr(twin, read)(probe)
-        allowed.add(out.tobytes())
+        allowed.add(READS[read](twin, X, y).tobytes())
     torn = sum(r.tobytes() not in allowed for r in results)
     assert torn == 0, f"{torn} of {len(results)} reads saw weights no whole step left"
 
 
-def test_a_network_pickled_while_another_thread_trains_it_is_whole():
-    rng = np.random.default_rng(3)
-    X, y = rng.normal(size=(64, 200)), rng.integers(0, 10, 64)
-    net = fm.MLP([200, 400, 10], loss="cross_entropy", seed=0, n_threads=1)
-    states, copies, stop = [net.params.tobytes()], [], threading.Event()
+def test_a_network_pickled_or_copied_while_another_thread_trains_it_is_whole():
+    def save(net, X, y):
+        return pickle.loads(pickle.dumps(net)).params.tobytes(), net.copy().params.tobytes()
 
-    def train():
-        for _ in range(40):
-            net.sgd_step(X, y, 0.05)
-            states.append(net.params.tobytes())
-        stop.set()
-
-    def save():
-        while not stop.is_set():
-            copies.append(pickle.loads(pickle.dumps(net)).params.tobytes())
-            copies.append(net.copy().params.tobytes())
-
-    run_together(train, save)
-    assert copies and all(c in set(states) for c in copies)
+    _, _, _, states, results = while_training(save, steps=40)
+    whole = {params.tobytes() for params in states}
+    assert all(a in whole and b in whole for a, b in results)
 
 
 def test_a_loaded_or_copied_network_has_a_lock_of_its_own():
