@@ -20,6 +20,7 @@ from ._errors import DivergenceError
 from ._memory import require
 from ._threads import blas_threads
 from .datasets import stratified_mask
+from .progress import Progress
 
 __all__ = ["History", "fit", "partial_fit"]
 
@@ -66,8 +67,8 @@ def _training(function):
 
 @_training
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
-        solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False, patience=10, tol=1e-4,
-        monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
+        progress=False, solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False,
+        patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
         beta2=0.999, epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
     """Train the network in place from its current weights; returns the History (one entry
     per epoch, per iteration for L-BFGS).
@@ -82,6 +83,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         network's own generator ``net.rng``, which then advances).
       callback: callback(epoch, history), run after each epoch (epoch counted from 1).
       verbose: print one line per epoch (loss, validation, samples/s).
+      progress: show a progress bar on stderr (epoch, loss, validation loss, samples/s;
+        tqdm's when it is installed), redrawn at most a few times a second.
       solver: "sgd", or "lbfgs" for scipy's L-BFGS-B on the full-batch mean loss (batch_size,
         shuffle, eta and the optimizers do not apply; it may stop early when it converges).
       reinitialise: draw fresh weights (and clear the optimizer's state) first.
@@ -139,6 +142,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     stopper = _EarlyStopping(patience, tol, monitor)  # checked whether or not early stopping is on
     early_stopping = checks.boolean(early_stopping, "early_stopping")
     reinitialise = checks.boolean(reinitialise, "reinitialise")
+    progress = checks.boolean(progress, "progress")
     if batch_size is not None:
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net._data(X, y)
@@ -156,7 +160,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     if reinitialise:
         net.initialise()
         moments = optimizers.prepare(net, optimizer, momentum, beta1, beta2, epsilon)
-    loop = _Epochs(net, validation, stopper if early_stopping else None, callback, verbose)
+    bar = Progress(epochs) if progress else None
+    loop = _Epochs(net, validation, stopper if early_stopping else None, callback, verbose, bar)
     try:
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
@@ -167,6 +172,9 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     except BaseException as exc:
         exc.history = loop.history
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     if early_stopping:
         stopper.restore(net)
     return loop.history
@@ -320,9 +328,9 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
 class _Epochs:
     """What happens after each epoch: record it, validate, watch for early stopping, report."""
 
-    def __init__(self, net, validation, stopper, callback, verbose):
+    def __init__(self, net, validation, stopper, callback, verbose, progress):
         self.net, self.validation, self.stopper = net, validation, stopper
-        self.callback, self.verbose = callback, verbose
+        self.callback, self.verbose, self.progress = callback, verbose, progress
         self.history = History()
 
     def end(self, loss, seconds, samples, eta) -> bool:
@@ -342,6 +350,8 @@ class _Epochs:
         stop = self.stopper is not None and self.stopper.update(history, net.params)
         if self.verbose:
             print(f"{report}  {samples / max(seconds, 1e-12):,.0f} samples/s")
+        if self.progress is not None:
+            self.progress.update(history)
         if self.callback is not None:
             self.callback(history.epochs, history)
         return stop

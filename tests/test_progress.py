@@ -137,3 +137,35 @@ def test_default_stream_is_stderr(no_tqdm, capsys):
         bar.update(epoch(fm.History(), 0.5))
     captured = capsys.readouterr()
     assert captured.out == "" and "epoch 1/1" in captured.err
+
+
+def test_fit_draws_the_bar_on_stderr_only_when_asked(no_tqdm, capsys):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
+    net = fm.MLP([3, 4, 2], loss="cross_entropy", seed=0)
+    net.fit(X, y, epochs=3)
+    assert capsys.readouterr() == ("", "")
+    history = net.fit(X, y, epochs=3, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines()[-1].startswith(f"epoch 3/3 [====================] loss {history.loss[-1]:.6g}")
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        net.fit(X, y, progress="yes")
+
+
+def test_a_failing_fit_still_ends_its_bar(no_tqdm, capsys):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
+    net = fm.MLP([3, 4, 2], loss="cross_entropy", seed=0)
+
+    def stop(epoch, history):
+        if epoch == 2:
+            raise RuntimeError("enough")
+
+    with pytest.raises(RuntimeError, match="enough"):
+        net.fit(X, y, epochs=5, progress=True, callback=stop)
+    assert captured_last_epoch(capsys.readouterr().err) == 2
+
+
+def captured_last_epoch(err):
+    return int(err.strip().splitlines()[-1].split()[1].split("/")[0])

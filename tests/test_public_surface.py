@@ -22,8 +22,8 @@ NETWORK_NAMES = {
     "sizes", "trace", "weights",
 }
 # The modules a user may import by name: the design's rooms and the teaching reference.
-PUBLIC_MODULES = {"activations", "datasets", "losses", "network", "perceptron", "reference", "schedules", "trace",
-                  "training"}
+PUBLIC_MODULES = {"activations", "datasets", "losses", "network", "perceptron", "progress", "reference", "schedules",
+                  "trace", "training"}
 
 
 def readme_public_names():
