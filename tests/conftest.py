@@ -41,8 +41,8 @@ def pytest_configure(config):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    # With the thorough profile the property tests belong to the slow run (before -m selects).
-    if config.thorough:
+    # A slow run with the thorough profile includes the property tests (marked before -m selects).
+    if config.thorough and _runs_slow_tests(config):
         for item in items:
             if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
                 item.add_marker(pytest.mark.slow)
