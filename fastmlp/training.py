@@ -307,11 +307,17 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
             )
         return loss, grad.astype(np.float64)
 
+    raised = []  # a StopIteration from the user's callback, which scipy would take for "stop"
+
     def iteration(intermediate_result):
         nonlocal evaluations, start
         accepted[...] = intermediate_result.x
         net.params[...] = accepted
-        stop = loop.end(float(intermediate_result.fun), time.perf_counter() - start, evaluations * len(X), None)
+        try:
+            stop = loop.end(float(intermediate_result.fun), time.perf_counter() - start, evaluations * len(X), None)
+        except StopIteration as exc:
+            raised.append(exc)
+            raise
         evaluations, start = 0, time.perf_counter()
         if stop:
             raise StopIteration
@@ -322,6 +328,9 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
     except BaseException:
         net.params[...] = accepted
         raise
+    if raised:
+        net.params[...] = accepted
+        raise raised[0]
     net.params[...] = result.x
 
 

@@ -69,6 +69,23 @@ def test_a_raising_callback_propagates_unchanged_with_the_history_and_the_last_e
     assert np.isfinite(net.forward(X)).all()
 
 
+@pytest.mark.parametrize("options", [k[1] for k in KINDS], ids=[k[0] for k in KINDS])
+def test_a_stop_iteration_from_the_callback_is_an_error_not_a_request_to_stop(backend, options):
+    # scipy's L-BFGS ends quietly when its callback raises StopIteration; fit's must not.
+    net, X, y = problem(backend)
+    stop, kept = StopIteration("not a way to stop"), []
+
+    def callback(epoch, history):
+        kept.append(snapshot(net))
+        if epoch == 2:
+            raise stop
+
+    with pytest.raises(StopIteration) as info:
+        net.fit(X, y, epochs=10, eta=0.05, callback=callback, **options)
+    assert info.value is stop and info.value.history.epochs == 2
+    assert_state(net, kept[-1])
+
+
 @pytest.mark.parametrize("options", [k[1] for k in KINDS[:5]], ids=[k[0] for k in KINDS[:5]])
 def test_a_raising_schedule_propagates_unchanged_with_the_history_and_the_last_epochs_weights(backend, options):
     net, X, y = problem(backend)
