@@ -82,7 +82,8 @@ def shared_predictions(repeats):
 def two_networks(repeats):
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(4000, 64)), rng.integers(0, 10, 4000)
-    for label, options in (("per-sample", dict(batch_size=1, epochs=3)), ("minibatch 32", dict(batch_size=32, epochs=10))):
+    kinds = (("per-sample", dict(batch_size=1, epochs=3)), ("minibatch 32", dict(batch_size=32, epochs=10)))
+    for label, options in kinds:
         def nets():
             return [fm.MLP([64, 128, 10], loss="cross_entropy", seed=s, n_threads=1) for s in (1, 2)]
 
@@ -103,7 +104,8 @@ def two_networks(repeats):
         one, two, ratio, busy = alternately(one_after_the_other, side_by_side, repeats)
         same = all(np.array_equal(a.params, b.params) for a, b in zip(results["sequential"], results["threads"]))
         print(f"two 64-128-10 networks, {options['epochs']} {label} epochs of 4000 samples: one after the other "
-              f"{one:.3f} s, in two threads {two:.3f} s: {ratio:.2f}x, {busy:.2f} cores busy; weights bit-identical: {same}")
+              f"{one:.3f} s, in two threads {two:.3f} s: {ratio:.2f}x, {busy:.2f} cores busy; "
+              f"weights bit-identical: {same}")
 
 
 def main():
