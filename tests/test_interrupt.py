@@ -16,10 +16,14 @@ import fastmlp as fm
 # on one core, so a Ctrl-C noticed only between whole passes over the data comes too late.
 CHILD = textwrap.dedent(
     """
+    import signal
     import sys
     import time
     import numpy as np
     import scipy.optimize  # L-BFGS imports it on first use: have that done before the signal
+    # A runner that started the tests in the background may have left SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt for it: as for a user at a terminal, it does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import fastmlp as fm
     kind = sys.argv[1]
     rng = np.random.default_rng(0)

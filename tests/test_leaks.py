@@ -106,6 +106,6 @@ def test_memory_stays_flat_over_100000_calls(name, dtype, n):
 
 def test_the_check_sees_a_leak_of_one_small_array_per_call():
     kept = []
-    traced, resident = growth(lambda: kept.append(np.empty(4)), calls=30_000, traced_calls=20_000, warm_up=100)
+    # (the RSS need not grow: a process that freed memory before reuses it first)
+    traced, _ = growth(lambda: kept.append(np.empty(4)), calls=30_000, traced_calls=20_000, warm_up=100)
     assert traced > TRACED_LIMIT and traced > 20_000 * 32  # each array: its data and its object
-    assert resident > 30_000 * 32
