@@ -9,9 +9,11 @@ from .activations import Activation, activation
 from .network import MLP, Trace
 from .perceptron import Perceptron
 from .training import History
+from .io import load
+from . import _model_kinds  # registers MLP and Perceptron with fastmlp.io
 
 __version__ = "0.1.0"
 __all__ = [
     "MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "Perceptron", "ConvergenceWarning",
-    "schedules", "__version__",
+    "schedules", "load", "__version__",
 ]

@@ -272,6 +272,12 @@ class MLP:
     def _split_params(self, flat):
         return [W.copy() for W in _layer_views(flat, self.sizes)]
 
+    def save(self, path, *, metadata=None) -> None:
+        """Write the network to ``path`` atomically; see fastmlp.io.save and fastmlp.load."""
+        from .io import save
+
+        save(self, path, metadata=metadata)
+
 
 # Attributes pickle leaves out and __setstate__ rebuilds.
 _REBUILT = ("_arch", "weights", "_lock")

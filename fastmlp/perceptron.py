@@ -82,3 +82,9 @@ class Perceptron:
     def predict(self, X) -> np.ndarray:
         """The class on the side of the boundary where each sample lies."""
         return self.classes[(self.decision_function(X) > 0).astype(np.intp)]
+
+    def save(self, path, *, metadata=None) -> None:
+        """Write the perceptron to ``path`` atomically; see fastmlp.io.save and fastmlp.load."""
+        from .io import save
+
+        save(self, path, metadata=metadata)

@@ -18,12 +18,14 @@ README = PACKAGE.parent / "README.md"
 # What a user sees on a network: the lecture's quantities, the settings and the methods.
 NETWORK_NAMES = {
     "L", "activations", "backend", "copy", "dtype", "fit", "forward", "gradient", "init", "initialise", "loss",
-    "loss_value", "n_threads", "optimizer", "params", "partial_fit", "predict", "rng", "set_weights", "sgd_step",
+    "loss_value", "n_threads", "optimizer", "params", "partial_fit", "predict", "rng", "save", "set_weights", "sgd_step",
     "sizes", "trace", "weights",
 }
 # The modules a user may import by name: the design's rooms and the teaching reference.
-PUBLIC_MODULES = {"activations", "datasets", "losses", "network", "perceptron", "progress", "reference", "schedules",
-                  "trace", "training"}
+PUBLIC_MODULES = {
+    "activations", "datasets", "io", "losses", "network", "perceptron", "progress", "reference", "schedules", "trace",
+    "training",
+}
 
 
 def readme_public_names():
