@@ -5,7 +5,7 @@ two threads training one network would interleave their updates and a thread pre
 meanwhile would read half-updated weights. Each network therefore holds a readers-writer
 lock: calls that change it (fit, partial_fit, sgd_step, set_weights, initialise) hold it
 alone, one after the other; calls that only read it (forward, predict, trace, gradient,
-loss_value, pickling and copy) share it, so that many threads predict at once.
+loss_value, saving, pickling and copy) share it, so that many threads predict at once.
 
 The thread that holds it for a change may also read and change the network again (a fit's
 callback may predict, or call sgd_step); such nested calls do not wait. A thread that waits

@@ -166,10 +166,24 @@ def test_a_network_pickled_or_copied_while_another_thread_trains_it_is_whole():
     assert all(a in whole and b in whole for a, b in results)
 
 
-def test_a_loaded_or_copied_network_has_a_lock_of_its_own():
+def test_a_network_saved_while_another_thread_trains_it_is_whole(tmp_path):
+    files = iter(range(10**6))
+
+    def save(net, X, y):
+        path = tmp_path / f"{next(files)}.npz"
+        net.save(path)
+        return path
+
+    _, _, _, states, paths = while_training(save, steps=30)
+    whole = {params.tobytes() for params in states}
+    assert all(fm.load(path).params.tobytes() in whole for path in paths)
+
+
+def test_a_loaded_or_copied_network_has_a_lock_of_its_own(tmp_path):
     X, y = data()
     net = net_of()
-    twins = [pickle.loads(pickle.dumps(net)), net.copy()]
+    net.save(tmp_path / "net.npz")
+    twins = [pickle.loads(pickle.dumps(net)), net.copy(), fm.load(tmp_path / "net.npz")]
     with net._lock.writing():  # another thread training the original does not hold up the twins
         run_together(*[lambda twin=twin: twin.fit(X, y, epochs=1, eta=0.01) for twin in twins])
     assert all(twin._lock is not net._lock for twin in twins)
