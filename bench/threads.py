@@ -6,9 +6,12 @@ against the same two trained one after the other (which must give the same weigh
 
 Each pair of figures is measured alternately, ``--repeats`` times, so that both see the same
 load on a shared machine; the medians and the median of the pairs' ratios are printed. BLAS
-runs on one thread (n_threads=1) so that the threads, not BLAS, share the cores.
+is held to one thread (threadpoolctl, from the main thread: OpenBLAS takes the setting from
+there only) so that the threads, not BLAS, share the cores. A control runs the same Python
+loop in one process and in two at once: how many free cores the machine gave.
 """
 import argparse
+import multiprocessing
 import os
 import statistics
 import threading
@@ -16,6 +19,7 @@ import time
 from contextlib import nullcontext
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import fastmlp as fm
 
@@ -54,9 +58,28 @@ def in_threads(*calls):
         t.join()
 
 
+def count(n=5_000_000):
+    while n:
+        n -= 1
+
+
+def control(repeats):
+    """What parallelism the machine gives now: the same Python loop in one process, and in
+    each of two processes at once (2x: two free cores; 1x: one)."""
+    def two_processes():
+        workers = [multiprocessing.Process(target=count) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    one, two, ratio, _ = alternately(lambda: (count(), count()), two_processes, repeats)
+    print(f"control, two loops: one after the other {one:.3f} s, in two processes {two:.3f} s: {ratio:.2f}x")
+
+
 def lock_cost(repeats):
     rng = np.random.default_rng(0)
-    net = fm.MLP([64, 64, 10], loss="cross_entropy", seed=0, n_threads=1)
+    net = fm.MLP([64, 64, 10], loss="cross_entropy", seed=0)
     for rows in (1, 16):
         X = rng.normal(size=(rows, 64))
         locked, unlocked = net.copy(), net.copy()
@@ -70,7 +93,7 @@ def lock_cost(repeats):
 def shared_predictions(repeats):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(2048, 784)).astype(np.float32)
-    net = fm.MLP([784, 512, 10], loss="cross_entropy", dtype="float32", seed=0, n_threads=1)
+    net = fm.MLP([784, 512, 10], loss="cross_entropy", dtype="float32", seed=0)
     k = 8
     one, two, ratio, busy = alternately(lambda: [net.predict(X) for _ in range(2 * k)],
                                         lambda: in_threads(*[lambda: [net.predict(X) for _ in range(k)]] * 2),
@@ -85,7 +108,7 @@ def two_networks(repeats):
     kinds = (("per-sample", dict(batch_size=1, epochs=3)), ("minibatch 32", dict(batch_size=32, epochs=10)))
     for label, options in kinds:
         def nets():
-            return [fm.MLP([64, 128, 10], loss="cross_entropy", seed=s, n_threads=1) for s in (1, 2)]
+            return [fm.MLP([64, 128, 10], loss="cross_entropy", seed=s) for s in (1, 2)]
 
         def train(net):
             net.fit(X, y, eta=0.02, seed=3, **options)
@@ -115,9 +138,11 @@ def main():
     with open("/proc/cpuinfo") as info:
         cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
     print(f"CPU: {cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; medians of {repeats} runs")
-    lock_cost(repeats)
-    shared_predictions(repeats)
-    two_networks(repeats)
+    control(repeats)
+    with threadpool_limits(1, user_api="blas"):
+        lock_cost(repeats)
+        shared_predictions(repeats)
+        two_networks(repeats)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -22,35 +22,25 @@ def _kernel_blas() -> tuple:
     return tuple(scipys or blas)
 
 
-# The thread count the BLAS had before the calls now running set theirs, and how many run.
-_guard = threading.Lock()
-_running = 0
-_before: list = []
-
-
 @contextmanager
 def blas_threads(n_threads):
     """Within the block, the kernels' BLAS uses ``n_threads`` threads (None: as it is).
 
-    The count is the library's, shared by every thread: while blocks of several threads
-    overlap, the one that started last sets it, and the count from before the first is put
-    back when the last ends."""
-    global _running, _before
-    if n_threads is None:
+    The count is a setting of the whole process, and the OpenBLAS that scipy ships takes it
+    from the main thread only: set from another thread it reads back unchanged, and setting
+    it there around every call slows the calls of other threads (see
+    fastmlp._estimator_threads). So in other threads this changes nothing; limit BLAS
+    around the threads instead, e.g. with threadpoolctl.threadpool_limits(1) in the main
+    thread."""
+    if n_threads is None or threading.current_thread() is not threading.main_thread():
         yield
         return
     libraries = _kernel_blas()
-    with _guard:
-        if not _running:
-            _before = [lib.num_threads for lib in libraries]
-        _running += 1
-        for lib in libraries:
-            lib.set_num_threads(n_threads)
+    previous = [lib.num_threads for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(n_threads)
     try:
         yield
     finally:
-        with _guard:
-            _running -= 1
-            if not _running:
-                for lib, n in zip(libraries, _before):
-                    lib.set_num_threads(n)
+        for lib, n in zip(libraries, previous):
+            lib.set_num_threads(n)
