@@ -1,4 +1,4 @@
-"""Type stubs of the Cython kernels (fastmlp/_core.pyx, also built as _core_avx2)."""
+"""Type stubs of the Cython kernels (fastmlp/_core.pyx, also built as _core_avx2 and _core_avx512)."""
 from typing import Sequence
 
 import numpy as np
@@ -9,6 +9,7 @@ LOSS_CODES: dict[str, int]
 OPTIMIZER_CODES: dict[str, int]
 
 def cpu_has_avx2_fma() -> bool: ...
+def cpu_has_avx512() -> bool: ...
 
 class Architecture:
     n_params: int

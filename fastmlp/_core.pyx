@@ -10,7 +10,7 @@ below the wrappers runs without the GIL and knows nothing of Python objects; the
 layer (fastmlp.network) validates every input before it gets here.
 """
 from cython cimport floating
-from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, pow, sqrt
+from libc.math cimport exp, expm1, fabs, isfinite, log, log1p, pow, sqrt, sqrtf
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
@@ -45,6 +45,9 @@ cdef enum:
 
 cdef extern from *:
     """
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    #include <cpuid.h>
+    #endif
     static int fastmlp_cpu_has_avx2_fma(void) {
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
         __builtin_cpu_init();
@@ -53,13 +56,38 @@ cdef extern from *:
         return 0;
     #endif
     }
+    /* AVX-512 F, VL, DQ and BW (CPUID leaf 7, EBX bits 16, 31, 17, 30), and the operating
+       system saving their state: OSXSAVE (leaf 1, ECX bit 27) and XCR0 bits 1, 2 (SSE, AVX)
+       and 5, 6, 7 (opmask, upper halves of ZMM0-15, ZMM16-31). */
+    static int fastmlp_cpu_has_avx512(void) {
+    #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        unsigned int a, b, c, d, xcr0, xcr0_high;
+        const unsigned int features = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);
+        if (!fastmlp_cpu_has_avx2_fma() || !__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))
+            return 0;
+        __asm__ volatile("xgetbv" : "=a"(xcr0), "=d"(xcr0_high) : "c"(0));
+        if ((xcr0 & 0xE6u) != 0xE6u || __get_cpuid_max(0, 0) < 7)
+            return 0;
+        __cpuid_count(7, 0, a, b, c, d);
+        return (b & features) == features;
+    #else
+        return 0;
+    #endif
+    }
     """
     int fastmlp_cpu_has_avx2_fma() noexcept nogil
+    int fastmlp_cpu_has_avx512() noexcept nogil
 
 
 def cpu_has_avx2_fma():
     """Whether this CPU runs the kernels built for AVX2 and FMA."""
     return bool(fastmlp_cpu_has_avx2_fma())
+
+
+def cpu_has_avx512():
+    """Whether this CPU (and its operating system) runs the kernels built for AVX-512
+    F/VL/DQ/BW (with AVX2 and FMA)."""
+    return bool(fastmlp_cpu_has_avx512())
 
 
 ACTIVATION_CODES = {
@@ -441,6 +469,125 @@ cdef inline void soft_threshold(floating* w, Py_ssize_t n, floating t) noexcept 
         w[j] = z - t if z > t else (z + t if z < -t else 0)
 
 
+# ---------------------------------------------------------------------------------------
+# Optimizers other than the lecture's plain step. Each step takes the gradient g (of one
+# sample, or the mean of a batch), adds l2 w on the weights, applies the optimizer's rule
+# and then L1's soft threshold on the weights, entry by entry: one pass over w, m and v.
+
+cdef enum:
+    MOMENTUM = 1
+    NESTEROV = 2
+    ADAM = 3
+
+OPTIMIZER_CODES = {"momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
+
+
+cdef struct Optimizer:
+    int kind
+    double eta, l2, l1, mu, beta1, beta2, epsilon
+    long long t         # updates made so far (Adam's bias correction)
+    double step_size    # Adam's eta sqrt(1 - b2^t) / (1 - b1^t) for update t, else eta
+    void* m             # the moments, laid out like params (of the network's dtype)
+    void* v
+
+
+cdef inline void next_update(Optimizer* rule) noexcept nogil:
+    """Counts the update about to be made and sets its step size."""
+    rule.t += 1
+    rule.step_size = rule.eta
+    if rule.kind == ADAM:
+        rule.step_size = rule.eta * sqrt(1 - pow(rule.beta2, rule.t)) / (1 - pow(rule.beta1, rule.t))
+
+
+cdef extern from *:
+    """
+    /* One row of an optimizer step (see rule_row), with restrict pointers: w, m, v and d
+       never overlap, and saying so spares each call the compiler's overlap checks, which
+       cost as much as the arithmetic on the short rows of a column block. */
+    #define FASTMLP_RULE_ROWS(T, SQRT, S)                                                    \
+    static inline void fastmlp_adam_row_##S(T* __restrict w, T* __restrict m,               \
+            T* __restrict v, const T* __restrict d, T a, T l2, T b1, T c1, T b2, T c2,       \
+            T step, T eps, Py_ssize_t r) {                                                  \
+        for (Py_ssize_t j = 0; j < r; j++) {                                                \
+            T g = a * d[j] + l2 * w[j];                                                     \
+            T mj = b1 * m[j] + c1 * g, vj = b2 * v[j] + c2 * g * g;                          \
+            m[j] = mj;                                                                      \
+            v[j] = vj;                                                                      \
+            w[j] -= step * mj / (SQRT(vj) + eps);                                           \
+        }                                                                                   \
+    }                                                                                       \
+    static inline void fastmlp_momentum_row_##S(T* __restrict w, T* __restrict m,           \
+            const T* __restrict d, T a, T l2, T mu, T eta, int nesterov, Py_ssize_t r) {    \
+        if (nesterov) {                                                                     \
+            for (Py_ssize_t j = 0; j < r; j++) {                                            \
+                T g = a * d[j] + l2 * w[j], mj = mu * m[j] - eta * g;                        \
+                m[j] = mj;                                                                  \
+                w[j] += mu * mj - eta * g;                                                  \
+            }                                                                               \
+        } else {                                                                            \
+            for (Py_ssize_t j = 0; j < r; j++) {                                            \
+                T g = a * d[j] + l2 * w[j], mj = mu * m[j] - eta * g;                        \
+                m[j] = mj;                                                                  \
+                w[j] += mj;                                                                 \
+            }                                                                               \
+        }                                                                                   \
+    }
+    FASTMLP_RULE_ROWS(double, sqrt, d)
+    FASTMLP_RULE_ROWS(float, sqrtf, f)
+    """
+    void fastmlp_adam_row_d(double* w, double* m, double* v, const double* d, double a, double l2,
+                            double b1, double c1, double b2, double c2, double step, double eps,
+                            Py_ssize_t r) noexcept nogil
+    void fastmlp_adam_row_f(float* w, float* m, float* v, const float* d, float a, float l2,
+                            float b1, float c1, float b2, float c2, float step, float eps,
+                            Py_ssize_t r) noexcept nogil
+    void fastmlp_momentum_row_d(double* w, double* m, const double* d, double a, double l2,
+                                double mu, double eta, int nesterov, Py_ssize_t r) noexcept nogil
+    void fastmlp_momentum_row_f(float* w, float* m, const float* d, float a, float l2, float mu,
+                                float eta, int nesterov, Py_ssize_t r) noexcept nogil
+
+
+cdef inline void rule_row(floating* w, floating* m, floating* v, floating a, const floating* d,
+                          Py_ssize_t r, bint weights, const Optimizer* rule) noexcept nogil:
+    """r entries of one row by the optimizer's step from the gradient g_j = a d_j (plus
+    l2 w_j if ``weights``, which then also get L1's soft threshold):
+    momentum m <- mu m - eta g, w <- w + m; Nesterov the same with w <- w + mu m - eta g;
+    Adam m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+    w <- w - eta sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + epsilon).
+    The arithmetic is in the network's precision, so that it vectorises."""
+    cdef floating l2 = <floating>rule.l2 if weights else 0
+    cdef floating eta = <floating>rule.eta, mu = <floating>rule.mu
+    cdef floating b1 = <floating>rule.beta1, c1 = <floating>(1 - rule.beta1)
+    cdef floating b2 = <floating>rule.beta2, c2 = <floating>(1 - rule.beta2)
+    cdef floating eps = <floating>rule.epsilon, step = <floating>rule.step_size
+    if rule.kind == ADAM:
+        if floating is float:
+            fastmlp_adam_row_f(w, m, v, d, a, l2, b1, c1, b2, c2, step, eps, r)
+        else:
+            fastmlp_adam_row_d(w, m, v, d, a, l2, b1, c1, b2, c2, step, eps, r)
+    elif floating is float:
+        fastmlp_momentum_row_f(w, m, d, a, l2, mu, eta, rule.kind == NESTEROV, r)
+    else:
+        fastmlp_momentum_row_d(w, m, d, a, l2, mu, eta, rule.kind == NESTEROV, r)
+    if weights and rule.l1 > 0:
+        soft_threshold(w, r, <floating>(rule.eta * rule.l1))
+
+
+cdef void layer_optimizer(floating* W, floating* M, floating* V, const floating* x_in,
+                          Py_ssize_t d_in, Py_ssize_t d_out, const floating* delta, floating c,
+                          floating* back, const Optimizer* rule) noexcept nogil:
+    """One pass over W^(l) and its moments for one sample: back_i = sum_j w_ij delta_j (if
+    back is not NULL), read before row i changes, and the optimizer's step of row i from
+    dl/dw_ij = c x_i delta_j (c: the sample's weight; x_0 = 1), while the row is in cache."""
+    cdef Py_ssize_t i, k
+    rule_row(W, M, V, c, delta, d_out, False, rule)
+    for i in range(d_in):
+        k = (i + 1) * d_out
+        if back != NULL:
+            back[i] = dot(W + k, delta, d_out)
+        rule_row(W + k, M + k, V + k, c * x_in[i], delta, d_out, True, rule)
+
+
 cdef inline void backward_columns(const floating* W, floating* target, const floating* x_in,
                                   Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
                                   Py_ssize_t r, const floating* delta, floating* back,
@@ -471,8 +618,8 @@ cdef inline void update_and_forward_columns(floating* W, const floating* x_in,
                                             Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r,
                                             const floating* delta, floating scale,
                                             floating* s_next) noexcept nogil:
-    # Columns jb .. jb+r-1 of layer_update_and_forward: each row block is updated and then,
-    # while it is in cache, added into the next sample's sums.
+    # Columns jb .. jb+r-1 of layer_update_and_forward with the plain step: each row block
+    # is updated and then, while it is in cache, added into the next sample's sums.
     cdef Py_ssize_t i, j
     cdef floating a, xn
     cdef floating d[BLOCK]
@@ -495,21 +642,62 @@ cdef inline void update_and_forward_columns(floating* W, const floating* x_in,
         s_next[jb + j] = acc[j]
 
 
-cdef void layer_update_and_forward(floating* W, const floating* x_in, const floating* x_next,
-                                   Py_ssize_t d_in, Py_ssize_t d_out, const floating* delta,
-                                   floating scale, floating* s_next) noexcept nogil:
-    """The plain in-place update of W^(1) fused with the next sample's forward sums
+cdef inline void optimizer_and_forward_columns(floating* W, floating* M, floating* V,
+                                               const floating* x_in, const floating* x_next,
+                                               Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
+                                               Py_ssize_t r, const floating* delta, floating c,
+                                               const Optimizer* rule,
+                                               floating* s_next) noexcept nogil:
+    # The same with the optimizer's step (a function of its own, so that the plain step
+    # keeps its registers).
+    cdef Py_ssize_t i, j, k
+    cdef floating xn
+    cdef floating d[BLOCK]
+    cdef floating acc[BLOCK]
+    for j in range(r):
+        d[j] = delta[jb + j]
+        acc[j] = W[jb + j]
+    for i in range(d_in):
+        k = (i + 1) * d_out + jb
+        rule_row(W + k, M + k, V + k, c * x_in[i], d, r, True, rule)
+        xn = x_next[i]
+        if xn != 0:
+            for j in range(r):
+                acc[j] += xn * W[k + j]
+    for j in range(r):
+        s_next[jb + j] = acc[j]
+
+
+cdef void layer_update_and_forward(floating* W, floating* M, floating* V, const floating* x_in,
+                                   const floating* x_next, Py_ssize_t d_in, Py_ssize_t d_out,
+                                   const floating* delta, floating scale, const Optimizer* rule,
+                                   floating* s_next) noexcept nogil:
+    """The update of W^(1) fused with the next sample's forward sums
     s_next = W^(1)^T [1; x_next] over the updated rows: one pass over W^(1) instead of
-    two, with the same arithmetic in the same order as the two passes."""
+    two, with the same arithmetic in the same order as the two passes. The update is the
+    plain step w_ij += scale x_i delta_j, or with ``rule`` the optimizer's step (moments
+    M, V) from the gradient scale x_i delta_j."""
     cdef Py_ssize_t j, jb = 0
-    for j in range(d_out):
-        W[j] += scale * delta[j]
+    if rule != NULL:
+        rule_row(W, M, V, scale, delta, d_out, False, rule)
+    else:
+        for j in range(d_out):
+            W[j] += scale * delta[j]
+    if rule != NULL:
+        # Whole blocks with a constant width, so that each row's step is unrolled.
+        while jb + BLOCK <= d_out:
+            optimizer_and_forward_columns(W, M, V, x_in, x_next, d_in, d_out, jb, BLOCK, delta,
+                                          scale, rule, s_next)
+            jb += BLOCK
+        if jb < d_out:
+            optimizer_and_forward_columns(W, M, V, x_in, x_next, d_in, d_out, jb, d_out - jb, delta,
+                                          scale, rule, s_next)
+        return
     while jb + BLOCK <= d_out:
         update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, BLOCK, delta, scale, s_next)
         jb += BLOCK
     if jb < d_out:
-        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, d_out - jb, delta, scale,
-                                   s_next)
+        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, d_out - jb, delta, scale, s_next)
 
 
 cdef void penalised_columns(const floating* W, floating* target, const floating* x_in,
@@ -622,17 +810,24 @@ cdef double backprop_sample(const Net* net, floating* params, floating* target,
                             const floating* x0, const floating* y, floating* s, floating* x,
                             floating* delta, const Step* step, bint first_ready,
                             const floating* x_next, const Options* opt, Py_ssize_t k,
-                            floating* r, floating* xd) noexcept nogil:
+                            floating* r, floating* xd, const Optimizer* rule) noexcept nogil:
     """Forward, then for l = L..1: the step's change of target^(l) from x^(l-1) delta^(l)^T,
     with delta^(l-1) from W^(l) read in the same pass. delta holds delta^(1..L) like s
-    and x. first_ready: s already holds this sample's s^(1). x_next (a plain SGD step into
-    params only): the pass that updates W^(1) leaves the next sample's s^(1) in s, which
-    is free by then. opt, k, r, xd: the sample's dropout (see forward_sample), whose
-    factors also multiply delta. Returns the loss."""
+    and x. first_ready: s already holds this sample's s^(1). x_next (a step into params
+    without penalties in the Step): the pass that updates W^(1) leaves the next sample's
+    s^(1) in s, which is free by then. opt, k, r, xd: the sample's dropout (see
+    forward_sample), whose factors also multiply delta. rule (or NULL): params take the
+    optimizer's step, with its moments, from the gradient step.scale x^(l-1) delta^(l)^T
+    in the same pass, and target is not used. Returns the loss."""
     cdef int l
-    cdef Py_ssize_t top = 0, d_in, d_out
+    cdef Py_ssize_t top = 0, d_in, d_out, o
     cdef double loss
     cdef const floating* x_in
+    cdef floating* M = NULL
+    cdef floating* V = NULL
+    cdef floating* back
+    if rule != NULL:
+        M, V = <floating*>rule.m, <floating*>rule.v
     for l in range(net.L):
         top += net.d[l + 1]
     forward_sample(net, params, x0, s, x, first_ready, opt, k, r, xd)
@@ -642,16 +837,19 @@ cdef double backprop_sample(const Net* net, floating* params, floating* target,
     for l in range(net.L - 1, -1, -1):
         d_in = net.d[l]
         d_out = net.d[l + 1]
+        o = net.offset[l]
         if l == 0 and x_next != NULL:
-            layer_update_and_forward(params, x0, x_next, d_in, d_out, delta + top,
-                                     <floating>step.scale, s)
-        elif l == 0:
-            layer_backward(params + net.offset[0], target + net.offset[0], x0, d_in, d_out,
-                           delta + top, <floating*>NULL, step)
+            layer_update_and_forward(params, M, V, x0, x_next, d_in, d_out, delta + top,
+                                     <floating>step.scale, rule, s)
+            continue
+        x_in = x0 if l == 0 else (xd if drops(net, opt, l - 1) else x) + top - d_in
+        back = NULL if l == 0 else delta + top - d_in
+        if rule != NULL:
+            layer_optimizer(params + o, M + o, V + o, x_in, d_in, d_out, delta + top,
+                            <floating>step.scale, back, rule)
         else:
-            x_in = (xd if drops(net, opt, l - 1) else x) + top - d_in
-            layer_backward(params + net.offset[l], target + net.offset[l], x_in,
-                           d_in, d_out, delta + top, delta + top - d_in, step)
+            layer_backward(params + o, target + o, x_in, d_in, d_out, delta + top, back, step)
+        if l > 0:
             top -= d_in
             times_theta_prime(net.act[l - 1], net.act_param + 4 * (l - 1), s + top, x + top,
                               delta + top, d_in)
@@ -664,10 +862,13 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
                                 const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
                                 const Step* step, const Options* opt, floating* s, floating* x,
                                 floating* delta, floating* r, floating* xd, floating* before,
-                                double* loss_sum) noexcept nogil:
+                                Optimizer* rule, double* loss_sum) noexcept nogil:
     """The lecture's algorithm: for each sample in order, forward, backward, update (with
-    the sample weights, dropout and update dropout of opt; before: room for params).
-    Stops at the first non-finite loss and returns how many samples were completed."""
+    the sample weights, dropout and update dropout of opt; before: room for params). With
+    an optimizer ``rule`` (step: GRADIENT) each update is its step, made in the same
+    fused passes (see backprop_sample); update dropout keeps weights, not moments, as they
+    were. Stops at the first non-finite loss (that sample's update is made; the caller
+    puts back the weights) and returns how many samples were completed."""
     cdef Py_ssize_t k, row
     cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
     cdef double loss, total = 0.0
@@ -677,15 +878,20 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     cdef Step weighted = step[0]
     for k in range(n):
         row = order[k]
-        # The update of W^(1) also forms the next sample's s^(1) (plain steps).
+        # The update of W^(1) also forms the next sample's s^(1) (steps without update
+        # dropout, whose penalties, if any, are the optimizer's).
         x_next = X + order[k + 1] * d0 if plain and k + 1 < n else NULL
         if opt.update_threshold:
             memcpy(before, params, net.n_params * sizeof(floating))
         if opt.weight != NULL:
-            # c dl/dw joins the step as the rate c eta; the penalties' terms are not weighted.
+            # c dl/dw joins the step as the rate c eta (or the optimizer's gradient as the
+            # factor c); the penalties' terms are not weighted.
             weighted.scale = step.scale * opt.weight[row]
+        if rule != NULL:
+            next_update(rule)
         loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta,
-                               &weighted, first_ready, x_next, opt, opt.position + k, r, xd)
+                               &weighted, first_ready, x_next, opt, opt.position + k, r, xd,
+                               rule)
         if opt.weight != NULL:
             loss *= opt.weight[row]
         if not isfinite(loss):
@@ -889,69 +1095,36 @@ cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const fl
     return n
 
 
-# Optimizers other than the lecture's plain step: each update uses the mean gradient g of
-# the batch (plus l2 w on the weights), then the optimizer's rule, then L1's soft threshold.
-cdef enum:
-    MOMENTUM = 1
-    NESTEROV = 2
-    ADAM = 3
-
-OPTIMIZER_CODES = {"momentum": MOMENTUM, "nesterov": NESTEROV, "adam": ADAM}
-
-
-cdef struct Optimizer:
-    int kind
-    double eta, l2, l1, mu, beta1, beta2, epsilon
-    long long t  # updates made so far (Adam's bias correction)
-
-
-cdef void optimizer_update(const Net* net, floating* w, floating* g, floating* m, floating* v,
-                           Optimizer* opt) noexcept nogil:
-    """w <- the optimizer's step from the gradient g (which gets l2 w added on the weights):
-    momentum m <- mu m - eta g, w <- w + m; Nesterov the same with w <- w + mu m - eta g;
-    Adam m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
-    w <- w - eta sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + epsilon)."""
+cdef void optimizer_update(const Net* net, floating* w, const floating* g,
+                           Optimizer* rule) noexcept nogil:
+    """One optimizer step of every weight from the batch's mean gradient g (see rule_row),
+    in one pass over w, g and the moments."""
     cdef int l
-    cdef Py_ssize_t i, start, bias_end, end
-    cdef double step_size = opt.eta
-    opt.t += 1
-    if opt.kind == ADAM:
-        step_size = opt.eta * sqrt(1 - pow(opt.beta2, opt.t)) / (1 - pow(opt.beta1, opt.t))
+    cdef Py_ssize_t o, d_out
+    cdef floating* m = <floating*>rule.m
+    cdef floating* v = <floating*>rule.v
+    next_update(rule)
     for l in range(net.L):
-        start = net.offset[l]
-        bias_end = start + net.d[l + 1]
-        end = start + (net.d[l] + 1) * net.d[l + 1]
-        if opt.l2 > 0:
-            for i in range(bias_end, end):
-                g[i] += <floating>opt.l2 * w[i]
-    end = net.n_params
-    if opt.kind == ADAM:
-        for i in range(end):
-            m[i] = <floating>(opt.beta1 * m[i] + (1 - opt.beta1) * g[i])
-            v[i] = <floating>(opt.beta2 * v[i] + (1 - opt.beta2) * g[i] * g[i])
-            w[i] -= <floating>(step_size * m[i] / (sqrt(v[i]) + opt.epsilon))
-    else:
-        for i in range(end):
-            m[i] = <floating>(opt.mu * m[i] - opt.eta * g[i])
-            if opt.kind == NESTEROV:
-                w[i] += <floating>(opt.mu * m[i] - opt.eta * g[i])
-            else:
-                w[i] += m[i]
-    if opt.l1 > 0:
-        for l in range(net.L):
-            bias_end = net.offset[l] + net.d[l + 1]
-            soft_threshold(w + bias_end, net.d[l] * net.d[l + 1], <floating>(opt.eta * opt.l1))
+        o = net.offset[l]
+        d_out = net.d[l + 1]
+        rule_row(w + o, m + o, v + o, 1, g + o, d_out, False, rule)
+        o += d_out
+        rule_row(w + o, m + o, v + o, 1, g + o, net.d[l] * d_out, True, rule)
 
 
 cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const floating* X,
                                       const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
                                       Py_ssize_t batch, Optimizer* rule, const Options* opt,
-                                      floating* grad, floating* m, floating* v,
-                                      const Batch* room, double* loss_sum) noexcept nogil:
-    """Like minibatch_epoch_nogil (batch 1: per sample), each step by the optimizer
-    ``rule`` (update dropout keeps weights, not their moments, as they were)."""
+                                      floating* grad, const Batch* room,
+                                      double* loss_sum) noexcept nogil:
+    """Like minibatch_epoch_nogil, each step by the optimizer ``rule`` (update dropout
+    keeps weights, not their moments, as they were). Batch 1 is sgd_epoch_nogil's."""
     cdef Py_ssize_t start = 0, B
     cdef double loss, total = 0.0
+    if batch == 1:
+        return sgd_epoch_nogil(net, params, X, Y, order, n, &GRADIENT, opt, <floating*>room.S,
+                               <floating*>room.Xs, <floating*>room.D, <floating*>room.R,
+                               <floating*>room.Xd, <floating*>room.before, rule, loss_sum)
     while start < n:
         B = min(batch, n - start)
         memset(grad, 0, net.n_params * sizeof(floating))
@@ -959,7 +1132,7 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
         if not isfinite(loss):
             loss_sum[0] = total
             return start
-        optimizer_update(net, params, grad, m, v, rule)
+        optimizer_update(net, params, grad, rule)
         if opt.update_threshold:
             keep_frozen(opt, opt.position + start, params, <floating*>room.before, net.n_params)
         total += loss
@@ -1045,7 +1218,7 @@ def backprop(Architecture arch, floating[::1] params, const floating[::1] x0,
         memset(&grad[0], 0, grad.shape[0] * sizeof(floating))
         loss = backprop_sample(&arch.net, &params[0], &grad[0], &x0[0], &y[0], &s[0], &x[0],
                                &delta[0], &GRADIENT, False, <floating*>NULL, <Options*>NULL, 0,
-                               <floating*>NULL, <floating*>NULL)
+                               <floating*>NULL, <floating*>NULL, <Optimizer*>NULL)
     return loss
 
 
@@ -1094,7 +1267,7 @@ def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
     with nogil:
         done = sgd_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
                                order.shape[0], &step, &opt, &s[0], &x[0], &delta[0], &r[0],
-                               &xd[0], &before[0], &loss_sum)
+                               &xd[0], &before[0], <Optimizer*>NULL, &loss_sum)
     return loss_sum, done
 
 
@@ -1142,15 +1315,16 @@ def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, :
     loss, samples completed, t)."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
-    cdef floating[::1] grad = np.empty_like(params)
+    # Per sample the steps are made in backprop's passes; a batch's mean gradient needs room.
+    cdef floating[::1] grad = np.empty(params.shape[0] if B > 1 else 1, dtype=dtype)
     cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
-    cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t)
+    cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t,
+                                    eta, &m[0], &v[0])
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
     with nogil:
         done = optimizer_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                                     order.shape[0], B, &rule, &opt, &grad[0], &m[0], &v[0],
-                                     &room, &loss_sum)
+                                     order.shape[0], B, &rule, &opt, &grad[0], &room, &loss_sum)
     return loss_sum, done, rule.t

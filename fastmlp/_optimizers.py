@@ -2,9 +2,10 @@
 
 Their state (the moments m, v, flat like params, and Adam's step count t) lives on the
 network between fits, so that a warm start continues where it stopped; drawing fresh
-weights clears it. Each step takes the batch's mean gradient from the kernels, adds the
-L2 term, applies the rule (see fastmlp._core.optimizer_update or
-fastmlp.reference.optimizer_update) and then L1's soft threshold.
+weights clears it. Each step takes the batch's mean gradient (per sample: the sample's
+gradient), adds the L2 term, applies the rule (see fastmlp._core.rule_row or
+fastmlp.reference.optimizer_update) and then L1's soft threshold. Per sample the kernels
+make the step inside backpropagation's pass over each layer's weights.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks as checks
+from . import _backends as backends, _checks as checks
 
 KINDS = ("sgd", "momentum", "nesterov", "adam")
 
@@ -27,6 +28,10 @@ class Optimizer:
     m: np.ndarray = field(repr=False)
     v: np.ndarray = field(repr=False)
     t: int = 0
+
+    def __setstate__(self, state: dict) -> None:
+        """A copied or unpickled optimizer keeps its moments on the kernels' alignment."""
+        self.__dict__.update(state, m=backends.aligned(state["m"]), v=backends.aligned(state["v"]))
 
     def settings(self) -> tuple:
         return (self.kind, self.momentum, self.beta1, self.beta2, self.epsilon, self.m.dtype, self.m.size)
@@ -64,4 +69,5 @@ def prepare(net, kind, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8):
     current = net.optimizer
     if current is not None and current.settings() == (kind, *settings, net.dtype, net.params.size):
         return current
-    return Optimizer(kind, *settings, m=np.zeros_like(net.params), v=np.zeros_like(net.params))
+    m, v = (backends.aligned(np.zeros_like(net.params)) for _ in range(2))
+    return Optimizer(kind, *settings, m=m, v=v)

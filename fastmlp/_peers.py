@@ -1,9 +1,10 @@
 """The implementations the benchmark times side by side, behind one small interface.
 
 Every peer trains the same network shape with plain SGD (no momentum, no weight decay),
-tanh hidden layers and, except FANN, softmax outputs with the cross-entropy loss:
+tanh hidden layers and, except FANN, softmax outputs with the cross-entropy loss; the
+peers that list them in ``optimizers`` also train with momentum and Adam:
 
-    peer = PEERS[name](sizes, dtype, batch_size, eta, seed)
+    peer = PEERS[name](sizes, dtype, batch_size, eta, seed[, optimizer="momentum"])
     data = peer.data(X, y)       # the samples in the peer's own form, converted once
     peer.train_epoch(data)       # one shuffled epoch of SGD: the thing that is timed
     peer.predict(data)           # class labels: the other thing that is timed
@@ -11,7 +12,7 @@ tanh hidden layers and, except FANN, softmax outputs with the cross-entropy loss
 
 Weights are read and written in the lecture's layout (a list of W^(l), shape
 (d^(l-1) + 1, d^(l)), bias in row 0) by the peers that can be compared exactly with
-fastmlp. Optional libraries (scikit-learn, PyTorch, FANN's shared library) are imported
+fastmlp. Optional libraries (scikit-learn, PyTorch, FANN's shared library, Numba) are imported
 by the peer that needs them; ``available`` says whether that worked.
 """
 from __future__ import annotations
@@ -24,6 +25,10 @@ import weakref
 import numpy as np
 
 from .network import MLP
+
+
+# The momentum of the optimizer workloads (Adam keeps its defaults: 0.9, 0.999, 1e-8).
+MOMENTUM = 0.9
 
 
 def cross_entropy(P, y) -> float:
@@ -44,17 +49,19 @@ class FastMLP:
 
     name = "fastmlp"
     minibatch = True
+    optimizers = ("sgd", "momentum", "adam")
 
-    def __init__(self, sizes, dtype, batch_size, eta, seed):
+    def __init__(self, sizes, dtype, batch_size, eta, seed, optimizer="sgd"):
         self.net = MLP(sizes, activation="tanh", loss="cross_entropy", dtype=dtype, seed=seed)
-        self.batch_size, self.eta = batch_size, eta
+        self.batch_size, self.eta, self.optimizer = batch_size, eta, optimizer
 
     def data(self, X, y):
         return X, y
 
     def train_epoch(self, data):
         X, y = data
-        self.net.fit(X, y, epochs=1, batch_size=self.batch_size, eta=self.eta, shuffle=True)
+        self.net.fit(X, y, epochs=1, batch_size=self.batch_size, eta=self.eta, shuffle=True,
+                     optimizer=self.optimizer, momentum=MOMENTUM)
 
     def predict(self, data):
         return self.net.predict(data[0])
@@ -198,8 +205,9 @@ class TorchPeer:
 
     name = "torch"
     minibatch = True
+    optimizers = ("sgd", "momentum", "adam")
 
-    def __init__(self, sizes, dtype, batch_size, eta, seed):
+    def __init__(self, sizes, dtype, batch_size, eta, seed, optimizer="sgd"):
         import torch
 
         self.torch = torch
@@ -213,7 +221,11 @@ class TorchPeer:
         self.model = torch.nn.Sequential(*layers)
         self.linear = layers[::2]
         self.loss_fn = torch.nn.CrossEntropyLoss()
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=eta)
+        if optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=eta)
+        else:
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=eta,
+                                             momentum=MOMENTUM if optimizer == "momentum" else 0.0)
         self.batch_size = batch_size
 
     def data(self, X, y):
@@ -244,6 +256,49 @@ class TorchPeer:
             for m, w in zip(self.linear, weights):
                 m.weight.copy_(self.torch.from_numpy(np.ascontiguousarray(w[1:].T)))
                 m.bias.copy_(self.torch.from_numpy(np.ascontiguousarray(w[0])))
+
+
+class NumbaPeer:
+    """A compiled loop of the same per-sample algorithm in Numba (fastmlp._peer_numba): what
+    a performance-minded user would write instead of fastmlp. Per sample only."""
+
+    name = "numba"
+    minibatch = False
+    predicts = False
+
+    def __init__(self, sizes, dtype, batch_size, eta, seed):
+        if batch_size != 1:
+            raise ValueError("the Numba loop trains per sample only")
+        from numba.typed import List
+
+        from . import _peer_numba
+
+        self.epoch = _peer_numba.sgd_epoch
+        self.net = TeachingNetwork(sizes, dtype, seed)
+        self.dtype = np.dtype(dtype)
+        self.eta = self.dtype.type(eta)
+        self.rng = np.random.default_rng(seed)
+        self.Ws, self.xs, self.deltas = List(self.net.W), List(), List()
+        for d in sizes[1:]:
+            self.xs.append(np.zeros(d, dtype=self.dtype))
+            self.deltas.append(np.zeros(d, dtype=self.dtype))
+
+    def data(self, X, y):
+        """The samples as arrays the loop takes; the first call compiles the loop for them
+        (an epoch over no samples), so that the sizing run times the loop, not Numba."""
+        X, y = np.ascontiguousarray(X, dtype=self.dtype), np.asarray(y, dtype=np.int64)
+        self.epoch(self.Ws, X, y, np.empty(0, dtype=np.int64), self.eta, self.xs, self.deltas)
+        return X, y
+
+    def train_epoch(self, data):
+        X, y = data
+        self.epoch(self.Ws, X, y, self.rng.permutation(len(X)), self.eta, self.xs, self.deltas)
+
+    def loss(self, data):
+        return cross_entropy(self.net.feedforward(data[0])[-1], data[1])
+
+    def weights(self):
+        return [W.copy() for W in self.net.W]
 
 
 # FANN's enums (fann_data.h) and the shared libraries Debian's libfann2 ships per type.
@@ -368,7 +423,7 @@ class FannData:
         weakref.finalize(self, destroy, self.train)
 
 
-PEERS = {peer.name: peer for peer in [FastMLP, NumpyPeer, SklearnPeer, TorchPeer, FannPeer]}
+PEERS = {peer.name: peer for peer in [FastMLP, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer]}
 
 
 def available(name: str, dtype="float64") -> bool:
@@ -380,6 +435,8 @@ def available(name: str, dtype="float64") -> bool:
             import torch  # noqa: F401
         elif name == "fann":
             return load_fann(dtype) is not None
+        elif name == "numba":
+            import numba  # noqa: F401
     except ImportError:
         return False
     return True

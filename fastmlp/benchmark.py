@@ -48,12 +48,14 @@ class Workload:
     kind: str  # "train" or "predict"
     max_samples: int
     budget: float = 1.0
+    optimizer: str = "sgd"  # or "momentum" (0.9) or "adam" (0.9, 0.999, 1e-8), see _peers
 
     @property
     def label(self) -> str:
         shape = "-".join(map(str, self.sizes))
         what = f"batch {self.batch_size}" if self.kind == "train" else "predict"
-        return f"{self.name} {shape} {self.dtype} {what}"
+        rule = "" if self.optimizer == "sgd" else f" {self.optimizer}"
+        return f"{self.name} {shape} {self.dtype} {what}{rule}"
 
 
 WORKLOADS = {
@@ -66,6 +68,11 @@ WORKLOADS = {
         # Every implementation that predicts 100,000 samples within 10 x seconds gets all of
         # them: with so many rows, how a library handles its temporaries shows in the rate.
         Workload("W5", (784, 512, 512, 10), "float32", 1, "predict", 100_000, budget=10.0),
+        # The optimizers beside the plain step, per sample and in minibatches.
+        Workload("W6", (784, 128, 10), "float32", 1, "train", 40_000, optimizer="momentum"),
+        Workload("W7", (784, 128, 10), "float32", 1, "train", 40_000, optimizer="adam"),
+        Workload("W8", (784, 128, 10), "float32", 32, "train", 60_000, optimizer="momentum"),
+        Workload("W9", (784, 128, 10), "float32", 32, "train", 60_000, optimizer="adam"),
     ]
 }
 
@@ -166,7 +173,8 @@ def plan_size(rate: float, w: Workload, settings: Settings, limit: int) -> int:
 def prepare(name: str, w: Workload, X, y, settings: Settings):
     """Build peer ``name`` for the workload, size its measurement with a probe run (which
     is also its warm-up), and return (n, the timed callable, its converted data)."""
-    peer = _peers.PEERS[name](list(w.sizes), w.dtype, w.batch_size, ETA, SEED)
+    rule = {} if w.optimizer == "sgd" else {"optimizer": w.optimizer}
+    peer = _peers.PEERS[name](list(w.sizes), w.dtype, w.batch_size, ETA, SEED, **rule)
     run = peer.predict if w.kind == "predict" else peer.train_epoch
     n0 = min(probe_size(w, settings), len(X))
     rate = n0 / timed(run, peer.data(X[:n0], y[:n0]))
@@ -176,10 +184,15 @@ def prepare(name: str, w: Workload, X, y, settings: Settings):
 
 def skip_reason(name: str, w: Workload) -> str:
     """Why peer ``name`` does not run workload w ("" when it does)."""
+    peer = _peers.PEERS[name]
     if not _peers.available(name, w.dtype):
         return "not installed"
-    if w.kind == "train" and w.batch_size > 1 and not _peers.PEERS[name].minibatch:
+    if w.kind == "predict" and not getattr(peer, "predicts", True):
+        return "training only"
+    if w.kind == "train" and w.batch_size > 1 and not peer.minibatch:
         return "no minibatch SGD"
+    if w.optimizer not in getattr(peer, "optimizers", ("sgd",)):
+        return f"no {w.optimizer} here"
     return ""
 
 

@@ -49,7 +49,7 @@ class MLP:
         layers = [(a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])]
         # the weights, and the float64 draw of the largest layer's by initialise
         require(sum(layers) * self.dtype.itemsize + 8 * max(layers), f"MLP({list(self.sizes)}) ({self.dtype.name})")
-        self.params = np.zeros(sum(layers), dtype=self.dtype)
+        self.params = backends.aligned(np.zeros(sum(layers), dtype=self.dtype))
         self.weights = _layer_views(self.params, self.sizes)
         self.rng = np.random.default_rng(checks.seed(seed))
         self.n_threads = n_threads
@@ -120,7 +120,7 @@ class MLP:
         """Rebuild from ``__getstate__``'s dict. A network pickled with one build of the kernels
         loads with the best build this machine runs if that one is missing here (the builds
         compute the same results)."""
-        self.__dict__.update(state)
+        self.__dict__.update(state, params=backends.aligned(state["params"]))
         self._lock = NetworkLock()
         self.backend = backends.by_saved_name(state["backend"])
         self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)

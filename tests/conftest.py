@@ -54,7 +54,7 @@ DTYPES = ("float64", "float32")
 
 def cython_variants():
     """Every build of the Cython kernels this machine runs (one per instruction set, e.g.
-    cython-generic and cython-avx2), or just "cython" if the package has only one."""
+    cython-generic, cython-avx2 and cython-avx512), or just "cython" if the package has only one."""
     try:
         from fastmlp._backends import available
     except ImportError:

@@ -177,3 +177,55 @@ def test_bad_optimizer_settings_in_sgd_step_change_nothing():
         net.sgd_step(X, y, 0.01, optimizer="momentum", momentum=1.0)
     np.testing.assert_array_equal(net.params, before)
     assert net.optimizer is state and state.t == 1
+
+
+# Per sample, the kernels make each optimizer step inside backprop's passes over the
+# weights (and fuse the update of W^(1) with the next sample's forward sums). Every option
+# goes through that path; widths above the kernels' column block (32) are included.
+PER_SAMPLE_OPTIONS = [
+    dict(l2=0.02, l1=0.003),
+    dict(dropout=0.4),
+    dict(update_dropout=0.3, l2=0.01),
+    dict(sample_weight=np.linspace(0.2, 2.0, 20), l1=0.002),
+    dict(dropout=[0.3, 0.5], sample_weight=np.linspace(2.0, 0.5, 20), l2=0.01, update_dropout=0.2),
+]
+
+
+@pytest.mark.parametrize("backend", cython_variants())
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kind", ["momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("options", PER_SAMPLE_OPTIONS, ids=lambda o: "-".join(o))
+def test_per_sample_steps_with_every_option_match_the_reference(backend, dtype, kind, options):
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(20, 6)), rng.integers(0, 3, 20)
+    nets = [
+        fm.MLP([6, 37, 35, 3], activation="tanh", loss="cross_entropy", dtype=dtype, seed=2, backend=b)
+        for b in (backend, "reference")
+    ]
+    fit = dict(epochs=2, batch_size=1, eta=0.02, seed=6, optimizer=kind, momentum=0.8, beta1=0.85, beta2=0.99)
+    hists = [n.fit(X, y, **fit, **options) for n in nets]
+    tol = tolerance(dtype)
+    np.testing.assert_allclose(nets[0].params, nets[1].params, **tol)
+    np.testing.assert_allclose(nets[0].optimizer.m, nets[1].optimizer.m, **tol)
+    np.testing.assert_allclose(nets[0].optimizer.v, nets[1].optimizer.v, **tol)
+    np.testing.assert_allclose(hists[0].loss, hists[1].loss, **tol)
+    assert nets[0].optimizer.t == nets[1].optimizer.t == 40
+
+
+@pytest.mark.parametrize("backend", cython_variants())
+@pytest.mark.parametrize("kind", ["momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_an_optimizer_epoch_in_pieces_equals_one_call(monkeypatch, backend, kind, batch_size):
+    """Long epochs reach the kernels in pieces (so that Ctrl-C is noticed); where a piece
+    ends, the fused next-sample sums are not formed, and nothing may change, bit for bit."""
+    rng = np.random.default_rng(7)
+    X, y = rng.normal(size=(30, 6)), rng.integers(0, 3, 30)
+    whole, pieces = (fm.MLP([6, 37, 3], loss="cross_entropy", seed=3, backend=backend) for _ in range(2))
+    fit = dict(epochs=2, batch_size=batch_size, eta=0.05, seed=8, optimizer=kind, l2=0.01, dropout=0.3)
+    whole.fit(X, y, **fit)
+    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 3 * pieces.params.size * 6)  # 6 samples per call
+    pieces.fit(X, y, **fit)
+    np.testing.assert_array_equal(whole.params, pieces.params)
+    np.testing.assert_array_equal(whole.optimizer.m, pieces.optimizer.m)
+    np.testing.assert_array_equal(whole.optimizer.v, pieces.optimizer.v)
+    assert whole.optimizer.t == pieces.optimizer.t
