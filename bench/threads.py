@@ -50,12 +50,16 @@ def alternately(first, second, repeats):
             statistics.median(a / b for (a, _), (b, _) in pairs), statistics.median(c for _, (_, c) in pairs))
 
 
+def together(*workers):
+    """Start the threads or processes, then wait for all of them."""
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
 def in_threads(*calls):
-    threads = [threading.Thread(target=call) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    together(*[threading.Thread(target=call) for call in calls])
 
 
 def count(n=5_000_000):
@@ -66,14 +70,9 @@ def count(n=5_000_000):
 def control(repeats):
     """What parallelism the machine gives now: the same Python loop in one process, and in
     each of two processes at once (2x: two free cores; 1x: one)."""
-    def two_processes():
-        workers = [multiprocessing.Process(target=count) for _ in range(2)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-
-    one, two, ratio, _ = alternately(lambda: (count(), count()), two_processes, repeats)
+    one, two, ratio, _ = alternately(lambda: (count(), count()),
+                                     lambda: together(*[multiprocessing.Process(target=count) for _ in range(2)]),
+                                     repeats)
     print(f"control, two loops: one after the other {one:.3f} s, in two processes {two:.3f} s: {ratio:.2f}x")
 
 
