@@ -268,6 +268,31 @@ class _MLPEstimator(BaseEstimator):
         with blas_limit(self.n_threads):
             return net.forward(X)
 
+    # -- keeping and deploying ---------------------------------------------------------------
+
+    def save(self, path, *, metadata=None) -> None:
+        """Write the fitted estimator (parameters, fitted attributes, network and the state
+        warm_start and partial_fit go on from) to ``path`` atomically; ``fastmlp.load(path)``
+        gives it back. See fastmlp.io.save; NotFittedError before fit."""
+        from .io import save
+
+        save(self, path, metadata=metadata)
+
+    def to_onnx(self, path=None):
+        """The ONNX model of the fitted network's forward pass (fastmlp.onnx.to_model), also
+        written to ``path`` if one is given; needs the onnx extra: pip install 'fastmlp[onnx]'.
+
+        The graph's output "h" is the network's output layer, not predict's labels: for a
+        classifier with several classes the softmax rows, which equal predict_proba; for a
+        binary or multilabel classifier the sigmoid of each output, i.e. for binary one column
+        equal to predict_proba[:, 1] (predict_proba adds the column 1 - h); for a regressor
+        the raw outputs, shape (N, n_outputs_) even for one output."""
+        from . import onnx
+
+        check_is_fitted(self)
+        net = self._network()
+        return onnx.to_model(net) if path is None else onnx.export(net, path)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
@@ -435,5 +460,7 @@ def _number(est, name, lowest=-np.inf) -> float:
         raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
     return float(value)
 
+
+from . import _estimator_io  # noqa: E402,F401  (registers both estimators with fastmlp.io)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
