@@ -132,6 +132,11 @@ def _checked_parameters(cls, params: dict) -> dict:
     for key in ("random_state", "n_threads"):
         if params[key] is not None:
             integer(params, key, 0 if key == "random_state" else 1, 2**32 - 1)
+    dropout = params["dropout"]
+    rates = list(dropout) if isinstance(dropout, tuple) else [] if dropout is None else [dropout]
+    for rate in [params["update_dropout"], *rates]:
+        if not 0 <= number({"rate": rate}, "rate") < 1:
+            raise ValueError(f"the parameters 'dropout' and 'update_dropout' must be rates in [0, 1), got {rate!r:.80}")
     activation_params = params["activation_params"]
     if activation_params is not None:
         if not isinstance(activation_params, dict):
