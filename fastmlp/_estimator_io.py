@@ -21,8 +21,6 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
 from ._model_kinds import mlp_from_state, mlp_state
-from .activations import activation as make_activation
-from .estimators import ACTIVATIONS, OUTPUTS, MLPClassifier, MLPRegressor
 from .io import MAX_PARAMETERS, Archive, exact_keys, field, integer, number, register
 
 # The binarizer's kind of target -> the output unit it trains.
@@ -109,14 +107,18 @@ def _classes_array(classes):
 # -- loading ------------------------------------------------------------------------------------
 
 
-def _from_state(cls):
+def register_estimator(cls, outputs: dict) -> None:
+    """Register the estimator class ``cls`` with fastmlp.io under its own name; ``outputs``
+    maps each out_activation_ to the network's (output theta, loss)."""
+
     def from_state(fields: dict, archive: Archive):
         exact_keys(fields, ("params", "fitted", "net"), f"a {cls.__name__}")
         est = cls(**_checked_parameters(cls, field(fields, "params", dict)))
         net = mlp_from_state(field(fields, "net", dict), archive)
-        _restore_fitted(est, net, field(fields, "fitted", dict), archive)
+        _restore_fitted(est, net, field(fields, "fitted", dict), outputs, archive)
         return est
-    return from_state
+
+    register(cls.__name__, cls, estimator_state, from_state)
 
 
 def _checked_parameters(cls, params: dict) -> dict:
@@ -143,12 +145,11 @@ def _checked_parameters(cls, params: dict) -> dict:
             raise ValueError(f"the parameter 'activation_params' must be a dict, got {activation_params!r:.80}")
         for key in activation_params:
             number(activation_params, key)
-    if cls is MLPClassifier:
+    if cls._is_classifier:
         params["class_weight"] = _class_weight(params["class_weight"])
     est = cls(**params)
     est._check_params()  # ValueError naming any parameter out of range
-    if est.activation_params is not None:
-        make_activation(ACTIVATIONS[est.activation], **est.activation_params)
+    est._theta()  # ValueError or TypeError for activation_params the activation does not take
     return params
 
 
@@ -164,7 +165,7 @@ def _class_weight(value):
     return {k: number({"weight": w}, "weight") for k, w in zip(labels, weights)}
 
 
-def _restore_fitted(est, net, fitted: dict, archive: Archive) -> None:
+def _restore_fitted(est, net, fitted: dict, outputs: dict, archive: Archive) -> None:
     exact_keys(fitted, ("n_features_in_", "feature_names_in_", "n_outputs_", "out_activation_", "loss_", "best_loss_",
                         "loss_curve_", "validation_scores_", "validation_loss_curve_", "best_validation_score_",
                         "n_iter_", "t_", "learning_rate", "no_improvement_count", "target"), "the fitted state")
@@ -175,9 +176,9 @@ def _restore_fitted(est, net, fitted: dict, archive: Archive) -> None:
         raise ValueError(f"the network's layer sizes {list(net.sizes)} disagree with n_features_in_, "
                          f"hidden_layer_sizes and n_outputs_ ({[d_in, *hidden, d_out]})")
     out = field(fitted, "out_activation_", str)
-    if out not in OUTPUTS or (est._is_classifier != (out != "identity")):
+    if out not in outputs or (est._is_classifier != (out != "identity")):
         raise ValueError(f"the fitted 'out_activation_' {out!r:.80} is not one a {type(est).__name__} trains")
-    if (net.activations[-1].name, net.loss.name) != OUTPUTS[out]:
+    if (net.activations[-1].name, net.loss.name) != outputs[out]:
         raise ValueError(f"the network's output {net.activations[-1].name} with loss {net.loss.name} disagrees "
                          f"with out_activation_ {out!r}")
     names = field(fitted, "feature_names_in_")
@@ -249,6 +250,3 @@ def _floats(fields, key, optional=False):
         raise ValueError(f"the fitted {key!r} must be a list of numbers, got {values!r:.80}")
     return [_float({key: v}, key) for v in values]
 
-
-register("MLPClassifier", MLPClassifier, estimator_state, _from_state(MLPClassifier))
-register("MLPRegressor", MLPRegressor, estimator_state, _from_state(MLPRegressor))

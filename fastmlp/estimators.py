@@ -58,6 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("fastmlp.estimators needs scikit-learn: pip install 'fastmlp[sklearn]'") from exc
 
 from . import _estimator_fit as training
+from . import _estimator_io
 from ._estimator_threads import blas_limit
 from .activations import activation as make_activation
 from .network import MLP
@@ -146,7 +147,7 @@ class _MLPEstimator(BaseEstimator):
 
     def _build(self, X, Y, hidden):
         """A fresh network with scikit-learn's initial weights, and fresh fitted attributes."""
-        theta = make_activation(ACTIVATIONS[self.activation], **(self.activation_params or {}))
+        theta = self._theta()
         output, loss = OUTPUTS[self._out_activation(Y)]
         sizes = [X.shape[1], *hidden, Y.shape[1]]
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
@@ -164,6 +165,10 @@ class _MLPEstimator(BaseEstimator):
             self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
             self.best_loss_ = np.inf
         self._export()
+
+    def _theta(self):
+        """The hidden layers' activation theta that ``activation`` and ``activation_params`` name."""
+        return make_activation(ACTIVATIONS[self.activation], **(self.activation_params or {}))
 
     def _network(self):
         """The fitted network, with the weights of coefs_ and intercepts_ (which the user
@@ -461,6 +466,7 @@ def _number(est, name, lowest=-np.inf) -> float:
     return float(value)
 
 
-from . import _estimator_io  # noqa: E402,F401  (registers both estimators with fastmlp.io)
+_estimator_io.register_estimator(MLPClassifier, OUTPUTS)
+_estimator_io.register_estimator(MLPRegressor, OUTPUTS)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

@@ -134,6 +134,7 @@ TAMPERED = {
     "wrong output": (_set("fitted", "out_activation_", value="identity"), "out_activation_"),
     "dropout rate": (_set("params", "dropout", value=[1.5]), "rates in [0, 1)"),
     "class_weight": (_set("params", "class_weight", value={"labels": [0], "weights": []}), "class_weight"),
+    "activation_params": (_set("params", "activation_params", value={"nonsense": 1.0}), "nonsense"),
     "negative n_iter_": (_set("fitted", "n_iter_", value=-1), "n_iter_"),
     "feature names": (_set("fitted", "feature_names_in_", value=["a"]), "feature_names_in_"),
 }
