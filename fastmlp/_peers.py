@@ -12,7 +12,7 @@ peers that list them in ``optimizers`` also train with momentum and Adam:
 
 Weights are read and written in the lecture's layout (a list of W^(l), shape
 (d^(l-1) + 1, d^(l)), bias in row 0) by the peers that can be compared exactly with
-fastmlp. Optional libraries (scikit-learn, PyTorch, FANN's shared library, Numba) are imported
+fastmlp. Optional libraries (scikit-learn, PyTorch, FANN's shared library, Numba, JAX) are imported
 by the peer that needs them; ``available`` says whether that worked.
 """
 from __future__ import annotations
@@ -301,6 +301,46 @@ class NumbaPeer:
         return [W.copy() for W in self.net.W]
 
 
+
+class JaxPeer:
+    """A compiled loop of the same per-sample algorithm in JAX (fastmlp._peer_jax): ``jit``
+    over a ``lax.scan`` of per-sample steps, one XLA thread. Per sample only."""
+
+    name = "jax"
+    minibatch = False
+    predicts = False
+
+    def __init__(self, sizes, dtype, batch_size, eta, seed):
+        if batch_size != 1:
+            raise ValueError("the JAX loop trains per sample only")
+        from . import _peer_jax
+
+        self.jax = _peer_jax
+        self.net = TeachingNetwork(sizes, dtype, seed)
+        self.dtype = np.dtype(dtype)
+        self.eta = self.dtype.type(eta)
+        self.rng = np.random.default_rng(seed)
+        self.P = _peer_jax.split(self.net.W)
+
+    def data(self, X, y):
+        """The samples on JAX's device, and the epoch compiled for their shapes (so that
+        the timed epochs run the loop, not the compiler)."""
+        jnp = self.jax.jnp
+        X, y = jnp.asarray(np.asarray(X, dtype=self.dtype)), jnp.asarray(np.asarray(y, dtype=np.int64))
+        order = np.arange(len(X), dtype=np.int64)
+        return X, y, self.jax.compiled_epoch(self.P, X, y, order, self.eta)
+
+    def train_epoch(self, data):
+        X, y, epoch = data
+        self.P = self.jax.jax.block_until_ready(epoch(self.P, X, y, self.rng.permutation(len(X)), self.eta))
+
+    def loss(self, data):
+        self.net.W = self.weights()
+        return cross_entropy(self.net.feedforward(np.asarray(data[0]))[-1], np.asarray(data[1]))
+
+    def weights(self):
+        return self.jax.joined(self.P)
+
 # FANN's enums (fann_data.h) and the shared libraries Debian's libfann2 ships per type.
 FANN_TRAIN_INCREMENTAL = 0
 FANN_SIGMOID_SYMMETRIC = 5
@@ -423,7 +463,7 @@ class FannData:
         weakref.finalize(self, destroy, self.train)
 
 
-PEERS = {peer.name: peer for peer in [FastMLP, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer]}
+PEERS = {peer.name: peer for peer in [FastMLP, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer, JaxPeer]}
 
 
 def available(name: str, dtype="float64") -> bool:
@@ -437,6 +477,8 @@ def available(name: str, dtype="float64") -> bool:
             return load_fann(dtype) is not None
         elif name == "numba":
             import numba  # noqa: F401
+        elif name == "jax":
+            from . import _peer_jax  # noqa: F401  (sets XLA's flags before JAX starts)
     except ImportError:
         return False
     return True
