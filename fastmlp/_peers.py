@@ -258,26 +258,35 @@ class TorchPeer:
                 m.bias.copy_(self.torch.from_numpy(np.ascontiguousarray(w[0])))
 
 
-class NumbaPeer:
-    """A compiled loop of the same per-sample algorithm in Numba (fastmlp._peer_numba): what
-    a performance-minded user would write instead of fastmlp. Per sample only."""
+class CompiledLoop:
+    """What the compiled per-sample loops share: the textbook network's initial weights,
+    eta in the weights' type and the generator of each epoch's order. Per sample only."""
 
-    name = "numba"
     minibatch = False
     predicts = False
 
     def __init__(self, sizes, dtype, batch_size, eta, seed):
         if batch_size != 1:
-            raise ValueError("the Numba loop trains per sample only")
+            raise ValueError(f"the {self.name} loop trains per sample only")
+        self.net = TeachingNetwork(sizes, dtype, seed)
+        self.dtype = np.dtype(dtype)
+        self.eta = self.dtype.type(eta)
+        self.rng = np.random.default_rng(seed)
+
+
+class NumbaPeer(CompiledLoop):
+    """A compiled loop of the same per-sample algorithm in Numba (fastmlp._peer_numba): what
+    a performance-minded user would write instead of fastmlp."""
+
+    name = "numba"
+
+    def __init__(self, sizes, dtype, batch_size, eta, seed):
+        super().__init__(sizes, dtype, batch_size, eta, seed)
         from numba.typed import List
 
         from . import _peer_numba
 
         self.epoch = _peer_numba.sgd_epoch
-        self.net = TeachingNetwork(sizes, dtype, seed)
-        self.dtype = np.dtype(dtype)
-        self.eta = self.dtype.type(eta)
-        self.rng = np.random.default_rng(seed)
         self.Ws, self.xs, self.deltas = List(self.net.W), List(), List()
         for d in sizes[1:]:
             self.xs.append(np.zeros(d, dtype=self.dtype))
@@ -301,25 +310,17 @@ class NumbaPeer:
         return [W.copy() for W in self.net.W]
 
 
-
-class JaxPeer:
+class JaxPeer(CompiledLoop):
     """A compiled loop of the same per-sample algorithm in JAX (fastmlp._peer_jax): ``jit``
-    over a ``lax.scan`` of per-sample steps, one XLA thread. Per sample only."""
+    over a ``lax.scan`` of per-sample steps, one XLA thread."""
 
     name = "jax"
-    minibatch = False
-    predicts = False
 
     def __init__(self, sizes, dtype, batch_size, eta, seed):
-        if batch_size != 1:
-            raise ValueError("the JAX loop trains per sample only")
+        super().__init__(sizes, dtype, batch_size, eta, seed)
         from . import _peer_jax
 
         self.jax = _peer_jax
-        self.net = TeachingNetwork(sizes, dtype, seed)
-        self.dtype = np.dtype(dtype)
-        self.eta = self.dtype.type(eta)
-        self.rng = np.random.default_rng(seed)
         self.P = _peer_jax.split(self.net.W)
 
     def data(self, X, y):
