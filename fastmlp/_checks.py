@@ -7,17 +7,20 @@ import numbers
 
 import numpy as np
 
+from ._memory import require
+
 
 def real_array(a, what: str) -> np.ndarray:
-    """``a`` as a numpy array of real numbers (any int, float or bool dtype)."""
+    """``a`` as a numpy array of real numbers (any int, float or bool dtype; not timedelta64,
+    which numpy counts among the integers)."""
     try:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:
         raise TypeError(f"{what} is not an array of numbers: {exc}") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.complexfloating):
+    if arr.dtype.kind == "c":
         raise TypeError(f"{what} must be real, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
     return arr
 
 
@@ -34,6 +37,8 @@ def samples(X, d0, dtype):
         raise ValueError(f"X has shape {shape}; expected {want}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError("X is empty: no samples")
+    if not (X.flags.c_contiguous and X.dtype == dtype):
+        require(X.shape[0] * X.shape[1] * np.dtype(dtype).itemsize, f"a copy of X as {np.dtype(dtype).name}")
     X = np.ascontiguousarray(X, dtype=dtype)
     if not np.isfinite(X).all():
         raise ValueError(f"X contains NaN or infinity (or values that overflow {np.dtype(dtype).name})")

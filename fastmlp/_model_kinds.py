@@ -45,22 +45,25 @@ def restore_generator(rng: np.random.Generator, fields: dict) -> None:
 
 
 def mlp_state(net: MLP):
-    """(fields, arrays) that rebuild ``net``: architecture, weights, optimizer, generator."""
-    fields = {
-        "sizes": list(net.sizes),
-        "activations": [{"name": a.name, "params": list(a.params)} for a in net.activations],
-        "loss": net.loss.name,
-        "dtype": net.dtype.name,
-        "init": net.init,
-        "rng": generator_state(net.rng),
-        "optimizer": None,
-    }
-    arrays = {"params": net.params}
-    opt = net.optimizer
-    if opt is not None:
-        fields["optimizer"] = {"kind": opt.kind, "momentum": opt.momentum, "beta1": opt.beta1, "beta2": opt.beta2,
-                               "epsilon": opt.epsilon, "t": int(opt.t)}
-        arrays.update(optimizer_m=opt.m, optimizer_v=opt.v)
+    """(fields, arrays) that rebuild ``net``: architecture, weights, optimizer, generator;
+    copies taken under the network's lock, so a network saved while another thread trains
+    it is saved whole."""
+    with net._lock.reading():
+        fields = {
+            "sizes": list(net.sizes),
+            "activations": [{"name": a.name, "params": list(a.params)} for a in net.activations],
+            "loss": net.loss.name,
+            "dtype": net.dtype.name,
+            "init": net.init,
+            "rng": generator_state(net.rng),
+            "optimizer": None,
+        }
+        arrays = {"params": net.params.copy()}
+        opt = net.optimizer
+        if opt is not None:
+            fields["optimizer"] = {"kind": opt.kind, "momentum": opt.momentum, "beta1": opt.beta1,
+                                   "beta2": opt.beta2, "epsilon": opt.epsilon, "t": int(opt.t)}
+            arrays.update(optimizer_m=opt.m.copy(), optimizer_v=opt.v.copy())
     return fields, arrays
 
 

@@ -6,6 +6,7 @@ Per-sample SGD does not use BLAS and always runs on one thread, deterministicall
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -23,8 +24,18 @@ def _kernel_blas() -> tuple:
 
 @contextmanager
 def blas_threads(n_threads):
-    """Within the block, the kernels' BLAS uses ``n_threads`` threads (None: as it is)."""
-    libraries = _kernel_blas() if n_threads is not None else ()
+    """Within the block, the kernels' BLAS uses ``n_threads`` threads (None: as it is).
+
+    The count is a setting of the whole process, and the OpenBLAS that scipy ships takes it
+    from the main thread only: set from another thread it reads back unchanged, and setting
+    it there around every call slows the calls of other threads (see
+    fastmlp._estimator_threads). So in other threads this changes nothing; limit BLAS
+    around the threads instead, e.g. with threadpoolctl.threadpool_limits(1) in the main
+    thread."""
+    if n_threads is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    libraries = _kernel_blas()
     previous = [lib.num_threads for lib in libraries]
     for lib in libraries:
         lib.set_num_threads(n_threads)

@@ -16,6 +16,8 @@ import numpy as np
 
 from . import _backends as backends, _checks as checks, _initialisers as initialisers, _optimizers as optimizers
 from . import _stepping as stepping, losses, training
+from ._locking import NetworkLock
+from ._memory import require
 from ._threads import blas_threads
 from .activations import activation as make_activation
 from .trace import Trace
@@ -43,8 +45,11 @@ class MLP:
         self.dtype = checks.dtype(dtype)
         self.backend = backends.get(backend)
         self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
-        self.params = backends.aligned(np.zeros(sum((a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])),
-                                                dtype=self.dtype))
+        self._lock = NetworkLock()
+        layers = [(a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])]
+        # the weights, and the float64 draw of the largest layer's by initialise
+        require(sum(layers) * self.dtype.itemsize + 8 * max(layers), f"MLP({list(self.sizes)}) ({self.dtype.name})")
+        self.params = backends.aligned(np.zeros(sum(layers), dtype=self.dtype))
         self.weights = _layer_views(self.params, self.sizes)
         self.rng = np.random.default_rng(checks.seed(seed))
         self.n_threads = n_threads
@@ -70,10 +75,11 @@ class MLP:
         """Draw fresh weights from the network's generator by the scheme ``init`` names
         (default "auto": Glorot uniform for tanh, sigmoid and linear units, He normal for
         the ReLU family); biases start at 0."""
-        for W, act in zip(self.weights, self.activations):
-            W[0] = 0
-            W[1:] = initialisers.draw(self.init, self.rng, W.shape[0] - 1, W.shape[1], act.name)
-        self.optimizer = None  # fresh weights, fresh momentum
+        with self._lock.writing():
+            for W, act in zip(self.weights, self.activations):
+                W[0] = 0
+                W[1:] = initialisers.draw(self.init, self.rng, W.shape[0] - 1, W.shape[1], act.name)
+            self.optimizer = None  # fresh weights, fresh momentum
 
     def set_weights(self, weights) -> None:
         """Copy W^(1) .. W^(L) in; each must have shape (d^(l-1) + 1, d^(l)) and be finite."""
@@ -90,20 +96,23 @@ class MLP:
             if not np.isfinite(w).all():
                 raise ValueError(f"W^({l}) contains NaN or infinity (or overflows {self.dtype.name})")
             new.append(w)
-        for W, w in zip(self.weights, new):
-            W[...] = w
+        with self._lock.writing():
+            for W, w in zip(self.weights, new):
+                W[...] = w
 
     def copy(self) -> MLP:
         """An independent network with the same architecture, weights, optimizer state and
         generator state."""
         twin = object.__new__(MLP)
-        twin.__setstate__(copying.deepcopy(self.__getstate__()))
+        twin.__setstate__(self.__getstate__())
         return twin
 
     def __getstate__(self) -> dict:
-        """What pickle keeps: everything but the kernels' objects and the weight views, which
-        are rebuilt on load, and the backend by name."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_arch", "weights")}
+        """What pickle keeps: a copy of everything but the kernels' objects, the weight views
+        and the lock, which are rebuilt on load, and the backend by name. The copy is taken
+        under the lock, so a network pickled while another thread trains it is whole."""
+        with self._lock.reading():
+            state = copying.deepcopy({k: v for k, v in self.__dict__.items() if k not in _REBUILT})
         state["backend"] = self.backend.name
         return state
 
@@ -112,6 +121,7 @@ class MLP:
         loads with the best build this machine runs if that one is missing here (the builds
         compute the same results)."""
         self.__dict__.update(state, params=backends.aligned(state["params"]))
+        self._lock = NetworkLock()
         self.backend = backends.by_saved_name(state["backend"])
         self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
         self.weights = _layer_views(self.params, self.sizes)
@@ -128,7 +138,8 @@ class MLP:
     def forward(self, X) -> np.ndarray:
         """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L))."""
         X, single = self._inputs(X)
-        with blas_threads(self.n_threads):
+        require(len(X) * self.sizes[-1] * self.dtype.itemsize, f"the outputs of {len(X)} samples")
+        with self._lock.reading(), blas_threads(self.n_threads):
             H = self.backend.forward(self._arch, self.params, X)
         return H[0] if single else H
 
@@ -154,7 +165,8 @@ class MLP:
         units = sum(self.sizes[1:])
         s, xs, delta = (np.empty(units, dtype=self.dtype) for _ in range(3))
         grad = np.empty_like(self.params)
-        loss = self.backend.backprop(self._arch, self.params, x[0], Y[0], s, xs, delta, grad)
+        with self._lock.reading():
+            loss = self.backend.backprop(self._arch, self.params, x[0], Y[0], s, xs, delta, grad)
         return Trace(
             x=[x[0]] + self._split(xs),
             s=self._split(s),
@@ -182,10 +194,27 @@ class MLP:
 
     def _mean_gradient(self, X, Y, grad, weight=None) -> float:
         """For validated X, Y (see ``_data``) and float64 sample weights (or None): the mean
-        loss; its gradient goes into ``grad`` (flat, laid out like ``params``). One kernel
-        call."""
-        with blas_threads(self.n_threads):
-            return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad, weight))
+        loss; its gradient goes into ``grad`` (flat, laid out like ``params``).
+
+        The kernels take the rows in parts of about training.WORK_PER_CALL multiply-adds
+        (at least GRADIENT_ROWS rows, for the matrix products' sake), so that a Ctrl-C
+        during a large gradient, as L-BFGS takes, is noticed within a fraction of a second
+        and the kernels' buffers stay small; the parts' means are combined by their rows."""
+        n = len(X)
+        rows = max(GRADIENT_ROWS, training.WORK_PER_CALL // (3 * self.params.size))
+        with self._lock.reading(), blas_threads(self.n_threads):
+            if n <= rows:
+                return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad, weight))
+            total, part = 0.0, np.empty_like(grad)
+            grad[...] = 0
+            for start in range(0, n, rows):
+                stop = min(n, start + rows)
+                share = None if weight is None else weight[start:stop]
+                loss = self.backend.mean_gradient(self._arch, self.params, X[start:stop], Y[start:stop], part, share)
+                total += float(loss) * (stop - start)
+                grad += part * (stop - start)
+            grad /= n
+            return total / n
 
     def sgd_step(self, X, y, eta, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999,
                  epsilon=1e-8) -> float:
@@ -199,11 +228,12 @@ class MLP:
         self._require_trainable("sgd_step")
         eta = checks.eta(eta, self.dtype)
         l2, l1 = checks.penalties(l2, l1)
-        moments = optimizers.prepare(self, optimizer, momentum, beta1, beta2, epsilon)
         X, Y = self._data(X, y)
         order = np.arange(len(X), dtype=np.intp)
-        loss = training.run_epoch(self, X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
-        self.optimizer = moments
+        with self._lock.writing():
+            moments = optimizers.prepare(self, optimizer, momentum, beta1, beta2, epsilon)
+            loss = training.run_epoch(self, X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
+            self.optimizer = moments
         return loss
 
     fit = training.fit
@@ -247,6 +277,12 @@ class MLP:
         from .io import save
 
         save(self, path, metadata=metadata)
+
+
+# Attributes pickle leaves out and __setstate__ rebuilds.
+_REBUILT = ("_arch", "weights", "_lock")
+# The fewest rows a part of a large gradient pass takes.
+GRADIENT_ROWS = 256
 
 
 # -- argument checks shared by the API -----------------------------------------------------

@@ -8,6 +8,7 @@ validation data, checks the hyperparameters and keeps the record.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import numpy as np
 
 from . import _checks as checks, _optimizers as optimizers, _stepping as stepping, schedules
 from ._errors import DivergenceError
+from ._memory import require
 from ._threads import blas_threads
 from .datasets import stratified_mask
 from .progress import Progress
@@ -51,6 +53,19 @@ class History:
         return len(self.loss)
 
 
+def _training(function):
+    """``function(net, ...)`` run holding the network's lock alone (see fastmlp._locking):
+    calls that train one network from several threads run one after the other."""
+
+    @functools.wraps(function)
+    def holding_the_lock(net, *args, **kwargs):
+        with net._lock.writing():
+            return function(net, *args, **kwargs)
+
+    return holding_the_lock
+
+
+@_training
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         progress=False, solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False,
         patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
@@ -103,8 +118,12 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         unchanged, drawn at random.
 
     A rejected argument raises before anything changes. If an epoch diverges the weights and
-    the generator are those after the last finite epoch, and the DivergenceError, like a
-    KeyboardInterrupt, carries the history so far as ``exc.history``.
+    the generator are those after the last finite epoch. Any exception that ends training
+    (a DivergenceError, a KeyboardInterrupt, or one the callback or the schedule raises,
+    which passes through unchanged) carries the history so far as ``exc.history``, and the
+    network keeps the weights of the last epoch that finished.
+
+    Other threads wait while a fit trains a network (see "Threads" in the README).
     """
     net._require_trainable("fit")
     epochs = checks.positive_int(epochs, "epochs")
@@ -127,6 +146,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     if batch_size is not None:
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net._data(X, y)
+    if solver == "sgd":
+        _require_room(net, len(X) if batch_size is None else min(batch_size, len(X)))
     table = stepping.class_weights(net, class_weight, Y)
     options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -148,7 +169,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
             _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options)
         else:
             _lbfgs(net, X, Y, epochs, loop, l2, options.weight)
-    except (KeyboardInterrupt, DivergenceError) as exc:
+    except BaseException as exc:
         exc.history = loop.history
         raise
     finally:
@@ -187,6 +208,7 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     minibatches), so that a Ctrl-C is noticed within a fraction of a second; the weights it
     leaves are those of the last finished piece, or the ones from before the call if those
     are not finite."""
+    _require_room(net, min(batch_size, len(order)))
     before = net.params.copy()
     moments = optimizer.snapshot() if optimizer is not None else None
     per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
@@ -220,6 +242,12 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
             "non-finite; the weights were restored. Try a smaller eta."
         )
     return total
+
+
+def _require_room(net, rows):
+    """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
+    (at most five values per unit and row)."""
+    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
 
 
 def _undo(net, params, optimizer, moments):
@@ -279,11 +307,17 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
             )
         return loss, grad.astype(np.float64)
 
+    raised = []  # a StopIteration from the user's callback, which scipy would take for "stop"
+
     def iteration(intermediate_result):
         nonlocal evaluations, start
         accepted[...] = intermediate_result.x
         net.params[...] = accepted
-        stop = loop.end(float(intermediate_result.fun), time.perf_counter() - start, evaluations * len(X), None)
+        try:
+            stop = loop.end(float(intermediate_result.fun), time.perf_counter() - start, evaluations * len(X), None)
+        except StopIteration as exc:
+            raised.append(exc)
+            raise
         evaluations, start = 0, time.perf_counter()
         if stop:
             raise StopIteration
@@ -294,6 +328,9 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
     except BaseException:
         net.params[...] = accepted
         raise
+    if raised:
+        net.params[...] = accepted
+        raise raised[0]
     net.params[...] = result.x
 
 

@@ -9,10 +9,44 @@ directory on sys.path because it is not a package).
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 import fastmlp as fm
+
+# -- hypothesis profiles -------------------------------------------------------------------
+# "ci" (the default) keeps the property tests short and repeatable; "thorough" runs many
+# more, fresh examples each time. HYPOTHESIS_PROFILE=thorough selects it, and so does a run
+# of the slow tests (pytest -m slow), which then includes every property test.
+
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True, suppress_health_check=_QUIET)
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=_QUIET)
+
+
+def _runs_slow_tests(config) -> bool:
+    expression = config.option.markexpr or ""
+    return "slow" in expression and "not slow" not in expression
+
+
+def pytest_configure(config):
+    # Before the test modules are imported: settings(...) objects made there inherit the profile.
+    profile = os.environ.get("HYPOTHESIS_PROFILE") or ("thorough" if _runs_slow_tests(config) else "ci")
+    settings.load_profile(profile)
+    config.thorough = profile == "thorough"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    # A slow run with the thorough profile includes the property tests (marked before -m selects).
+    if config.thorough and _runs_slow_tests(config):
+        for item in items:
+            if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+                item.add_marker(pytest.mark.slow)
+
 
 BACKENDS = ("cython", "reference")
 DTYPES = ("float64", "float32")

@@ -8,6 +8,8 @@ once per scenario and reused.
 """
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import fastmlp as fm
 from conftest import (
@@ -18,6 +20,7 @@ from conftest import (
     cython_variants,
     make_data,
     make_net,
+    random_weights,
     tolerance,
     twin,
 )
@@ -277,3 +280,68 @@ def test_per_sample_epochs_on_sparse_inputs(backend, dtype):
     hists = [n.fit(X, y, epochs=3, batch_size=1, eta=0.05, seed=3) for n in nets]
     np.testing.assert_allclose(nets[0].params, nets[1].params, **tolerance(dtype))
     np.testing.assert_allclose(hists[0].loss, hists[1].loss, **tolerance(dtype))
+
+
+# -- hypothesis: any small network, any data, any kind of step ------------------------------
+
+
+@st.composite
+def problems(draw):
+    """A random small network (1-3 layers of weights, every hidden activation and loss),
+    its weights, data, sample weights or none, and the settings of a short fit."""
+    case = draw(st.sampled_from(LOSSES))
+    L = draw(st.integers(1, 3))
+    sizes = draw(st.lists(st.integers(1, 7), min_size=L + 1, max_size=L + 1))
+    if case.loss == "cross_entropy":
+        sizes[-1] = max(sizes[-1], 2)
+    acts = draw(st.lists(st.sampled_from(HIDDEN_SPECS), min_size=L - 1, max_size=L - 1))
+    seed = draw(st.integers(0, 2**16))
+    scale = draw(st.sampled_from([0.1, 0.6, 1.0]))
+    n = draw(st.integers(1, 9))
+    fit = dict(
+        batch_size=draw(st.integers(1, n)), eta=draw(st.sampled_from([0.0, 0.01, 0.05])),
+        optimizer=draw(st.sampled_from(["sgd", "momentum", "nesterov", "adam"])),
+        l2=draw(st.sampled_from([0.0, 0.1])), l1=draw(st.sampled_from([0.0, 0.01])),
+        shuffle=draw(st.booleans()), seed=seed,
+    )
+    weighted = draw(st.booleans())
+    return case, sizes, acts, seed, scale, n, fit, weighted
+
+
+def property_scenario(net, X, y, weight, fit):
+    loss, grads = net.gradient(X, y, sample_weight=weight)
+    out = [("forward", net.forward(X)), ("forward one", net.forward(X[0])), ("mean loss", loss)]
+    out += [(f"dl/dW^({l})", g) for l, g in enumerate(grads, start=1)]
+    try:
+        trained = [("step loss", net.sgd_step(X[:1], y[:1], fit["eta"], l2=fit["l2"], l1=fit["l1"]))]
+        trained.append(("history", net.fit(X, y, epochs=2, sample_weight=weight, **fit).loss))
+    except fm.DivergenceError:
+        return out, None  # near the edge, whether a step overflows depends on rounding
+    return out, trained + weights(net, "after training")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kernel", cython_variants())
+@given(problem=problems())
+def test_hypothesis_kernels_agree_with_the_reference(kernel, dtype, problem):
+    case, sizes, acts, seed, scale, n, fit, weighted = problem
+    ws = random_weights(sizes, seed, scale)
+    X, y = make_data(sizes, case, n, seed)
+    weight = np.random.default_rng(seed).uniform(0.0, 2.0, n) + 0.1 if weighted else None
+    records = []
+    for backend in (kernel, "reference"):
+        net = make_net(sizes, acts, case, dtype=dtype, backend=backend, seed=seed, weights=ws)
+        records.append(property_scenario(net, X, y, weight, fit))
+    (passes, trained), (passes_ref, trained_ref) = records
+    # One pass agrees to the dtype's tolerance. Training amplifies the rounding differences
+    # by as much as the steps magnify small changes of the weights, which hypothesis drives
+    # high (identity units, large weights, many samples of one kind): it gets more room.
+    loose = {"rtol": 1e-7, "atol": 1e-7} if np.dtype(dtype) == np.float64 else {"rtol": 5e-3, "atol": 5e-3}
+    comparisons = [(zip(passes, passes_ref), tolerance(dtype))]
+    if trained is not None and trained_ref is not None:  # neither diverged
+        comparisons.append((zip(trained, trained_ref), loose))
+    for records, tol in comparisons:
+        for (label, a), (_, b) in records:
+            a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
+            np.testing.assert_allclose(a, b, err_msg=label, rtol=tol["rtol"], atol=tol["atol"] * scale)

@@ -11,44 +11,99 @@ import pytest
 
 import fastmlp as fm
 
+# The child trains 784-1024-10 (about 0.8 million weights) on 16,000 samples for far more
+# epochs than it could finish: one full-batch gradient alone costs about 25 GFLOP, seconds
+# on one core, so a Ctrl-C noticed only between whole passes over the data comes too late.
 CHILD = textwrap.dedent(
     """
+    import signal
     import sys
+    import time
     import numpy as np
+    import scipy.optimize  # L-BFGS imports it on first use: have that done before the signal
+    # A runner that started the tests in the background may have left SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt for it: as for a user at a terminal, it does.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     import fastmlp as fm
+    kind = sys.argv[1]
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(40_000, 784)).astype(np.float32)
+    X = rng.standard_normal((16_000, 784), dtype=np.float32)
     y = rng.integers(0, 10, len(X))
-    net = fm.MLP([784, 1024, 10], loss="cross_entropy", dtype="float32", seed=0)
+    if kind.startswith("estimator"):  # scikit-learn's interface over the same network
+        import warnings
+        from fastmlp.estimators import MLPClassifier
+        solver = kind.split("-")[1]
+        model = MLPClassifier((1024,), solver=solver, batch_size=32, max_iter=1000, tol=0, random_state=0)
+        def train():
+            # Like scikit-learn's, the SGD solvers end the fit with a warning on Ctrl-C.
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                model.fit(X, y)
+            if not any("interrupted" in str(w.message) for w in seen):
+                print("finished", flush=True)
+                sys.exit()
+            raise KeyboardInterrupt
+        def usable():
+            net = model.net_
+            ok = bool(np.isfinite(net.params).all()) and model.predict(X[:5]).shape == (5,)
+            net.partial_fit(X[:8], y[:8], eta=0.01)  # trains on (the labels 0..9 are its classes)
+            return ok and bool(np.isfinite(net.params).all())
+    else:
+        options = {
+            "per-sample": dict(batch_size=1),
+            "minibatch": dict(batch_size=32),
+            "momentum": dict(batch_size=1, optimizer="momentum"),
+            "nesterov": dict(batch_size=32, optimizer="nesterov"),
+            "adam": dict(batch_size=32, optimizer="adam"),
+            "dropout": dict(batch_size=32, dropout=0.2, update_dropout=0.1),
+            "lbfgs": dict(solver="lbfgs"),
+        }[kind]
+        net = fm.MLP([784, 1024, 10], loss="cross_entropy", dtype="float32", seed=0)
+        def train():
+            net.fit(X, y, epochs=1000, eta=0.01, **options)
+            print("finished", flush=True)
+            sys.exit()
+        def usable():
+            ok = bool(np.isfinite(net.params).all()) and net.predict(X[:5]).shape == (5,)
+            net.partial_fit(X[:8], y[:8], eta=0.01, batch_size=options.get("batch_size", 1))  # trains on
+            return ok and bool(np.isfinite(net.params).all())
     print("training", flush=True)
     try:
-        net.fit(X, y, epochs=1, batch_size=int(sys.argv[1]), eta=0.01)
-    except KeyboardInterrupt:
-        ok = bool(np.isfinite(net.params).all()) and net.predict(X[:5]).shape == (5,)
-        print("interrupted", ok, flush=True)
-    else:
-        print("finished", flush=True)
+        train()
+    except KeyboardInterrupt as exc:
+        caught = time.monotonic()
+        print("interrupted", usable(), type(getattr(exc, "history", None)).__name__, caught, flush=True)
     """
 )
+KINDS = ["per-sample", "minibatch", "momentum", "nesterov", "adam", "dropout", "lbfgs"]
+ESTIMATORS = ["estimator-sgd", "estimator-adam", "estimator-lbfgs"]
+try:
+    import sklearn  # noqa: F401
+except ImportError:
+    ESTIMATORS = []
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
-@pytest.mark.parametrize("batch_size", [1, 32])
-def test_ctrl_c_during_one_long_epoch_interrupts_it_and_leaves_a_usable_model(batch_size, tmp_path):
-    # One epoch of 40,000 samples of 784-1024-10 takes several seconds (about 0.5 GFLOP
-    # per 1,000 samples); SIGINT arrives a moment after it starts and must end it well
-    # before it would have finished.
+@pytest.mark.parametrize("kind", KINDS + ESTIMATORS)
+def test_ctrl_c_during_a_long_fit_interrupts_it_and_leaves_a_usable_model(kind, tmp_path):
+    # SIGINT arrives a moment after training starts and must end it within a second or
+    # so (generous for a loaded machine; the fit would take minutes).
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(batch_size)], stdout=subprocess.PIPE, text=True, cwd=tmp_path
-    )  # cwd: import the installed package, not the checkout's sources
-    assert child.stdout.readline().strip() == "training"
-    time.sleep(0.5)
-    sent = time.perf_counter()
-    child.send_signal(signal.SIGINT)
-    out, _ = child.communicate(timeout=60)
-    waited = time.perf_counter() - sent
-    assert out.split() == ["interrupted", "True"], out
-    assert waited < 2.0  # generous for a loaded machine; the whole epoch takes far longer
+        [sys.executable, "-c", CHILD, kind], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )  # cwd: import the package from the path (PYTHONPATH or the installed one), not the checkout
+    try:
+        assert child.stdout.readline().strip() == "training"
+        time.sleep(0.5)
+        sent = time.monotonic()  # the system's clock, which the child reads too
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    # The estimators' SGD solvers end without an exception, so without a history.
+    history = "NoneType" if kind in ("estimator-sgd", "estimator-adam") else "History"
+    assert out.split()[:3] == ["interrupted", "True", history], out
+    waited = float(out.split()[3]) - sent
+    assert waited < 2.0, f"{kind}: the fit went on for {waited:.1f} s after Ctrl-C"
 
 
 def test_the_epoch_in_pieces_equals_one_call(monkeypatch):
@@ -65,3 +120,29 @@ def test_the_epoch_in_pieces_equals_one_call(monkeypatch):
     for (p_whole, l_whole), (p_parts, l_parts) in zip(results[:2], results[2:]):
         np.testing.assert_allclose(p_parts, p_whole, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(l_parts, l_whole, rtol=1e-13)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_gradient_in_parts_equals_one_call(monkeypatch, backend, weighted):
+    # L-BFGS's gradient passes go to the kernels in parts of rows (so that Ctrl-C is noticed);
+    # the parts' means, combined by their rows, are the mean over all rows.
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(101, 6)), rng.integers(0, 3, 101)
+    weight = rng.uniform(0.0, 2.0, 101) if weighted else None
+    net = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0, backend=backend)
+    whole = net.gradient(X, y, sample_weight=weight)
+    monkeypatch.setattr(fm.network, "GRADIENT_ROWS", 7)
+    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 1)
+    calls = []
+    kernel = net.backend.mean_gradient
+    monkeypatch.setattr(net, "backend", net.backend._replace(
+        mean_gradient=lambda arch, params, X, *args: calls.append(len(X)) or kernel(arch, params, X, *args)))
+    parts = net.gradient(X, y, sample_weight=weight)
+    assert calls == [7] * 14 + [3]
+    assert parts[0] == pytest.approx(whole[0], rel=1e-13)
+    for g_parts, g_whole in zip(parts[1], whole[1]):
+        np.testing.assert_allclose(g_parts, g_whole, rtol=1e-12, atol=1e-15)
+    hist = [fm.MLP([6, 5, 3], loss="cross_entropy", seed=0).fit(X, y, epochs=3, solver="lbfgs").loss]
+    monkeypatch.undo()
+    hist.append(fm.MLP([6, 5, 3], loss="cross_entropy", seed=0).fit(X, y, epochs=3, solver="lbfgs").loss)
+    np.testing.assert_allclose(hist[0], hist[1], rtol=1e-10)

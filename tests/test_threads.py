@@ -49,3 +49,37 @@ def test_bad_thread_counts_are_rejected(bad):
     net = fm.MLP([3, 2, 1])
     with pytest.raises(ValueError, match="n_threads must be a positive integer"):
         net.n_threads = bad
+
+
+class FakeBLAS:
+    """Stands in for a threadpoolctl controller, to see what blas_threads sets where."""
+
+    def __init__(self, num_threads):
+        self.num_threads = num_threads
+
+    def set_num_threads(self, n):
+        self.num_threads = n
+
+
+def test_the_limit_is_set_in_the_main_thread_only(monkeypatch):
+    # OpenBLAS takes its thread count from the main thread only; set from others it is
+    # ignored, and setting it there slows other threads' calls.
+    import threading
+
+    from fastmlp import _threads
+
+    library = FakeBLAS(3)
+    monkeypatch.setattr(_threads, "_kernel_blas", lambda: (library,))
+    seen = []
+
+    def worker():
+        with _threads.blas_threads(1):
+            seen.append(library.num_threads)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(10)
+    with _threads.blas_threads(1):
+        seen.append(library.num_threads)
+    assert seen == [3, 1]
+    assert library.num_threads == 3
