@@ -1,4 +1,4 @@
-"""Time fastmlp against numpy, scikit-learn, PyTorch and FANN: see bench/README.md.
+"""Time fastmlp against numpy, scikit-learn, PyTorch, FANN, Numba and JAX: see bench/README.md.
 
     python bench/compare.py --threads 1 > results.txt
 """

@@ -15,6 +15,7 @@ class Architecture:
     n_params: int
     width: int
     units: int
+    chunk: int
     def __init__(
         self, sizes: Sequence[int], act_codes: Sequence[int], act_params: Sequence[Sequence[float]], loss_code: int
     ) -> None: ...

@@ -12,7 +12,7 @@ peers that list them in ``optimizers`` also train with momentum and Adam:
 
 Weights are read and written in the lecture's layout (a list of W^(l), shape
 (d^(l-1) + 1, d^(l)), bias in row 0) by the peers that can be compared exactly with
-fastmlp. Optional libraries (scikit-learn, PyTorch, FANN's shared library, Numba) are imported
+fastmlp. Optional libraries (scikit-learn, PyTorch, FANN's shared library, Numba, JAX) are imported
 by the peer that needs them; ``available`` says whether that worked.
 """
 from __future__ import annotations
@@ -258,26 +258,35 @@ class TorchPeer:
                 m.bias.copy_(self.torch.from_numpy(np.ascontiguousarray(w[0])))
 
 
-class NumbaPeer:
-    """A compiled loop of the same per-sample algorithm in Numba (fastmlp._peer_numba): what
-    a performance-minded user would write instead of fastmlp. Per sample only."""
+class CompiledLoop:
+    """What the compiled per-sample loops share: the textbook network's initial weights,
+    eta in the weights' type and the generator of each epoch's order. Per sample only."""
 
-    name = "numba"
     minibatch = False
     predicts = False
 
     def __init__(self, sizes, dtype, batch_size, eta, seed):
         if batch_size != 1:
-            raise ValueError("the Numba loop trains per sample only")
+            raise ValueError(f"the {self.name} loop trains per sample only")
+        self.net = TeachingNetwork(sizes, dtype, seed)
+        self.dtype = np.dtype(dtype)
+        self.eta = self.dtype.type(eta)
+        self.rng = np.random.default_rng(seed)
+
+
+class NumbaPeer(CompiledLoop):
+    """A compiled loop of the same per-sample algorithm in Numba (fastmlp._peer_numba): what
+    a performance-minded user would write instead of fastmlp."""
+
+    name = "numba"
+
+    def __init__(self, sizes, dtype, batch_size, eta, seed):
+        super().__init__(sizes, dtype, batch_size, eta, seed)
         from numba.typed import List
 
         from . import _peer_numba
 
         self.epoch = _peer_numba.sgd_epoch
-        self.net = TeachingNetwork(sizes, dtype, seed)
-        self.dtype = np.dtype(dtype)
-        self.eta = self.dtype.type(eta)
-        self.rng = np.random.default_rng(seed)
         self.Ws, self.xs, self.deltas = List(self.net.W), List(), List()
         for d in sizes[1:]:
             self.xs.append(np.zeros(d, dtype=self.dtype))
@@ -300,6 +309,38 @@ class NumbaPeer:
     def weights(self):
         return [W.copy() for W in self.net.W]
 
+
+class JaxPeer(CompiledLoop):
+    """A compiled loop of the same per-sample algorithm in JAX (fastmlp._peer_jax): ``jit``
+    over a ``lax.scan`` of per-sample steps, one XLA thread."""
+
+    name = "jax"
+
+    def __init__(self, sizes, dtype, batch_size, eta, seed):
+        super().__init__(sizes, dtype, batch_size, eta, seed)
+        from . import _peer_jax
+
+        self.jax = _peer_jax
+        self.P = _peer_jax.split(self.net.W)
+
+    def data(self, X, y):
+        """The samples on JAX's device, and the epoch compiled for their shapes (so that
+        the timed epochs run the loop, not the compiler)."""
+        jnp = self.jax.jnp
+        X, y = jnp.asarray(np.asarray(X, dtype=self.dtype)), jnp.asarray(np.asarray(y, dtype=np.int64))
+        order = np.arange(len(X), dtype=np.int64)
+        return X, y, self.jax.compiled_epoch(self.P, X, y, order, self.eta)
+
+    def train_epoch(self, data):
+        X, y, epoch = data
+        self.P = self.jax.jax.block_until_ready(epoch(self.P, X, y, self.rng.permutation(len(X)), self.eta))
+
+    def loss(self, data):
+        self.net.W = self.weights()
+        return cross_entropy(self.net.feedforward(np.asarray(data[0]))[-1], np.asarray(data[1]))
+
+    def weights(self):
+        return self.jax.joined(self.P)
 
 # FANN's enums (fann_data.h) and the shared libraries Debian's libfann2 ships per type.
 FANN_TRAIN_INCREMENTAL = 0
@@ -423,7 +464,7 @@ class FannData:
         weakref.finalize(self, destroy, self.train)
 
 
-PEERS = {peer.name: peer for peer in [FastMLP, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer]}
+PEERS = {peer.name: peer for peer in [FastMLP, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer, JaxPeer]}
 
 
 def available(name: str, dtype="float64") -> bool:
@@ -437,6 +478,8 @@ def available(name: str, dtype="float64") -> bool:
             return load_fann(dtype) is not None
         elif name == "numba":
             import numba  # noqa: F401
+        elif name == "jax":
+            from . import _peer_jax  # noqa: F401  (sets XLA's flags before JAX starts)
     except ImportError:
         return False
     return True

@@ -210,6 +210,24 @@ def test_forward_more_rows_than_a_chunk(act, kernel):
     np.testing.assert_array_equal(fast.predict(X), S.argmax(axis=1))
 
 
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_gradient_more_rows_than_a_chunk(weighted, kernel):
+    """The full-batch gradient also works in chunks of rows (64 for this network), each
+    adding its share of the mean: over 300 rows, with a short last chunk, it equals the
+    reference's, loss included, with and without sample weights."""
+    case = LOSSES[3]
+    sizes = [5, 4, 3]
+    fast = make_net(sizes, "tanh", case, backend=kernel, seed=5)
+    assert fast._arch.chunk < 300 and 300 % fast._arch.chunk
+    X, y = make_data(sizes, case, 300, 5)
+    c = np.random.default_rng(5).uniform(0.1, 3.0, 300) if weighted else None
+    loss, grads = fast.gradient(X, y, sample_weight=c)
+    ref_loss, ref_grads = twin(fast, backend="reference").gradient(X, y, sample_weight=c)
+    np.testing.assert_allclose(loss, ref_loss, rtol=1e-12, atol=1e-12)
+    for got, expected in zip(grads, ref_grads):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
 def single_layer_scenario(net, X, y):
     out = []
     for n in (1, 2, 5):

@@ -1,5 +1,5 @@
-"""The benchmark's peers do the work they are timed for: the Numba loop is fastmlp's
-per-sample algorithm, and the optimizer workloads run the same momentum rule in PyTorch."""
+"""The benchmark's peers do the work they are timed for: the Numba and JAX loops are
+fastmlp's per-sample algorithm, and the optimizer workloads run the same momentum rule in PyTorch."""
 import numpy as np
 import pytest
 
@@ -22,6 +22,26 @@ def test_the_numba_loop_is_fastmlps_per_sample_epoch():
     for W, w in zip(peer.weights(), net.weights):
         np.testing.assert_allclose(W, w, rtol=1e-10, atol=1e-12)  # fastmath may reorder sums
 
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_jax_loop_is_fastmlps_per_sample_epoch(dtype):
+    pytest.importorskip("jax")
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 6)).astype(dtype), rng.integers(0, 4, 40)
+    net = fm.MLP([6, 9, 7, 4], activation="tanh", loss="cross_entropy", dtype=dtype, seed=1)
+    peer = _peers.JaxPeer([6, 9, 7, 4], dtype, 1, 0.05, seed=0)
+    start = [w.copy() for w in net.weights]
+    peer.P = peer.jax.split(start)
+    order = rng.permutation(40)
+    X_jax, y_jax, epoch = peer.data(X, y)
+    peer.P = epoch(peer.P, X_jax, y_jax, order, peer.eta)
+    net.fit(X[order], y[order], epochs=1, batch_size=1, eta=0.05, shuffle=False)
+    tol = {"rtol": 1e-10, "atol": 1e-12} if dtype == "float64" else {"rtol": 1e-4, "atol": 1e-5}
+    for W, w in zip(peer.weights(), net.weights):
+        assert W.dtype == w.dtype
+        np.testing.assert_allclose(W, w, **tol)  # XLA may reorder sums
+    assert not np.allclose(peer.weights()[0], start[0])
 
 def test_two_momentum_steps_equal_torchs():
     pytest.importorskip("torch")
