@@ -13,7 +13,7 @@ import pytest
 import fastmlp as fm
 
 PACKAGE = pathlib.Path(fm.__file__).resolve().parent
-README = PACKAGE.parent / "README.md"
+README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 # What a user sees on a network: the lecture's quantities, the settings and the methods.
 NETWORK_NAMES = {
