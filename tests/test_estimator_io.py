@@ -156,13 +156,13 @@ def test_a_fresh_interpreter_loads_the_kind_and_without_scikit_learn_names_the_e
     est.save(tmp_path / "est.npz")
     code = "import sys, fastmlp; print(type(fastmlp.load(sys.argv[1])).__name__)"
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "est.npz")], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path).stdout  # cwd: import the package under test, not the sources
     assert out.strip() == "MLPRegressor"
     code = ("import sys; sys.modules['sklearn'] = None\n"
             "import fastmlp\n"
             "try:\n    fastmlp.load(sys.argv[1])\nexcept ValueError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "est.npz")], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, cwd=tmp_path).stdout  # cwd: import the package under test, not the sources
     assert "unknown kind of model 'MLPRegressor'" in out and "pip install 'fastmlp[sklearn]'" in out
 
 

@@ -39,11 +39,12 @@ def test_all_is_what_the_readme_documents():
         assert hasattr(fm, name), name
 
 
-def test_import_fastmlp_shows_public_names_and_public_modules_only():
+def test_import_fastmlp_shows_public_names_and_public_modules_only(tmp_path):
     # In a fresh interpreter: other tests import more modules (the command line, say).
     script = ("import types, fastmlp; print(*(f'{n} {isinstance(getattr(fastmlp, n), types.ModuleType)}' "
               "for n in dir(fastmlp) if not n.startswith('_')), sep='\\n')")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                         cwd=tmp_path).stdout  # cwd: import the package under test, not the sources
     listed = dict(line.split() for line in out.splitlines())
     shown, modules = set(listed), {name for name, module in listed.items() if module == "True"}
     assert modules <= PUBLIC_MODULES, f"internal modules on the package: {sorted(modules - PUBLIC_MODULES)}"
