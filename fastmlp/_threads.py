@@ -28,10 +28,12 @@ def blas_threads(n_threads):
 
     The count is a setting of the whole process, and the OpenBLAS that scipy ships takes it
     from the main thread only: set from another thread it reads back unchanged, and setting
-    it there around every call slows the calls of other threads (see
-    fastmlp._estimator_threads). So in other threads this changes nothing; limit BLAS
-    around the threads instead, e.g. with threadpoolctl.threadpool_limits(1) in the main
-    thread."""
+    it there around every call slows the calls of other threads (four 64-100-10 digits fits
+    took 0.9 s in two worker threads without a limit, 20-60 s when each worker set and
+    restored it; see the README's "Scaling out"). So in other threads this changes
+    nothing; limit BLAS around the threads instead, e.g. with
+    threadpoolctl.threadpool_limits(1) in the main thread. The network's kernel calls and
+    the estimators' whole fits and predictions both go through it."""
     if n_threads is None or threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -59,7 +59,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from . import _estimator_fit as training
 from . import _estimator_io
-from ._estimator_threads import blas_limit
+from ._threads import blas_threads
 from .activations import activation as make_activation
 from .network import MLP
 
@@ -181,7 +181,7 @@ class _MLPEstimator(BaseEstimator):
             if not net.params.flags.writeable:
                 net = self.net_ = net.copy()
             net.set_weights(weights)
-        net.n_threads = None  # the limit is held around whole calls (fastmlp._estimator_threads)
+        net.n_threads = None  # the limit is held around whole calls (fastmlp._threads)
         return net
 
     def _export(self):
@@ -205,7 +205,7 @@ class _MLPEstimator(BaseEstimator):
         net = self._network()
         data = training.Data(X, Y, y, weight)
         try:
-            with blas_limit(self.n_threads):
+            with blas_threads(self.n_threads):
                 if self.solver == "lbfgs":
                     training.lbfgs(self, net, data)
                 else:
@@ -270,7 +270,7 @@ class _MLPEstimator(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=False, dtype=self.net_.dtype, reset=False)
         net = self._network()
-        with blas_limit(self.n_threads):
+        with blas_threads(self.n_threads):
             return net.forward(X)
 
     # -- keeping and deploying ---------------------------------------------------------------
@@ -326,7 +326,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
     else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
     products and predictions, None: BLAS's default; applied in the main thread only, see
-    fastmlp._estimator_threads).
+    fastmlp._threads).
 
     Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
     validation_scores_, best_validation_score_, validation_loss_curve_ (the held-out mean

@@ -371,29 +371,28 @@ def test_bad_parameters_are_named(small, params, message):
 
 def test_n_threads_limits_blas_around_a_fit_from_the_main_thread_only(small, monkeypatch):
     """The limit is held for the whole fit in the main thread and lifted after; from
-    another thread (where OpenBLAS ignores it) the fit asks for none."""
-    from threadpoolctl import threadpool_info
-
+    another thread (where OpenBLAS ignores it) the fit changes nothing."""
     import fastmlp._estimator_fit as training
-    import fastmlp._estimator_threads as threads
+    from fastmlp._threads import _kernel_blas
 
-    def blas_threads():
-        return {lib["filepath"]: lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    def counts():
+        return [lib.num_threads for lib in _kernel_blas()]
 
-    seen, asked, lbfgs, limits = [], [], training.lbfgs, threads.threadpool_limits
-    monkeypatch.setattr(training, "lbfgs", lambda *args: (seen.append(blas_threads()), lbfgs(*args)))
-    monkeypatch.setattr(threads, "threadpool_limits", lambda **kw: (asked.append(kw["limits"]), limits(**kw))[1])
+    seen, lbfgs = [], training.lbfgs
+    monkeypatch.setattr(training, "lbfgs", lambda *args: (seen.append(counts()), lbfgs(*args)))
     X, y = small
-    before = blas_threads()
-    est = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=2, n_threads=1, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y)
-        assert asked == [1] and set(seen[0].values()) == {1} and blas_threads() == before
-        worker = threading.Thread(target=est.fit, args=(X, y))
-        worker.start()
-        worker.join()
-    assert len(seen) == 2 and asked == [1]
+    before = counts()
+    with threadpool_limits(limits=2, user_api="blas"):  # a count the limit of 1 differs from
+        outside = counts()
+        est = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=2, n_threads=1, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+            assert seen[0] == [1] * len(outside) and counts() == outside
+            worker = threading.Thread(target=est.fit, args=(X, y))
+            worker.start()
+            worker.join()
+    assert len(seen) == 2 and seen[1] == outside and counts() == before
 
 
 def test_divergence_keeps_the_last_finished_epoch(small):
