@@ -45,6 +45,14 @@ class Optimizer:
         )
         return loss, done
 
+    def step(self, net, grad, rows, eta, l2, l1, **options):
+        """One step from grad, the summed gradient of ``rows`` samples (how fit makes a step
+        too large for one kernel call; see fastmlp.training._large_steps)."""
+        self.t = net.backend.gradient_step(
+            net._arch, net.params, grad, rows, self.kind, eta, l2, l1,
+            self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, self.t, **options,
+        )
+
     def snapshot(self):
         return self.m.copy(), self.v.copy(), self.t
 
