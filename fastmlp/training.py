@@ -228,8 +228,9 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     of rows and then the step at once (see _large_steps). The weights it leaves are those
     of the last finished piece or step, or the ones from before the call if those are not
     finite."""
-    parts = part_rows(net) if batch_size > part_rows(net) else None
-    _require_room(net, min(batch_size, len(order), parts or batch_size))
+    rows = part_rows(net)
+    parts = rows if batch_size > rows else None
+    _require_room(net, min(batch_size, len(order), rows))
     before = net.params.copy()
     moments = optimizer.snapshot() if optimizer is not None else None
     try:

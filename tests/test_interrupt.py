@@ -281,3 +281,50 @@ def test_a_forward_pass_in_parts_equals_one_call(monkeypatch, backend):
     assert calls == [8] * 12 + [5]
     np.testing.assert_allclose(parts, whole, rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(net.predict(X), whole.argmax(axis=1))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
+def test_after_ctrl_c_the_optimizer_state_counts_the_steps_the_weights_took():
+    # Adam's step count t must agree with the weights and moments a Ctrl-C leaves: replaying
+    # t steps one by one from the same start gives the same weights, bit for bit. (The count
+    # used to miss the steps of the kernel call that the Ctrl-C interrupted.)
+    import threading
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20_000, 64)), rng.integers(0, 10, 20_000)
+    net = fm.MLP([64, 256, 10], loss="cross_entropy", seed=0)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            net.fit(X, y, epochs=1000, batch_size=32, optimizer="adam", seed=1, eta=0.001)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
+    twin = fm.MLP([64, 256, 10], loss="cross_entropy", seed=0)
+    shuffles = np.random.default_rng(1)
+    for step in range(net.optimizer.t):
+        if step % 625 == 0:
+            order = shuffles.permutation(len(X))
+        rows = order[step % 625 * 32 : (step % 625 + 1) * 32]
+        twin.sgd_step(X[rows], y[rows], 0.001, optimizer="adam")
+    np.testing.assert_array_equal(twin.params, net.params)
+    np.testing.assert_array_equal(twin.optimizer.m, net.optimizer.m)
+
+
+def test_an_interruption_inside_a_reference_epoch_leaves_the_count(monkeypatch):
+    # The reference kernels store their state at the end, so a Ctrl-C inside one changes nothing.
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    net = fm.MLP([3, 4, 2], loss="cross_entropy", seed=0, backend="reference")
+    net.fit(X, y, epochs=1, batch_size=4, optimizer="adam")
+    kept = net.params.copy(), net.optimizer.t
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(net, "backend", net.backend._replace(optimizer_epoch=interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y, epochs=1, batch_size=4, optimizer="adam")
+    np.testing.assert_array_equal(net.params, kept[0])
+    assert net.optimizer.t == kept[1] == 5
