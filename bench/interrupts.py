@@ -51,6 +51,7 @@ def main():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((60_000, 784), dtype=np.float32)
     y = rng.integers(0, 10, len(X))
+    fm.MLP([1, 1])  # loads the kernels' BLAS, which threadpoolctl limits only once it is loaded
     with threadpool_limits(1, user_api="blas"):
         for optimizer in ("sgd", "adam"):
             net = fm.MLP([784, 256, 10], loss="cross_entropy", dtype="float32", seed=0)
