@@ -33,7 +33,7 @@ class Backend(NamedTuple):
     optimizer_epoch: Callable  # (arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1,
     #                            beta2, epsilon, m, v, t) -> (loss sum, samples done, t)
     # A step too large for one call, in two: its summed gradient, part by part, then the step.
-    step_gradient: Callable  # (arch, params, X, Y, order, grad) -> loss sum; adds to grad
+    step_gradient: Callable  # (arch, params, X, Y, order, grad, room=None) -> (loss sum, room); adds to grad
     gradient_step: Callable  # (arch, params, grad, rows, kind, eta, l2, l1, mu, beta1, beta2, epsilon,
     #                          m, v, t) -> t; kind "sgd" needs no m, v
 

@@ -379,14 +379,15 @@ def _is_weight(arch):
 
 
 def step_gradient(arch, params, X, Y, order, grad, *, weight=None, dropout=None, update_dropout=0.0, key=0,
-                  position=0):
+                  position=0, room=None):
     """Adds to grad the summed gradient of the samples X[order] (each times its weight, with
     the dropout factors of positions position..), as minibatch_epoch's step takes it; returns
-    their summed loss. With gradient_step: a step made from its gradient in parts."""
+    (their summed loss, None: the kernels' room, which this needs not). With gradient_step:
+    a step made from its gradient in parts."""
     W = _unflatten(arch, params.tolist())
     ((_, results),) = _batches(arch, W, X, Y, order, len(order), weight, dropout, key, position)
     grad += np.sum([_flatten(r[3]) for r in results], axis=0)
-    return sum(r[4] for r in results)
+    return sum(r[4] for r in results), None
 
 
 def gradient_step(arch, params, grad, rows, kind, eta, l2, l1, mu=0.0, beta1=0.0, beta2=0.0, epsilon=0.0, m=None,

@@ -197,14 +197,14 @@ def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, ca
 # Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
 # is noticed: a few hundredths of a second on one core.
 WORK_PER_CALL = 50_000_000
-# The fewest rows a part of a large gradient pass, and of a large forward pass, takes, for
-# the matrix products' sake, as long as a part stays under LONGEST_CALL multiply-adds, a
-# fraction of a second. With BLAS on two threads of a busy machine, a full-batch epoch of
-# 784-256-10 on 60,000 rows took 6.2 s in parts of 256 rows, 1.7 s in parts of 1024 and
-# 2.1 s in one call (on one thread: 0.74, 0.75 and 1.40 CPU seconds); a forward pass of
-# 784-512-512-10 was 8% slower in parts of 256 rows than in one call, and 2048 is the most
-# rows the kernels push through the network at once.
-PART_ROWS = 1024
+# The fewest rows a part of a large gradient or forward pass takes, as long as a part stays
+# under LONGEST_CALL multiply-adds (some hundredths of a second): few and large matrix
+# products. A full-batch epoch of 784-256-10 on 60,000 rows (busy machine, BLAS on two
+# threads) took 1.5 s in one call, 1.6-1.7 s in parts of 1641 rows (the most under
+# LONGEST_CALL) and 2.3 s in parts of 1024, whose every product waits for both BLAS
+# threads; on one BLAS thread the parts took 0.62-0.70 s against 1.1-1.2 s in one call.
+# 2048 is the most rows the kernels push through the network at once.
+PART_ROWS = 2048
 FORWARD_ROWS = 2048
 LONGEST_CALL = 1_000_000_000
 
@@ -284,15 +284,16 @@ def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, opt
     step. The same step as the kernels' minibatch and optimizer epochs make in one call.
     Returns (summed loss, whether every step was finite)."""
     backend, arch = net.backend, net._arch
-    grad, total = np.empty_like(net.params), 0.0
+    grad, total, room = np.empty_like(net.params), 0.0, None
     with blas_threads(net.n_threads):
         for start in range(0, len(order), batch_size):
             step = order[start : start + batch_size]
             grad[...] = 0
             loss = 0.0
             for first in range(0, len(step), rows):
-                loss += backend.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad, **options,
-                                              position=start + first)
+                part, room = backend.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
+                                                   **options, position=start + first, room=room)
+                loss += part
             if not math.isfinite(loss):
                 return total, False
             if optimizer is None:
