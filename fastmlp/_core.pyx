@@ -1303,7 +1303,7 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
     cdef Step step = sgd_step_of(eta, l2, l1)
-    if takes_small_batch(B, &opt):
+    if takes_small_batch(&arch.net, B, &opt):
         return small_batch_epoch(arch, params, X, Y, order, B, &step, &opt)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep)

@@ -11,18 +11,20 @@
 #             w_ij <- decay w_ij - (eta / B) sum_k x_k[i] delta_k[j] (and L1's soft
 #             threshold), so that the gradient matrix is never stored.
 # For whole vectors with no tail, the kernels work on a copy of params whose rows are
-# padded with zeros to a multiple of SB_LANES entries; the padding stays zero (its deltas
+# padded with zeros to a multiple of one vector (SB_VECTOR bytes); the padding stays zero (its deltas
 # are zero) and the copy goes back into params at the end of the call.
 
 cdef extern from *:
     """
-    /* Entries per vector (the padding unit of a row), vectors per column chunk, samples
-       per register block of the forward pass and rows per block of the update: with
-       AVX-512 a chunk of 32 doubles is 4 registers, a block of 5 samples 20 accumulators
-       and one of 4 rows 16, out of 32 registers; with 16 registers (AVX2, SSE2) smaller
-       blocks. */
-    #define FASTMLP_SB_LANES 8
+    /* Bytes per vector (64: 8 doubles or 16 floats, the padding unit of a row), vectors
+       per column chunk, samples per register block of the forward pass and rows per
+       block of the update: with AVX-512 a chunk is 4 registers, a block of 5 samples 20
+       accumulators and one of 4 rows 16, out of 32 registers; with 16 registers (AVX2,
+       SSE2) smaller blocks. */
+    #define FASTMLP_SB_VECTOR 64
+    #define FASTMLP_SB_LANES(T) ((Py_ssize_t)(FASTMLP_SB_VECTOR / sizeof(T)))
     #define FASTMLP_SB_CHUNK 4
+    #define FASTMLP_SB_BAND 16384
     #if defined(__AVX512F__)
     #define FASTMLP_SB_BLOCK 5
     #define FASTMLP_SB_ROWS 4
@@ -32,36 +34,40 @@ cdef extern from *:
     #endif
     #define FASTMLP_SB_FEWER_ROWS(r) ((r) < FASTMLP_SB_ROWS ? (r) : FASTMLP_SB_ROWS)
     #define FASTMLP_SB_AT_MOST(k) ((k) < FASTMLP_SB_BLOCK ? (k) : FASTMLP_SB_BLOCK)
-    typedef double fastmlp_vd __attribute__((vector_size(8 * sizeof(double)), aligned(sizeof(double)), may_alias));
-    typedef float fastmlp_vf __attribute__((vector_size(8 * sizeof(float)), aligned(sizeof(float)), may_alias));
-
+    typedef double fastmlp_vd __attribute__((vector_size(FASTMLP_SB_VECTOR), aligned(sizeof(double)), may_alias));
+    typedef float fastmlp_vf __attribute__((vector_size(FASTMLP_SB_VECTOR), aligned(sizeof(float)), may_alias));
     typedef double fastmlp_vd4 __attribute__((vector_size(4 * sizeof(double))));
+    typedef float fastmlp_vf8 __attribute__((vector_size(8 * sizeof(float))));
     typedef float fastmlp_vf4 __attribute__((vector_size(4 * sizeof(float))));
-    /* The sum of a vector's 8 entries by halves: 3 vector additions, not 7 in a row. */
+    /* The sum of a vector's entries by halves: a few vector additions, not one after the
+       other for every entry. */
     static inline double fastmlp_sb_sum_d(fastmlp_vd t) {
         fastmlp_vd4 h = __builtin_shufflevector(t, t, 0, 1, 2, 3) + __builtin_shufflevector(t, t, 4, 5, 6, 7);
         return (h[0] + h[2]) + (h[1] + h[3]);
     }
     static inline float fastmlp_sb_sum_f(fastmlp_vf t) {
-        fastmlp_vf4 h = __builtin_shufflevector(t, t, 0, 1, 2, 3) + __builtin_shufflevector(t, t, 4, 5, 6, 7);
+        fastmlp_vf8 e = __builtin_shufflevector(t, t, 0, 1, 2, 3, 4, 5, 6, 7)
+                        + __builtin_shufflevector(t, t, 8, 9, 10, 11, 12, 13, 14, 15);
+        fastmlp_vf4 h = __builtin_shufflevector(e, e, 0, 1, 2, 3) + __builtin_shufflevector(e, e, 4, 5, 6, 7);
         return (h[0] + h[2]) + (h[1] + h[3]);
     }
 
     #define FASTMLP_SB_KERNELS(T, V, S)                                                     \
-    /* Columns jb .. jb + 8 nv - 1 of s_k = w_0 + sum_i x_k[i] w_i for kn samples (rows   \
-       of s, P apart); kn and nv are constants after inlining, so acc stays in registers. */\
+    /* Columns jb .. jb + nv vectors of s_k for kn samples (rows of s, P apart): s_k +=   \
+       sum_i x_k[i] w_i over the inputs i0 <= i < i1, starting from the bias row w_0 if i0 \
+       is 0; kn and nv are constants after inlining, so acc stays in registers. */         \
     static inline __attribute__((always_inline)) void fastmlp_sb_forward_block_##S(       \
-            const T* W, Py_ssize_t P, const T* const* x, Py_ssize_t d_in, Py_ssize_t jb,    \
-            T* s, const int kn, const int nv) {                                             \
+            const T* W, Py_ssize_t P, const T* const* x, Py_ssize_t i0, Py_ssize_t i1,      \
+            Py_ssize_t jb, T* s, const int kn, const int nv) {                              \
         V acc[FASTMLP_SB_BLOCK][FASTMLP_SB_CHUNK];                                          \
         for (int k = 0; k < kn; k++)                                                        \
             for (int v = 0; v < nv; v++)                                                    \
-                acc[k][v] = *(const V*)(W + jb + FASTMLP_SB_LANES * v);                     \
-        for (Py_ssize_t i = 0; i < d_in; i++) {                                             \
+                acc[k][v] = *(const V*)((i0 == 0 ? W : s + k * P) + jb + FASTMLP_SB_LANES(T) * v); \
+        for (Py_ssize_t i = i0; i < i1; i++) {                                              \
             const T* row = W + (i + 1) * P + jb;                                            \
             V w[FASTMLP_SB_CHUNK];                                                          \
             for (int v = 0; v < nv; v++)                                                    \
-                w[v] = *(const V*)(row + FASTMLP_SB_LANES * v);                             \
+                w[v] = *(const V*)(row + FASTMLP_SB_LANES(T) * v);                             \
             for (int k = 0; k < kn; k++) {                                                  \
                 T xk = x[k][i];                                                             \
                 for (int v = 0; v < nv; v++)                                                \
@@ -70,32 +76,39 @@ cdef extern from *:
         }                                                                                   \
         for (int k = 0; k < kn; k++)                                                        \
             for (int v = 0; v < nv; v++)                                                    \
-                *(V*)(s + k * P + jb + FASTMLP_SB_LANES * v) = acc[k][v];                   \
+                *(V*)(s + k * P + jb + FASTMLP_SB_LANES(T) * v) = acc[k][v];                   \
     }                                                                                       \
     static inline __attribute__((always_inline)) void fastmlp_sb_forward_chunk_##S(       \
-            const T* W, Py_ssize_t P, const T* const* x, Py_ssize_t d_in, Py_ssize_t jb,    \
-            T* s, int kn, const int nv) {                                                   \
+            const T* W, Py_ssize_t P, const T* const* x, Py_ssize_t i0, Py_ssize_t i1,      \
+            Py_ssize_t jb, T* s, int kn, const int nv) {                                    \
         switch (kn) {                                                                       \
-        case 1: fastmlp_sb_forward_block_##S(W, P, x, d_in, jb, s, FASTMLP_SB_AT_MOST(1), nv); break;           \
-        case 2: fastmlp_sb_forward_block_##S(W, P, x, d_in, jb, s, FASTMLP_SB_AT_MOST(2), nv); break;           \
-        case 3: fastmlp_sb_forward_block_##S(W, P, x, d_in, jb, s, FASTMLP_SB_AT_MOST(3), nv); break; \
-        case 4: fastmlp_sb_forward_block_##S(W, P, x, d_in, jb, s, FASTMLP_SB_AT_MOST(4), nv); break; \
-        default: fastmlp_sb_forward_block_##S(W, P, x, d_in, jb, s, FASTMLP_SB_BLOCK, nv); \
+        case 1: fastmlp_sb_forward_block_##S(W, P, x, i0, i1, jb, s, FASTMLP_SB_AT_MOST(1), nv); break; \
+        case 2: fastmlp_sb_forward_block_##S(W, P, x, i0, i1, jb, s, FASTMLP_SB_AT_MOST(2), nv); break; \
+        case 3: fastmlp_sb_forward_block_##S(W, P, x, i0, i1, jb, s, FASTMLP_SB_AT_MOST(3), nv); break; \
+        case 4: fastmlp_sb_forward_block_##S(W, P, x, i0, i1, jb, s, FASTMLP_SB_AT_MOST(4), nv); break; \
+        default: fastmlp_sb_forward_block_##S(W, P, x, i0, i1, jb, s, FASTMLP_SB_BLOCK, nv); \
         }                                                                                   \
     }                                                                                       \
     /* s_k = W^T [1; x_k] for the B samples whose inputs x[0..B-1] point to (d_in each); \
-       W has d_in + 1 rows of P entries, s B rows of P entries. */                         \
+       W has d_in + 1 rows of P entries, s B rows of P entries. The rows go in bands of   \
+       about FASTMLP_SB_BAND bytes, each read from memory once and then from the L1 cache \
+       for the other sample blocks and column chunks. */                                  \
     static void fastmlp_sb_forward_##S(const T* W, Py_ssize_t P, const T* const* x,        \
                                        Py_ssize_t B, Py_ssize_t d_in, T* s) {               \
-        for (Py_ssize_t jb = 0; jb < P; jb += FASTMLP_SB_LANES * FASTMLP_SB_CHUNK) {        \
-            Py_ssize_t nv = (P - jb) / FASTMLP_SB_LANES;                                    \
-            for (Py_ssize_t k = 0; k < B; k += FASTMLP_SB_BLOCK) {                          \
-                int kn = (int)(B - k < FASTMLP_SB_BLOCK ? B - k : FASTMLP_SB_BLOCK);        \
-                switch (nv) {                                                               \
-                case 1: fastmlp_sb_forward_chunk_##S(W, P, x + k, d_in, jb, s + k * P, kn, 1); break; \
-                case 2: fastmlp_sb_forward_chunk_##S(W, P, x + k, d_in, jb, s + k * P, kn, 2); break; \
-                case 3: fastmlp_sb_forward_chunk_##S(W, P, x + k, d_in, jb, s + k * P, kn, 3); break; \
-                default: fastmlp_sb_forward_chunk_##S(W, P, x + k, d_in, jb, s + k * P, kn, 4); \
+        Py_ssize_t band = FASTMLP_SB_BAND / (P * (Py_ssize_t)sizeof(T));                    \
+        band = band < 4 ? 4 : band;                                                         \
+        for (Py_ssize_t i0 = 0; i0 < d_in || i0 == 0; i0 += band) {                         \
+            Py_ssize_t i1 = i0 + band < d_in ? i0 + band : d_in;                            \
+            for (Py_ssize_t jb = 0; jb < P; jb += FASTMLP_SB_LANES(T) * FASTMLP_SB_CHUNK) {  \
+                Py_ssize_t nv = (P - jb) / FASTMLP_SB_LANES(T);                             \
+                for (Py_ssize_t k = 0; k < B; k += FASTMLP_SB_BLOCK) {                      \
+                    int kn = (int)(B - k < FASTMLP_SB_BLOCK ? B - k : FASTMLP_SB_BLOCK);    \
+                    switch (nv) {                                                           \
+                    case 1: fastmlp_sb_forward_chunk_##S(W, P, x + k, i0, i1, jb, s + k * P, kn, 1); break; \
+                    case 2: fastmlp_sb_forward_chunk_##S(W, P, x + k, i0, i1, jb, s + k * P, kn, 2); break; \
+                    case 3: fastmlp_sb_forward_chunk_##S(W, P, x + k, i0, i1, jb, s + k * P, kn, 3); break; \
+                    default: fastmlp_sb_forward_chunk_##S(W, P, x + k, i0, i1, jb, s + k * P, kn, 4); \
+                    }                                                                       \
                 }                                                                           \
             }                                                                               \
         }                                                                                   \
@@ -113,7 +126,7 @@ cdef extern from *:
         for (Py_ssize_t k = 0; k < B; k++) {                                                \
             const T* xk = x[k] + i;                                                         \
             for (int v = 0; v < nv; v++)                                                    \
-                d[v] = *(const V*)(D + k * P + FASTMLP_SB_LANES * v);                       \
+                d[v] = *(const V*)(D + k * P + FASTMLP_SB_LANES(T) * v);                       \
             for (int r = 0; r < rn; r++) {                                                  \
                 T xr = xk[r];                                                               \
                 for (int v = 0; v < nv; v++)                                                \
@@ -122,7 +135,7 @@ cdef extern from *:
         }                                                                                   \
         for (int r = 0; r < rn; r++)                                                        \
             for (int v = 0; v < nv; v++) {                                                  \
-                V* wv = (V*)(w + (i + r + 1) * P + FASTMLP_SB_LANES * v);                   \
+                V* wv = (V*)(w + (i + r + 1) * P + FASTMLP_SB_LANES(T) * v);                   \
                 *wv = decay * *wv + a * g[r][v];                                            \
             }                                                                               \
     }                                                                                       \
@@ -151,7 +164,7 @@ cdef extern from *:
                     d[q] = D + (k + q < B ? k + q : B - 1) * P;                              \
                     t[q] = (V){0};                                                          \
                 }                                                                           \
-                for (Py_ssize_t j = 0; j < P; j += FASTMLP_SB_LANES) {                      \
+                for (Py_ssize_t j = 0; j < P; j += FASTMLP_SB_LANES(T)) {                      \
                     V wj = *(const V*)(w + j);                                              \
                     for (int q = 0; q < 4; q++)                                             \
                         t[q] += wj * *(const V*)(d[q] + j);                                 \
@@ -162,11 +175,11 @@ cdef extern from *:
             return;                                                                         \
         }                                                                                   \
         for (int v = 0; v < nv; v++)                                                        \
-            r[v] = *(const V*)(w + FASTMLP_SB_LANES * v);                                   \
+            r[v] = *(const V*)(w + FASTMLP_SB_LANES(T) * v);                                   \
         for (Py_ssize_t k = 0; k < B; k++) {                                                \
             V s = (V){0};                                                                   \
             for (int v = 0; v < nv; v++)                                                    \
-                s += r[v] * *(const V*)(D + k * P + FASTMLP_SB_LANES * v);                  \
+                s += r[v] * *(const V*)(D + k * P + FASTMLP_SB_LANES(T) * v);                  \
             back[k * ldb] = fastmlp_sb_sum_##S(s);                                          \
         }                                                                                   \
     }                                                                                       \
@@ -180,7 +193,7 @@ cdef extern from *:
         for (Py_ssize_t i0 = 0; i0 < d_in; i0 += FASTMLP_SB_ROWS) {                         \
             int rn = (int)(d_in - i0 < FASTMLP_SB_ROWS ? d_in - i0 : FASTMLP_SB_ROWS);      \
             for (Py_ssize_t i = i0; back != NULL && i < i0 + rn; i++) {                     \
-                switch (P / FASTMLP_SB_LANES) {                                             \
+                switch (P / FASTMLP_SB_LANES(T)) {                                             \
                 case 1: fastmlp_sb_back_row_##S(W + (i + 1) * P, D, P, B, back + i, ldb, 1); break; \
                 case 2: fastmlp_sb_back_row_##S(W + (i + 1) * P, D, P, B, back + i, ldb, 2); break; \
                 case 3: fastmlp_sb_back_row_##S(W + (i + 1) * P, D, P, B, back + i, ldb, 3); break; \
@@ -188,8 +201,8 @@ cdef extern from *:
                 default: fastmlp_sb_back_row_##S(W + (i + 1) * P, D, P, B, back + i, ldb, 0); \
                 }                                                                           \
             }                                                                               \
-            for (Py_ssize_t jb = 0; jb < P; jb += FASTMLP_SB_LANES * FASTMLP_SB_CHUNK) {    \
-                switch ((P - jb) / FASTMLP_SB_LANES) {                                      \
+            for (Py_ssize_t jb = 0; jb < P; jb += FASTMLP_SB_LANES(T) * FASTMLP_SB_CHUNK) {    \
+                switch ((P - jb) / FASTMLP_SB_LANES(T)) {                                      \
                 case 1: fastmlp_sb_update_rows_##S(W + jb, D + jb, P, x, i0, B, a, decay, rn, 1); break; \
                 case 2: fastmlp_sb_update_rows_##S(W + jb, D + jb, P, x, i0, B, a, decay, rn, 2); break; \
                 case 3: fastmlp_sb_update_rows_##S(W + jb, D + jb, P, x, i0, B, a, decay, rn, 3); break; \
@@ -203,7 +216,7 @@ cdef extern from *:
     FASTMLP_SB_KERNELS(double, fastmlp_vd, d)
     FASTMLP_SB_KERNELS(float, fastmlp_vf, f)
     """
-    enum: SB_LANES "FASTMLP_SB_LANES"
+    enum: SB_VECTOR "FASTMLP_SB_VECTOR"
     void fastmlp_sb_forward_d(const double* W, Py_ssize_t P, const double** x, Py_ssize_t B,
                               Py_ssize_t d_in, double* s) noexcept nogil
     void fastmlp_sb_forward_f(const float* W, Py_ssize_t P, const float** x, Py_ssize_t B,
@@ -215,10 +228,15 @@ cdef extern from *:
                                const float** x, Py_ssize_t B, float a, float decay,
                                float shrink, float* back, Py_ssize_t ldb) noexcept nogil
 
-# The largest batch that takes this path: below it these kernels beat BLAS's products
-# (see bench/nielsen.py --batches).
+# Which steps take this path, as measured against the BLAS path (bench/nielsen.py and
+# bench/small_batches.py): batches of up to SMALL_BATCH samples, and, of at most 8 samples,
+# only on networks of up to SMALL_NETWORK weights, for OpenBLAS's kernels for products of
+# up to 8 rows are as fast as these on wider layers. A delta recursion through W^(l)
+# of SB_BLAS_BACK entries or more (rows x padded columns) is one BLAS product: these
+# kernels' dot products of a row with each delta would take longer.
 cdef enum:
     SMALL_BATCH = 16
+    SMALL_NETWORK = 32768
     SB_BLAS_BACK = 2048
 
 
@@ -236,10 +254,12 @@ cdef struct Padded:
     void* D
 
 
-cdef inline bint takes_small_batch(Py_ssize_t B, const Options* opt) noexcept nogil:
-    """Whether minibatch_epoch runs steps of B samples here: small batches, plain SGD
-    with or without penalties and sample weights, no dropout of units or updates."""
-    return B <= SMALL_BATCH and opt.dropout == NULL and opt.update_threshold == 0
+cdef inline bint takes_small_batch(const Net* net, Py_ssize_t B, const Options* opt) noexcept nogil:
+    """Whether minibatch_epoch runs steps of B samples here: small batches (see
+    SMALL_BATCH), plain SGD with or without penalties and sample weights, no dropout of
+    units or updates."""
+    return (B <= SMALL_BATCH and (B > 8 or net.n_params <= SMALL_NETWORK)
+            and opt.dropout == NULL and opt.update_threshold == 0)
 
 
 cdef inline void forward_layer(const floating* W, Py_ssize_t P, const floating** x, Py_ssize_t B,
@@ -357,9 +377,9 @@ cdef tuple small_batch_epoch(Architecture arch, floating[::1] params, const floa
     cdef Py_ssize_t[::1] P = np.empty(L, dtype=np.intp)
     cdef Py_ssize_t[::1] offset = np.empty(L, dtype=np.intp)
     cdef Py_ssize_t[::1] unit = np.empty(L, dtype=np.intp)
-    cdef Py_ssize_t size = 0, units = 0
+    cdef Py_ssize_t size = 0, units = 0, lanes = SB_VECTOR // sizeof(floating)
     for l in range(L):
-        P[l] = (arch.d[l + 1] + SB_LANES - 1) // SB_LANES * SB_LANES
+        P[l] = (arch.d[l + 1] + lanes - 1) // lanes * lanes
         offset[l] = size
         unit[l] = units
         size += (arch.d[l] + 1) * P[l]

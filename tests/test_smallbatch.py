@@ -1,18 +1,22 @@
 """Minibatch steps on small batches (the kernels' path without BLAS, fastmlp/_smallbatch.pxi)
 against the reference's minibatch_epoch, in every build of the kernels.
 
-The widths are chosen around the kernels' vectors of 8 entries and chunks of 32: 13, 9, 3,
-17 and 33 units pad to 16, 16, 8, 24 and 40 (a chunk of 32 and one of 8). With 23 samples
-most batch sizes leave a short last batch.
+The widths are chosen around the kernels' vectors (8 doubles or 16 floats) and chunks of
+4 vectors: in float64 13, 9, 3, 17, 33 and 70 units pad to 16, 16, 8, 24, 40 (a chunk and
+a vector) and 72 (two chunks and a vector); a hidden layer of 70 units sends its deltas
+back through rows longer than a chunk, and one of 40 x 60 weights through BLAS. With 23
+samples most batch sizes leave a short last batch.
 """
 import numpy as np
 import pytest
 
 import fastmlp as fm
-from conftest import HIDDEN_IDS, HIDDEN_SPECS, LOSS_IDS, LOSSES, cython_variants, make_data, make_net, tolerance, twin
+from conftest import (
+    HIDDEN_IDS, HIDDEN_SPECS, LOSS_IDS, LOSSES, cython_variants, make_data, make_net, random_weights, tolerance, twin,
+)
 
 N = 23
-SHAPES = [[5, 13, 9, 3], [3, 17, 2], [6, 33, 1]]
+SHAPES = [[5, 13, 9, 3], [3, 17, 2], [6, 33, 1], [3, 5, 70, 2], [3, 40, 60, 2]]
 SMALL_BATCHES = range(1, 17)
 
 
@@ -46,7 +50,9 @@ def assert_agree(results, dtype):
 @pytest.mark.parametrize("sizes", SHAPES, ids=["-".join(map(str, s)) for s in SHAPES])
 @pytest.mark.parametrize("batch", [*SMALL_BATCHES, 17, 23])
 def test_every_small_batch_size_steps_as_the_reference(kernel, dtype, sizes, batch):
-    net = make_net(sizes, "tanh", dtype=dtype, backend=kernel, seed=batch)
+    # weights scaled by 1 / sqrt(fan-in), so that wide layers do not amplify rounding
+    weights = [W / np.sqrt(len(W)) for W in random_weights(sizes, batch)]
+    net = make_net(sizes, "tanh", dtype=dtype, backend=kernel, weights=weights)
     X, y = make_data(sizes, LOSSES[0], N, seed=batch)
     assert_agree(epoch_both(net, X, y, batch), dtype)
 
