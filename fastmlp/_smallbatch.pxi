@@ -16,41 +16,48 @@
 
 cdef extern from *:
     """
-    /* Bytes per vector (64: 8 doubles or 16 floats, the padding unit of a row), vectors
-       per column chunk, samples per register block of the forward pass and rows per
-       block of the update: with AVX-512 a chunk is 4 registers, a block of 5 samples 20
-       accumulators and one of 4 rows 16, out of 32 registers; with 16 registers (AVX2,
-       SSE2) smaller blocks. */
-    #define FASTMLP_SB_VECTOR 64
-    #define FASTMLP_SB_LANES(T) ((Py_ssize_t)(FASTMLP_SB_VECTOR / sizeof(T)))
-    #define FASTMLP_SB_CHUNK 4
-    #define FASTMLP_SB_BAND 16384
+    #include <string.h>
+    /* Bytes per vector (the padding unit of a row: one register of the build's widest
+       kind), vectors per column chunk, samples per register block of the forward pass
+       and rows per block of the update. With AVX-512 a chunk is 4 of the 32 registers, a
+       block of 5 samples 20 accumulators and one of 4 rows 16; with the 16 registers of
+       AVX2 or SSE2, blocks of 2 (8 accumulators). */
     #if defined(__AVX512F__)
+    #define FASTMLP_SB_USED 1
+    #define FASTMLP_SB_VECTOR 64
     #define FASTMLP_SB_BLOCK 5
     #define FASTMLP_SB_ROWS 4
-    #else
+    #elif defined(__AVX__)
+    #define FASTMLP_SB_USED 0
+    #define FASTMLP_SB_VECTOR 32
     #define FASTMLP_SB_BLOCK 2
-    #define FASTMLP_SB_ROWS 1
+    #define FASTMLP_SB_ROWS 2
+    #else
+    #define FASTMLP_SB_USED 0
+    #define FASTMLP_SB_VECTOR 16
+    #define FASTMLP_SB_BLOCK 2
+    #define FASTMLP_SB_ROWS 2
     #endif
+    #define FASTMLP_SB_CHUNK 4
+    #define FASTMLP_SB_BAND 16384
+    #define FASTMLP_SB_LANES(T) ((Py_ssize_t)(FASTMLP_SB_VECTOR / sizeof(T)))
     #define FASTMLP_SB_FEWER_ROWS(r) ((r) < FASTMLP_SB_ROWS ? (r) : FASTMLP_SB_ROWS)
     #define FASTMLP_SB_AT_MOST(k) ((k) < FASTMLP_SB_BLOCK ? (k) : FASTMLP_SB_BLOCK)
     typedef double fastmlp_vd __attribute__((vector_size(FASTMLP_SB_VECTOR), aligned(sizeof(double)), may_alias));
     typedef float fastmlp_vf __attribute__((vector_size(FASTMLP_SB_VECTOR), aligned(sizeof(float)), may_alias));
-    typedef double fastmlp_vd4 __attribute__((vector_size(4 * sizeof(double))));
-    typedef float fastmlp_vf8 __attribute__((vector_size(8 * sizeof(float))));
-    typedef float fastmlp_vf4 __attribute__((vector_size(4 * sizeof(float))));
-    /* The sum of a vector's entries by halves: a few vector additions, not one after the
-       other for every entry. */
-    static inline double fastmlp_sb_sum_d(fastmlp_vd t) {
-        fastmlp_vd4 h = __builtin_shufflevector(t, t, 0, 1, 2, 3) + __builtin_shufflevector(t, t, 4, 5, 6, 7);
-        return (h[0] + h[2]) + (h[1] + h[3]);
+    /* The sum of a vector's entries by halves: a few additions of halves, not one after
+       the other for every entry. */
+    #define FASTMLP_SB_SUM(T, V, S)                                                         \
+    static inline T fastmlp_sb_sum_##S(V t) {                                               \
+        T h[sizeof(V) / sizeof(T)];                                                         \
+        memcpy(h, &t, sizeof h);                                                            \
+        for (int w = (int)(sizeof(V) / sizeof(T)) / 2; w > 0; w /= 2)                       \
+            for (int e = 0; e < w; e++)                                                     \
+                h[e] += h[e + w];                                                           \
+        return h[0];                                                                        \
     }
-    static inline float fastmlp_sb_sum_f(fastmlp_vf t) {
-        fastmlp_vf8 e = __builtin_shufflevector(t, t, 0, 1, 2, 3, 4, 5, 6, 7)
-                        + __builtin_shufflevector(t, t, 8, 9, 10, 11, 12, 13, 14, 15);
-        fastmlp_vf4 h = __builtin_shufflevector(e, e, 0, 1, 2, 3) + __builtin_shufflevector(e, e, 4, 5, 6, 7);
-        return (h[0] + h[2]) + (h[1] + h[3]);
-    }
+    FASTMLP_SB_SUM(double, fastmlp_vd, d)
+    FASTMLP_SB_SUM(float, fastmlp_vf, f)
 
     #define FASTMLP_SB_KERNELS(T, V, S)                                                     \
     /* Columns jb .. jb + nv vectors of s_k for kn samples (rows of s, P apart): s_k +=   \
@@ -217,6 +224,7 @@ cdef extern from *:
     FASTMLP_SB_KERNELS(float, fastmlp_vf, f)
     """
     enum: SB_VECTOR "FASTMLP_SB_VECTOR"
+    enum: SB_USED "FASTMLP_SB_USED"
     void fastmlp_sb_forward_d(const double* W, Py_ssize_t P, const double** x, Py_ssize_t B,
                               Py_ssize_t d_in, double* s) noexcept nogil
     void fastmlp_sb_forward_f(const float* W, Py_ssize_t P, const float** x, Py_ssize_t B,
@@ -229,7 +237,9 @@ cdef extern from *:
                                float shrink, float* back, Py_ssize_t ldb) noexcept nogil
 
 # Which steps take this path, as measured against the BLAS path (bench/nielsen.py and
-# bench/small_batches.py): batches of up to SMALL_BATCH samples, and, of at most 8 samples,
+# bench/small_batches.py): in the AVX-512 build (SB_USED; with the 16 registers of AVX2
+# these kernels ran 5-25% slower than OpenBLAS's, so the other builds keep the BLAS
+# path), batches of up to SMALL_BATCH samples, and, of at most 8 samples,
 # only on networks of up to SMALL_NETWORK weights, for OpenBLAS's kernels for products of
 # up to 8 rows are as fast as these on wider layers. A delta recursion through W^(l)
 # of SB_BLAS_BACK entries or more (rows x padded columns) is one BLAS product: these
@@ -258,7 +268,7 @@ cdef inline bint takes_small_batch(const Net* net, Py_ssize_t B, const Options* 
     """Whether minibatch_epoch runs steps of B samples here: small batches (see
     SMALL_BATCH), plain SGD with or without penalties and sample weights, no dropout of
     units or updates."""
-    return (B <= SMALL_BATCH and (B > 8 or net.n_params <= SMALL_NETWORK)
+    return (SB_USED and B <= SMALL_BATCH and (B > 8 or net.n_params <= SMALL_NETWORK)
             and opt.dropout == NULL and opt.update_threshold == 0)
 
 

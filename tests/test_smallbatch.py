@@ -1,5 +1,6 @@
-"""Minibatch steps on small batches (the kernels' path without BLAS, fastmlp/_smallbatch.pxi)
-against the reference's minibatch_epoch, in every build of the kernels.
+"""Minibatch steps on small batches (the kernels' path without BLAS, fastmlp/_smallbatch.pxi,
+which the AVX-512 build takes; the other builds keep the BLAS path) against the
+reference's minibatch_epoch, in every build of the kernels.
 
 The widths are chosen around the kernels' vectors (8 doubles or 16 floats) and chunks of
 4 vectors: in float64 13, 9, 3, 17, 33 and 70 units pad to 16, 16, 8, 24, 40 (a chunk and
