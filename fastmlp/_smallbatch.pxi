@@ -11,8 +11,8 @@
 #             w_ij <- decay w_ij - (eta / B) sum_k x_k[i] delta_k[j] (and L1's soft
 #             threshold), so that the gradient matrix is never stored.
 # For whole vectors with no tail, the kernels work on a copy of params whose rows are
-# padded with zeros to a multiple of one vector (SB_VECTOR bytes); the padding stays zero (its deltas
-# are zero) and the copy goes back into params at the end of the call.
+# padded with zeros to a multiple of one vector (SB_VECTOR bytes); the padding stays zero
+# (its deltas are zero) and the copy goes back into params at the end of the call.
 
 cdef extern from *:
     """
@@ -120,7 +120,7 @@ cdef extern from *:
             }                                                                               \
         }                                                                                   \
     }                                                                                       \
-    /* Columns jb .. jb + 8 nv - 1 of the weight rows i + 1 .. i + rn of W (w points at   \
+    /* Columns jb .. jb + nv vectors of the weight rows i + 1 .. i + rn of W (w points at \
        column jb of row 0): w_i <- decay w_i + a sum_k x_k[i] delta_k, the sums in         \
        registers; each delta_k is loaded once for the rn rows. */                          \
     static inline __attribute__((always_inline)) void fastmlp_sb_update_block_##S(        \
