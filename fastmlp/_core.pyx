@@ -596,8 +596,75 @@ cdef extern from *:
     static inline Py_ssize_t fastmlp_widest_block(size_t size) {
         return size == sizeof(double) ? FASTMLP_WIDEST(double) : FASTMLP_WIDEST(float);
     }
+    /* AVX-512: the forward sums of any r columns below the widest block in one pass of
+       NV vectors, the last one read (and the sums' last one written, once) through the
+       mask m of its columns: a narrow layer (10 outputs) is one pass over its rows, not
+       two (8 + 2). Masked loads are cheap; the update passes, which would need a masked
+       store per row, keep the blocks above. */
+    #if defined(__GNUC__) && defined(__AVX512F__)
+    #include <immintrin.h>
+    #define FASTMLP_FORWARD_TAIL 1
+    #define FASTMLP_TAIL_LOAD_d(p, m) _mm512_maskz_loadu_pd((__mmask8)(m), (p))
+    #define FASTMLP_TAIL_LOAD_f(p, m) _mm512_maskz_loadu_ps((__mmask16)(m), (p))
+    #define FASTMLP_TAIL_STORE_d(p, m, v) _mm512_mask_storeu_pd((p), (__mmask8)(m), (__m512d)(v))
+    #define FASTMLP_TAIL_STORE_f(p, m, v) _mm512_mask_storeu_ps((p), (__mmask16)(m), (__m512)(v))
+    #define FASTMLP_FORWARD_MASKED(T, S, NV)                                                  \
+    static inline void fastmlp_forward_tail_##S##NV(const T* W, const T* x_in,               \
+            Py_ssize_t d_in, Py_ssize_t pitch, unsigned m, T* s) {                            \
+        typedef T vec __attribute__((vector_size(64), aligned(sizeof(T))));                   \
+        enum { N = NV, V = 64 / sizeof(T) };                                                  \
+        vec acc[N], w;                                                                        \
+        FASTMLP_UNROLL for (int k = 0; k < N - 1; k++) FASTMLP_LOAD(acc[k], W, k);            \
+        acc[N - 1] = (vec)FASTMLP_TAIL_LOAD_##S(W + (N - 1) * V, m);                          \
+        for (Py_ssize_t i = 0; i < d_in; i++) {                                               \
+            T xi = x_in[i];                                                                   \
+            const T* row = W + (i + 1) * pitch;                                               \
+            if (xi == 0) continue;                                                            \
+            FASTMLP_UNROLL for (int k = 0; k < N - 1; k++) {                                  \
+                FASTMLP_LOAD(w, row, k);                                                      \
+                acc[k] += xi * w;                                                             \
+            }                                                                                 \
+            w = (vec)FASTMLP_TAIL_LOAD_##S(row + (N - 1) * V, m);                             \
+            acc[N - 1] += xi * w;                                                             \
+        }                                                                                     \
+        FASTMLP_UNROLL for (int k = 0; k < N - 1; k++) FASTMLP_STORE(s, k, acc[k]);           \
+        FASTMLP_TAIL_STORE_##S(s + (N - 1) * V, m, acc[N - 1]);                               \
+    }
+    FASTMLP_FORWARD_MASKED(double, d, 1) FASTMLP_FORWARD_MASKED(double, d, 2)
+    FASTMLP_FORWARD_MASKED(double, d, 3) FASTMLP_FORWARD_MASKED(double, d, 4)
+    FASTMLP_FORWARD_MASKED(float, f, 1) FASTMLP_FORWARD_MASKED(float, f, 2)
+    FASTMLP_FORWARD_MASKED(float, f, 3) FASTMLP_FORWARD_MASKED(float, f, 4)
+    #define FASTMLP_FORWARD_TAILS(T, S)                                                       \
+    static inline void fastmlp_forward_tail_##S(const T* W, const T* x_in, Py_ssize_t d_in,   \
+            Py_ssize_t pitch, Py_ssize_t r, T* s) {                                           \
+        enum { V = 64 / sizeof(T) };                                                          \
+        Py_ssize_t n = (r + V - 1) / V;                                                       \
+        unsigned m = (1u << (r - (n - 1) * V)) - 1;                                           \
+        switch (n) {                                                                          \
+            case 4: fastmlp_forward_tail_##S##4(W, x_in, d_in, pitch, m, s); break;           \
+            case 3: fastmlp_forward_tail_##S##3(W, x_in, d_in, pitch, m, s); break;           \
+            case 2: fastmlp_forward_tail_##S##2(W, x_in, d_in, pitch, m, s); break;           \
+            default: fastmlp_forward_tail_##S##1(W, x_in, d_in, pitch, m, s);                 \
+        }                                                                                     \
+    }
+    #else
+    #define FASTMLP_FORWARD_TAIL 0
+    #define FASTMLP_FORWARD_TAILS(T, S)                                                       \
+    static inline void fastmlp_forward_tail_##S(const T* W, const T* x_in, Py_ssize_t d_in,   \
+            Py_ssize_t pitch, Py_ssize_t r, T* s) {                                           \
+        fastmlp_forward_columns_##S(W, x_in, d_in, pitch, r, s);                              \
+    }
+    #endif
+    FASTMLP_FORWARD_TAILS(double, d)
+    FASTMLP_FORWARD_TAILS(float, f)
+    static inline int fastmlp_forward_tail(void) { return FASTMLP_FORWARD_TAIL; }
     """
     Py_ssize_t fastmlp_widest_block(size_t size) noexcept nogil
+    int fastmlp_forward_tail() noexcept nogil
+    void fastmlp_forward_tail_d(const double* W, const double* x_in, Py_ssize_t d_in,
+                                Py_ssize_t pitch, Py_ssize_t r, double* s) noexcept nogil
+    void fastmlp_forward_tail_f(const float* W, const float* x_in, Py_ssize_t d_in,
+                                Py_ssize_t pitch, Py_ssize_t r, float* s) noexcept nogil
     void fastmlp_forward_columns_d(const double* W, const double* x_in, Py_ssize_t d_in,
                                    Py_ssize_t pitch, Py_ssize_t r, double* s) noexcept nogil
     void fastmlp_forward_columns_f(const float* W, const float* x_in, Py_ssize_t d_in,
@@ -643,11 +710,19 @@ cdef inline Py_ssize_t block_width(Py_ssize_t left, size_t size) noexcept nogil:
 
 cdef void layer_forward(const floating* W, const floating* x_in, Py_ssize_t d_in,
                         Py_ssize_t d_out, floating* s) noexcept nogil:
-    """s_j = w_0j + sum_i w_ij x_i for j = 1..d_out, a column block at a time."""
+    """s_j = w_0j + sum_i w_ij x_i for j = 1..d_out, a column block at a time (on AVX-512
+    the columns after the last widest block in one masked block)."""
     cdef Py_ssize_t r, jb = 0
     while jb < d_out:
-        r = block_width(d_out - jb, sizeof(floating))
-        forward_columns(W, x_in, d_in, d_out, jb, r, s)
+        r = d_out - jb
+        if r < fastmlp_widest_block(sizeof(floating)) and fastmlp_forward_tail():
+            if floating is double:
+                fastmlp_forward_tail_d(W + jb, x_in, d_in, d_out, r, s + jb)
+            else:
+                fastmlp_forward_tail_f(W + jb, x_in, d_in, d_out, r, s + jb)
+        else:
+            r = block_width(r, sizeof(floating))
+            forward_columns(W, x_in, d_in, d_out, jb, r, s)
         jb += r
 
 
