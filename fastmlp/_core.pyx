@@ -1409,6 +1409,9 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
     return n
 
 
+include "_smallbatch.pxi"
+
+
 # ---------------------------------------------------------------------------------------
 # Python entry points: thin, typed, contiguous; inputs are already validated.
 #
@@ -1556,11 +1559,13 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Step step = sgd_step_of(eta, l2, l1)
+    if takes_small_batch(&arch.net, B, &opt):
+        return small_batch_epoch(arch, params, X, Y, order, B, &step, &opt)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
-    cdef Step step = sgd_step_of(eta, l2, l1)
     with nogil:
         done = minibatch_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
                                      order.shape[0], B, &step, &opt, &room, &loss_sum)
