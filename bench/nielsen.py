@@ -16,7 +16,9 @@ same minibatches):
 
 and, to show where the time goes, "fit only": the same training on the network's MLP
 (``net.mlp.fit``) from arrays stacked beforehand (shuffled by fastmlp, so its weights
-differ), and the time of the two BLAS products of the first layer in one step.
+differ), the time of the two BLAS products of the first layer in one step as the BLAS
+path would call them (steps of up to 16 samples take fastmlp's own kernels instead), and
+the arithmetic roof: the multiply-adds of one step at the rate of numpy's float64 matmul.
 
 Each is timed for ``--epochs`` epochs of SGD, ``--repeats`` times; the table gives the
 median seconds per epoch, samples per second and the speedup of fastmlp over each. BLAS
@@ -133,6 +135,23 @@ def first_layer_products(repeats=2000):
     return min(timeit.repeat(step, number=repeats, repeat=5)) / repeats
 
 
+def matmul_rate(n=1024, repeats=5):
+    """Multiply-adds per second of numpy's float64 matmul of two n x n matrices (BLAS on the
+    threads the caller allows): the arithmetic roof of this machine, for comparison."""
+    rng = np.random.default_rng(0)
+    A, B = rng.random((n, n)), rng.random((n, n))
+    A @ B  # warm up
+    return n**3 / min(timeit.repeat(lambda: A @ B, number=1, repeat=repeats))
+
+
+def step_multiply_adds(sizes, m):
+    """Multiply-adds of one minibatch step of m samples: the forward sums and the gradient's
+    outer products of every layer (biases included), and the delta recursion below layer 1."""
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    forward = sum((d_in + 1) * d_out for d_in, d_out in layers)
+    return m * (2 * forward + sum(d_in * d_out for d_in, d_out in layers[1:]))
+
+
 def differences(training, epochs=(1, 2, 3)):
     """The largest difference of a bias or weight between each two of the seeded trainers
     after each number of ``epochs``: rounding, which grows from epoch to epoch."""
@@ -167,6 +186,7 @@ def main(argv=None):
             for t in trainers:  # interleaved, so that load on the machine hits all of them alike
                 seconds[t].append(run(t, training, args.epochs)[0] / args.epochs)
         blas = first_layer_products()
+        roof = matmul_rate()
         apart = differences(training)
     median = {t: statistics.median(s) for t, s in seconds.items()}
     print(f"\n{'trainer':<12}{'s/epoch (median)':>18}{'min':>10}{'max':>10}{'samples/s':>12}{'fastmlp is':>14}")
@@ -178,8 +198,15 @@ def main(argv=None):
     for pair, values in apart.items():
         print(f"  {pair:<24}" + "".join(f"{v:>10.1e}" for v in values))
     steps = -(-n // MINI_BATCH)  # minibatch steps per epoch
-    print(f"per minibatch step: fit only {median['fit only'] / steps * 1e6:.1f} us; the two OpenBLAS products of the "
-          f"784x30 layer alone {blas * 1e6:.1f} us ({blas / (median['fit only'] / steps):.0%})")
+    step = median["fit only"] / steps
+    print(f"per minibatch step: fit only {step * 1e6:.1f} us; the two OpenBLAS products of the 784x30 layer as "
+          f"the BLAS path calls them {blas * 1e6:.1f} us ({blas / step:.0%})")
+    macs = step_multiply_adds(SIZES, MINI_BATCH)
+    bound = macs / roof
+    print(f"arithmetic roof: {macs:,} multiply-adds per step at numpy's matmul rate ({roof / 1e9:.1f} G/s) take "
+          f"{bound * 1e6:.1f} us, so fit only runs at {bound / step:.0%} of it, and no trainer that does this "
+          f"arithmetic exceeds {n / (bound * steps):,.0f} samples/s; 5x vectorised is "
+          f"{5 * n / median['vectorised']:,.0f}")
 
 
 if __name__ == "__main__":

@@ -232,9 +232,31 @@ cdef extern from *:
         e = (two_k - 1.0f) + two_k * q;
         return copysignf(e / (e + 2.0f), s);
     }
+    /* exp(x) for x <= 0 (softmax's s_j - max_k s_k), without calls or branches so that
+       a loop over a layer vectorises: x = k ln2 + r as in fastmlp_tanh, exp(r) by its
+       Taylor series through r^13, times 2^k. x < -708 (below the smallest normal double)
+       gives 0; NaN stays NaN. */
+    static inline double fastmlp_exp_nonpositive(double x) {
+        const double shifter = 6755399441055744.0, ln2_hi = 6.93147180369123816490e-01,
+                     ln2_lo = 1.90821492927058770002e-10, inv_ln2 = 1.4426950408889634074;
+        double a = x < -708.0 ? -708.0 : x, kd, r, q, two_k;
+        uint64_t bits;
+        kd = a * inv_ln2 + shifter;
+        memcpy(&bits, &kd, sizeof bits);
+        kd -= shifter;
+        r = (a - kd * ln2_hi) - kd * ln2_lo;
+        q = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120
+            + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880
+            + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600
+            + r * (1.0 / 6227020800.0)))))))))))));
+        bits = (bits + 1023) << 52;
+        memcpy(&two_k, &bits, sizeof two_k);
+        return x < -708.0 ? 0.0 : two_k * q;
+    }
     """
     double fastmlp_tanh(double s) noexcept nogil
     float fastmlp_tanhf(float s) noexcept nogil
+    double fastmlp_exp_nonpositive(double x) noexcept nogil
 
 
 cdef inline double sigmoid(double s) noexcept nogil:
@@ -279,17 +301,6 @@ cdef inline double theta_prime(int code, double s, double x, const double* p) no
     if code == MAXOUT:
         return p[0] if p[0] * s + p[1] >= p[2] * s + p[3] else p[2]
     return 1.0
-
-
-cdef inline double log_sum_exp(const floating* s, Py_ssize_t d) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef double m = s[0], total = 0.0
-    for j in range(1, d):
-        if s[j] > m:
-            m = s[j]
-    for j in range(d):
-        total += exp(s[j] - m)
-    return m + log(total)
 
 
 # ---------------------------------------------------------------------------------------
@@ -382,7 +393,7 @@ cdef void activate(int code, const double* p, const floating* s, floating* x, Py
     """x = theta(s) elementwise; softmax over the whole layer. The common thetas get a
     loop of their own so that the code test is not repeated per unit."""
     cdef Py_ssize_t j
-    cdef double lse
+    cdef double m, total
     if code == TANH:
         for j in range(d):
             if floating is float:
@@ -393,9 +404,17 @@ cdef void activate(int code, const double* p, const floating* s, floating* x, Py
         for j in range(d):
             x[j] = s[j] if s[j] > 0 else 0
     elif code == SOFTMAX:
-        lse = log_sum_exp(s, d)
+        # exp(s_j - max s) / sum_k exp(s_k - max s): one exponential per unit.
+        m = s[0]
+        for j in range(1, d):
+            m = max(m, s[j])
         for j in range(d):
-            x[j] = <floating>exp(s[j] - lse)
+            x[j] = <floating>fastmlp_exp_nonpositive(s[j] - m)
+        total = 0.0
+        for j in range(d):
+            total += x[j]
+        for j in range(d):
+            x[j] = <floating>(x[j] / total)
     elif code == IDENTITY:
         memcpy(x, s, d * sizeof(floating))
     else:
@@ -418,36 +437,293 @@ cdef void times_theta_prime(int code, const double* p, const floating* s, const 
             g[i] = <floating>(theta_prime(code, s[i], x[i], p) * g[i])
 
 
+cdef extern from *:
+    """
+    /* The column blocks of the per-sample layer loops (forward_columns, backward_columns,
+       update_and_forward_columns), R = 64, 32, 16, 8, 4, 2 or 1 columns at a time.
+       With GCC or Clang the block is one generic vector of R entries, which the compiler
+       splits into the machine's registers: each row of a block is then a few whole-vector
+       instructions (the auto-vectoriser left the unrolled narrow blocks scalar). W, s,
+       target and delta point at the block's first column; rows are ``pitch`` apart. */
+    #if defined(__GNUC__)
+    /* The machine's vector, and the vector of a block: min(R entries, one machine vector);
+       a block is an array of them, indexed by constants once unrolled so that it lives in
+       registers. (A single vector wider than the machine's would live in memory.) */
+    #if defined(__AVX512F__)
+    #define FASTMLP_VBYTES 64
+    #elif defined(__AVX__)
+    #define FASTMLP_VBYTES 32
+    #else
+    #define FASTMLP_VBYTES 16
+    #endif
+    /* The widest block: four machine vectors, so that a block's deltas, sums and row
+       (twelve vectors) stay in registers; at most 64 columns. */
+    #define FASTMLP_WIDEST(T) (4 * FASTMLP_VBYTES / sizeof(T) < 64 ? 4 * FASTMLP_VBYTES / sizeof(T) : 64)
+    #define FASTMLP_VB(T, R) ((R) * sizeof(T) < FASTMLP_VBYTES ? (R) * sizeof(T) : FASTMLP_VBYTES)
+    #define FASTMLP_UNROLL _Pragma("GCC unroll 16")
+    /* Vector k of a block at p (unaligned, and allowed to alias the numbers there). */
+    #define FASTMLP_LOAD(v, p, k) ((v) = *(const __typeof__(v) __attribute__((may_alias))*)((p) + (k) * (sizeof(v) / sizeof(*(p)))))
+    #define FASTMLP_STORE(p, k, v) (*(__typeof__(v) __attribute__((may_alias))*)((p) + (k) * (sizeof(v) / sizeof(*(p)))) = (v))
+    #define FASTMLP_COLUMNS(T, S, R)                                                          \
+    typedef T fastmlp_##S##R##_t __attribute__((vector_size(FASTMLP_VB(T, R)), aligned(sizeof(T)))); \
+    enum { FASTMLP_N_##S##R = (R) * sizeof(T) / FASTMLP_VB(T, R) };                          \
+    /* sum_j w_j d_j over the block, the products added pairwise. */                          \
+    static inline T fastmlp_dot_##S##R(const T* w, const fastmlp_##S##R##_t* d) {            \
+        enum { N = FASTMLP_N_##S##R };                                                        \
+        fastmlp_##S##R##_t p = {0}, wk;                                                       \
+        T t[sizeof p / sizeof(T)];                                                            \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) { FASTMLP_LOAD(wk, w, k); p += wk * d[k]; }               \
+        memcpy(t, &p, sizeof t);                                                              \
+        for (int h = (int)(sizeof p / sizeof(T)) / 2; h >= 1; h /= 2)                         \
+            for (int j = 0; j < h; j++) t[j] += t[j + h];                                     \
+        return t[0];                                                                          \
+    }                                                                                         \
+    static inline void fastmlp_forward_##S##R(const T* W, const T* x_in, Py_ssize_t d_in,     \
+            Py_ssize_t pitch, T* s) {                                                         \
+        enum { N = FASTMLP_N_##S##R };                                                        \
+        fastmlp_##S##R##_t acc[N], w;                                                         \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_LOAD(acc[k], W, k);                               \
+        for (Py_ssize_t i = 0; i < d_in; i++) {                                               \
+            T xi = x_in[i];                                                                   \
+            if (xi == 0) continue;                                                            \
+            FASTMLP_UNROLL for (int k = 0; k < N; k++) {                                                     \
+                FASTMLP_LOAD(w, W + (i + 1) * pitch, k);                                      \
+                acc[k] += xi * w;                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_STORE(s, k, acc[k]);                              \
+    }                                                                                         \
+    static inline void fastmlp_backward_##S##R(const T* W, T* target, const T* x_in,          \
+            Py_ssize_t d_in, Py_ssize_t pitch, const T* delta, T* back, T scale) {            \
+        enum { N = FASTMLP_N_##S##R };                                                        \
+        fastmlp_##S##R##_t d[N], o;                                                           \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_LOAD(d[k], delta, k);                             \
+        for (Py_ssize_t i = 0; i < d_in; i++) {                                               \
+            T a = scale * x_in[i];                                                            \
+            T* out = target + (i + 1) * pitch;                                                \
+            if (back) back[i] += fastmlp_dot_##S##R(W + (i + 1) * pitch, d);                  \
+            if (a == 0) continue;                                                             \
+            FASTMLP_UNROLL for (int k = 0; k < N; k++) {                                                     \
+                FASTMLP_LOAD(o, out, k);                                                      \
+                o += a * d[k];                                                                \
+                FASTMLP_STORE(out, k, o);                                                     \
+            }                                                                                 \
+        }                                                                                     \
+    }                                                                                         \
+    static inline void fastmlp_update_and_forward_##S##R(T* W, const T* x_in,                 \
+            const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch, const T* delta, T scale,      \
+            T* s_next) {                                                                      \
+        enum { N = FASTMLP_N_##S##R };                                                        \
+        fastmlp_##S##R##_t d[N], acc[N], w[N];                                                \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) { FASTMLP_LOAD(d[k], delta, k); FASTMLP_LOAD(acc[k], W, k); } \
+        for (Py_ssize_t i = 0; i < d_in; i++) {                                               \
+            T a = scale * x_in[i], xn = x_next[i];                                            \
+            T* row = W + (i + 1) * pitch;                                                     \
+            FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_LOAD(w[k], row, k);                           \
+            if (a != 0)                                                                       \
+                FASTMLP_UNROLL for (int k = 0; k < N; k++) { w[k] += a * d[k]; FASTMLP_STORE(row, k, w[k]); } \
+            if (xn != 0)                                                                      \
+                FASTMLP_UNROLL for (int k = 0; k < N; k++) acc[k] += xn * w[k];                              \
+        }                                                                                     \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_STORE(s_next, k, acc[k]);                         \
+    }
+    #define FASTMLP_CASES(S, CALL)                                                            \
+        switch (r) {                                                                          \
+            case 64: CALL(S, 64); break;                                                      \
+            case 32: CALL(S, 32); break;                                                      \
+            case 16: CALL(S, 16); break;                                                      \
+            case 8: CALL(S, 8); break;                                                        \
+            case 4: CALL(S, 4); break;                                                        \
+            case 2: CALL(S, 2); break;                                                        \
+            default: CALL(S, 1);                                                              \
+        }
+    #define FASTMLP_FORWARD(S, R) fastmlp_forward_##S##R(W, x_in, d_in, pitch, s)
+    #define FASTMLP_BACKWARD(S, R) fastmlp_backward_##S##R(W, target, x_in, d_in, pitch, delta, back, scale)
+    #define FASTMLP_UPDATE_AND_FORWARD(S, R) \
+        fastmlp_update_and_forward_##S##R(W, x_in, x_next, d_in, pitch, delta, scale, s_next)
+    #define FASTMLP_ALL_COLUMNS(T, S)                                                         \
+        FASTMLP_COLUMNS(T, S, 64) FASTMLP_COLUMNS(T, S, 32) FASTMLP_COLUMNS(T, S, 16)         \
+        FASTMLP_COLUMNS(T, S, 8)                                                              \
+        FASTMLP_COLUMNS(T, S, 4) FASTMLP_COLUMNS(T, S, 2) FASTMLP_COLUMNS(T, S, 1)            \
+        static inline void fastmlp_forward_columns_##S(const T* W, const T* x_in,             \
+                Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r, T* s) {                      \
+            FASTMLP_CASES(S, FASTMLP_FORWARD)                                                 \
+        }                                                                                     \
+        static inline void fastmlp_backward_columns_##S(const T* W, T* target, const T* x_in, \
+                Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r, const T* delta, T* back,     \
+                T scale) {                                                                    \
+            FASTMLP_CASES(S, FASTMLP_BACKWARD)                                                \
+        }                                                                                     \
+        static inline void fastmlp_update_and_forward_columns_##S(T* W, const T* x_in,        \
+                const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,             \
+                const T* delta, T scale, T* s_next) {                                         \
+            FASTMLP_CASES(S, FASTMLP_UPDATE_AND_FORWARD)                                      \
+        }
+    #else
+    /* Other compilers: the same loops over the r columns. */
+    #define FASTMLP_WIDEST(T) 32
+    #define FASTMLP_ALL_COLUMNS(T, S)                                                         \
+        static inline void fastmlp_forward_columns_##S(const T* W, const T* x_in,             \
+                Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r, T* s) {                      \
+            for (Py_ssize_t j = 0; j < r; j++) s[j] = W[j];                                   \
+            for (Py_ssize_t i = 0; i < d_in; i++)                                             \
+                if (x_in[i] != 0)                                                             \
+                    for (Py_ssize_t j = 0; j < r; j++) s[j] += x_in[i] * W[(i + 1) * pitch + j]; \
+        }                                                                                     \
+        static inline void fastmlp_backward_columns_##S(const T* W, T* target, const T* x_in, \
+                Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r, const T* delta, T* back,     \
+                T scale) {                                                                    \
+            for (Py_ssize_t i = 0; i < d_in; i++) {                                           \
+                T a = scale * x_in[i], sum = 0;                                               \
+                for (Py_ssize_t j = 0; j < r; j++) sum += W[(i + 1) * pitch + j] * delta[j];  \
+                if (back) back[i] += sum;                                                     \
+                for (Py_ssize_t j = 0; j < r; j++) target[(i + 1) * pitch + j] += a * delta[j]; \
+            }                                                                                 \
+        }                                                                                     \
+        static inline void fastmlp_update_and_forward_columns_##S(T* W, const T* x_in,        \
+                const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,             \
+                const T* delta, T scale, T* s_next) {                                         \
+            for (Py_ssize_t j = 0; j < r; j++) s_next[j] = W[j];                              \
+            for (Py_ssize_t i = 0; i < d_in; i++)                                             \
+                for (Py_ssize_t j = 0; j < r; j++) {                                          \
+                    W[(i + 1) * pitch + j] += scale * x_in[i] * delta[j];                     \
+                    s_next[j] += x_next[i] * W[(i + 1) * pitch + j];                          \
+                }                                                                             \
+        }
+    #endif
+    FASTMLP_ALL_COLUMNS(double, d)
+    FASTMLP_ALL_COLUMNS(float, f)
+    static inline Py_ssize_t fastmlp_widest_block(size_t size) {
+        return size == sizeof(double) ? FASTMLP_WIDEST(double) : FASTMLP_WIDEST(float);
+    }
+    /* AVX-512: the forward sums of any r columns below the widest block in one pass of
+       NV vectors, the last one read (and the sums' last one written, once) through the
+       mask m of its columns: a narrow layer (10 outputs) is one pass over its rows, not
+       two (8 + 2). Masked loads are cheap; the update passes, which would need a masked
+       store per row, keep the blocks above. */
+    #if defined(__GNUC__) && defined(__AVX512F__)
+    #include <immintrin.h>
+    #define FASTMLP_FORWARD_TAIL 1
+    #define FASTMLP_TAIL_LOAD_d(p, m) _mm512_maskz_loadu_pd((__mmask8)(m), (p))
+    #define FASTMLP_TAIL_LOAD_f(p, m) _mm512_maskz_loadu_ps((__mmask16)(m), (p))
+    #define FASTMLP_TAIL_STORE_d(p, m, v) _mm512_mask_storeu_pd((p), (__mmask8)(m), (__m512d)(v))
+    #define FASTMLP_TAIL_STORE_f(p, m, v) _mm512_mask_storeu_ps((p), (__mmask16)(m), (__m512)(v))
+    #define FASTMLP_FORWARD_MASKED(T, S, NV)                                                  \
+    static inline void fastmlp_forward_tail_##S##NV(const T* W, const T* x_in,               \
+            Py_ssize_t d_in, Py_ssize_t pitch, unsigned m, T* s) {                            \
+        typedef T vec __attribute__((vector_size(64), aligned(sizeof(T))));                   \
+        enum { N = NV, V = 64 / sizeof(T) };                                                  \
+        vec acc[N], w;                                                                        \
+        FASTMLP_UNROLL for (int k = 0; k < N - 1; k++) FASTMLP_LOAD(acc[k], W, k);            \
+        acc[N - 1] = (vec)FASTMLP_TAIL_LOAD_##S(W + (N - 1) * V, m);                          \
+        for (Py_ssize_t i = 0; i < d_in; i++) {                                               \
+            T xi = x_in[i];                                                                   \
+            const T* row = W + (i + 1) * pitch;                                               \
+            if (xi == 0) continue;                                                            \
+            FASTMLP_UNROLL for (int k = 0; k < N - 1; k++) {                                  \
+                FASTMLP_LOAD(w, row, k);                                                      \
+                acc[k] += xi * w;                                                             \
+            }                                                                                 \
+            w = (vec)FASTMLP_TAIL_LOAD_##S(row + (N - 1) * V, m);                             \
+            acc[N - 1] += xi * w;                                                             \
+        }                                                                                     \
+        FASTMLP_UNROLL for (int k = 0; k < N - 1; k++) FASTMLP_STORE(s, k, acc[k]);           \
+        FASTMLP_TAIL_STORE_##S(s + (N - 1) * V, m, acc[N - 1]);                               \
+    }
+    FASTMLP_FORWARD_MASKED(double, d, 1) FASTMLP_FORWARD_MASKED(double, d, 2)
+    FASTMLP_FORWARD_MASKED(double, d, 3) FASTMLP_FORWARD_MASKED(double, d, 4)
+    FASTMLP_FORWARD_MASKED(float, f, 1) FASTMLP_FORWARD_MASKED(float, f, 2)
+    FASTMLP_FORWARD_MASKED(float, f, 3) FASTMLP_FORWARD_MASKED(float, f, 4)
+    #define FASTMLP_FORWARD_TAILS(T, S)                                                       \
+    static inline void fastmlp_forward_tail_##S(const T* W, const T* x_in, Py_ssize_t d_in,   \
+            Py_ssize_t pitch, Py_ssize_t r, T* s) {                                           \
+        enum { V = 64 / sizeof(T) };                                                          \
+        Py_ssize_t n = (r + V - 1) / V;                                                       \
+        unsigned m = (1u << (r - (n - 1) * V)) - 1;                                           \
+        switch (n) {                                                                          \
+            case 4: fastmlp_forward_tail_##S##4(W, x_in, d_in, pitch, m, s); break;           \
+            case 3: fastmlp_forward_tail_##S##3(W, x_in, d_in, pitch, m, s); break;           \
+            case 2: fastmlp_forward_tail_##S##2(W, x_in, d_in, pitch, m, s); break;           \
+            default: fastmlp_forward_tail_##S##1(W, x_in, d_in, pitch, m, s);                 \
+        }                                                                                     \
+    }
+    #else
+    #define FASTMLP_FORWARD_TAIL 0
+    #define FASTMLP_FORWARD_TAILS(T, S)                                                       \
+    static inline void fastmlp_forward_tail_##S(const T* W, const T* x_in, Py_ssize_t d_in,   \
+            Py_ssize_t pitch, Py_ssize_t r, T* s) {                                           \
+        fastmlp_forward_columns_##S(W, x_in, d_in, pitch, r, s);                              \
+    }
+    #endif
+    FASTMLP_FORWARD_TAILS(double, d)
+    FASTMLP_FORWARD_TAILS(float, f)
+    static inline int fastmlp_forward_tail(void) { return FASTMLP_FORWARD_TAIL; }
+    """
+    Py_ssize_t fastmlp_widest_block(size_t size) noexcept nogil
+    int fastmlp_forward_tail() noexcept nogil
+    void fastmlp_forward_tail_d(const double* W, const double* x_in, Py_ssize_t d_in,
+                                Py_ssize_t pitch, Py_ssize_t r, double* s) noexcept nogil
+    void fastmlp_forward_tail_f(const float* W, const float* x_in, Py_ssize_t d_in,
+                                Py_ssize_t pitch, Py_ssize_t r, float* s) noexcept nogil
+    void fastmlp_forward_columns_d(const double* W, const double* x_in, Py_ssize_t d_in,
+                                   Py_ssize_t pitch, Py_ssize_t r, double* s) noexcept nogil
+    void fastmlp_forward_columns_f(const float* W, const float* x_in, Py_ssize_t d_in,
+                                   Py_ssize_t pitch, Py_ssize_t r, float* s) noexcept nogil
+    void fastmlp_backward_columns_d(const double* W, double* target, const double* x_in,
+                                    Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,
+                                    const double* delta, double* back, double scale) noexcept nogil
+    void fastmlp_backward_columns_f(const float* W, float* target, const float* x_in,
+                                    Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,
+                                    const float* delta, float* back, float scale) noexcept nogil
+    void fastmlp_update_and_forward_columns_d(double* W, const double* x_in, const double* x_next,
+                                              Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,
+                                              const double* delta, double scale,
+                                              double* s_next) noexcept nogil
+    void fastmlp_update_and_forward_columns_f(float* W, const float* x_in, const float* x_next,
+                                              Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,
+                                              const float* delta, float scale,
+                                              float* s_next) noexcept nogil
+
+
 cdef inline void forward_columns(const floating* W, const floating* x_in, Py_ssize_t d_in,
                                  Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r, floating* s) noexcept nogil:
-    # Columns jb .. jb+r-1 of s = W^T [1; x]; r <= BLOCK partial sums stay in registers
-    # while the rows stream past, and inputs x_i = 0 (sparse data, ReLU units) are skipped.
-    cdef Py_ssize_t i, j
-    cdef floating xi
-    cdef floating acc[BLOCK]
-    cdef const floating* row
-    for j in range(r):
-        acc[j] = W[jb + j]
-    for i in range(d_in):
-        xi = x_in[i]
-        if xi == 0:
-            continue
-        row = W + (i + 1) * d_out + jb
-        for j in range(r):
-            acc[j] += xi * row[j]
-    for j in range(r):
-        s[jb + j] = acc[j]
+    # Columns jb .. jb+r-1 of s = W^T [1; x] (r one of the block widths): the r partial sums
+    # stay in registers while the rows stream past, and inputs x_i = 0 (sparse data, ReLU
+    # units) are skipped.
+    if floating is double:
+        fastmlp_forward_columns_d(W + jb, x_in, d_in, d_out, r, s + jb)
+    else:
+        fastmlp_forward_columns_f(W + jb, x_in, d_in, d_out, r, s + jb)
+
+
+cdef inline Py_ssize_t block_width(Py_ssize_t left, size_t size) noexcept nogil:
+    """The widest column block within ``left`` columns of ``size``-byte numbers: 64, 32, 16,
+    8, 4, 2 or 1 columns, at most four of the machine's vectors (fastmlp_widest_block).
+    The column loops are compiled for these constant widths, each unrolled into whole
+    vectors held in registers: a narrow layer (10 outputs: 8 + 2) pays no per-row loop
+    over a width known only at run time."""
+    cdef Py_ssize_t r = fastmlp_widest_block(size)
+    while r > left:
+        r >>= 1
+    return r
 
 
 cdef void layer_forward(const floating* W, const floating* x_in, Py_ssize_t d_in,
                         Py_ssize_t d_out, floating* s) noexcept nogil:
-    """s_j = w_0j + sum_i w_ij x_i for j = 1..d_out, BLOCK columns at a time."""
-    cdef Py_ssize_t jb = 0
-    while jb + BLOCK <= d_out:
-        forward_columns(W, x_in, d_in, d_out, jb, BLOCK, s)
-        jb += BLOCK
-    if jb < d_out:
-        forward_columns(W, x_in, d_in, d_out, jb, d_out - jb, s)
+    """s_j = w_0j + sum_i w_ij x_i for j = 1..d_out, a column block at a time (on AVX-512
+    the columns after the last widest block in one masked block)."""
+    cdef Py_ssize_t r, jb = 0
+    while jb < d_out:
+        r = d_out - jb
+        if r < fastmlp_widest_block(sizeof(floating)) and fastmlp_forward_tail():
+            if floating is double:
+                fastmlp_forward_tail_d(W + jb, x_in, d_in, d_out, r, s + jb)
+            else:
+                fastmlp_forward_tail_f(W + jb, x_in, d_in, d_out, r, s + jb)
+        else:
+            r = block_width(r, sizeof(floating))
+            forward_columns(W, x_in, d_in, d_out, jb, r, s)
+        jb += r
 
 
 cdef inline floating dot(const floating* a, const floating* b, Py_ssize_t n) noexcept nogil:
@@ -456,6 +732,11 @@ cdef inline floating dot(const floating* a, const floating* b, Py_ssize_t n) noe
     cdef Py_ssize_t j, k, n_lanes = n - n % LANES
     cdef floating acc[LANES]
     cdef floating total = 0
+    if n < LANES:
+        # A short row (a narrow column block, where n is a constant): no partial sums.
+        for j in range(n):
+            total += a[j] * b[j]
+        return total
     for k in range(LANES):
         acc[k] = 0
     j = 0
@@ -463,10 +744,14 @@ cdef inline floating dot(const floating* a, const floating* b, Py_ssize_t n) noe
         for k in range(LANES):
             acc[k] += a[j + k] * b[j + k]
         j += LANES
+    # The partial sums pairwise (halving the vector, then again), then the leftover terms.
+    for k in range(LANES // 2):
+        acc[k] += acc[k + LANES // 2]
+    for k in range(LANES // 4):
+        acc[k] += acc[k + LANES // 4]
+    total = acc[0] + acc[1]
     for j in range(n_lanes, n):
         total += a[j] * b[j]
-    for k in range(LANES):
-        total += acc[k]
     return total
 
 
@@ -603,25 +888,12 @@ cdef inline void backward_columns(const floating* W, floating* target, const flo
                                   Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
                                   Py_ssize_t r, const floating* delta, floating* back,
                                   floating scale) noexcept nogil:
-    # Columns jb .. jb+r-1 of layer_backward without penalties, with delta's block held in
-    # a local array so that the row updates need no aliasing checks.
-    cdef Py_ssize_t i, j
-    cdef floating a
-    cdef floating d[BLOCK]
-    cdef const floating* row
-    cdef floating* out
-    for j in range(r):
-        d[j] = delta[jb + j]
-    for i in range(d_in):
-        row = W + (i + 1) * d_out + jb
-        out = target + (i + 1) * d_out + jb
-        if back != NULL:
-            back[i] += dot(row, d, r)
-        a = scale * x_in[i]
-        if a == 0:
-            continue
-        for j in range(r):
-            out[j] += a * d[j]
+    # Columns jb .. jb+r-1 of layer_backward without penalties (r one of the block widths):
+    # back_i += sum_j w_ij delta_j over the block, then target_ij += scale x_i delta_j.
+    if floating is double:
+        fastmlp_backward_columns_d(W + jb, target + jb, x_in, d_in, d_out, r, delta + jb, back, scale)
+    else:
+        fastmlp_backward_columns_f(W + jb, target + jb, x_in, d_in, d_out, r, delta + jb, back, scale)
 
 
 cdef inline void update_and_forward_columns(floating* W, const floating* x_in,
@@ -629,28 +901,15 @@ cdef inline void update_and_forward_columns(floating* W, const floating* x_in,
                                             Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r,
                                             const floating* delta, floating scale,
                                             floating* s_next) noexcept nogil:
-    # Columns jb .. jb+r-1 of layer_update_and_forward with the plain step: each row block
-    # is updated and then, while it is in cache, added into the next sample's sums.
-    cdef Py_ssize_t i, j
-    cdef floating a, xn
-    cdef floating d[BLOCK]
-    cdef floating acc[BLOCK]
-    cdef floating* row
-    for j in range(r):
-        d[j] = delta[jb + j]
-        acc[j] = W[jb + j]
-    for i in range(d_in):
-        row = W + (i + 1) * d_out + jb
-        a = scale * x_in[i]
-        if a != 0:
-            for j in range(r):
-                row[j] += a * d[j]
-        xn = x_next[i]
-        if xn != 0:
-            for j in range(r):
-                acc[j] += xn * row[j]
-    for j in range(r):
-        s_next[jb + j] = acc[j]
+    # Columns jb .. jb+r-1 of layer_update_and_forward with the plain step (r one of the
+    # block widths): each row block is updated and then, while it is in registers, added
+    # into the next sample's sums.
+    if floating is double:
+        fastmlp_update_and_forward_columns_d(W + jb, x_in, x_next, d_in, d_out, r, delta + jb,
+                                             scale, s_next + jb)
+    else:
+        fastmlp_update_and_forward_columns_f(W + jb, x_in, x_next, d_in, d_out, r, delta + jb,
+                                             scale, s_next + jb)
 
 
 cdef inline void optimizer_and_forward_columns(floating* W, floating* M, floating* V,
@@ -688,7 +947,7 @@ cdef void layer_update_and_forward(floating* W, floating* M, floating* V, const 
     two, with the same arithmetic in the same order as the two passes. The update is the
     plain step w_ij += scale x_i delta_j, or with ``rule`` the optimizer's step (moments
     M, V) from the gradient scale x_i delta_j."""
-    cdef Py_ssize_t j, jb = 0
+    cdef Py_ssize_t j, r, jb = 0
     if rule != NULL:
         rule_row(W, M, V, scale, delta, d_out, False, rule)
     else:
@@ -704,11 +963,10 @@ cdef void layer_update_and_forward(floating* W, floating* M, floating* V, const 
             optimizer_and_forward_columns(W, M, V, x_in, x_next, d_in, d_out, jb, d_out - jb, delta,
                                           scale, rule, s_next)
         return
-    while jb + BLOCK <= d_out:
-        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, BLOCK, delta, scale, s_next)
-        jb += BLOCK
-    if jb < d_out:
-        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, d_out - jb, delta, scale, s_next)
+    while jb < d_out:
+        r = block_width(d_out - jb, sizeof(floating))
+        update_and_forward_columns(W, x_in, x_next, d_in, d_out, jb, r, delta, scale, s_next)
+        jb += r
 
 
 cdef void penalised_columns(const floating* W, floating* target, const floating* x_in,
@@ -734,14 +992,15 @@ cdef void layer_backward(const floating* W, floating* target, const floating* x_
                          Py_ssize_t d_in, Py_ssize_t d_out, const floating* delta,
                          floating* back, const Step* step) noexcept nogil:
     """One pass over W^(l): back_i = sum_j w_ij delta_j (if back is not NULL) and the
-    step's change of target (see Step), BLOCK columns at a time.
+    step's change of target (see Step), a column block at a time.
 
     With target == W and an SGD step this is the lecture's in-place update (with the
     penalties' weight decay and soft threshold on the weights, not the bias), fused with
     the delta recursion: each row block is read for the sum before it is changed. With
     target a zeroed gradient buffer and GRADIENT it writes dl/dw_ij = x_i delta_j.
     """
-    cdef Py_ssize_t j, jb = 0
+    cdef Py_ssize_t j, r, jb = 0
+    cdef floating a = <floating>step.scale
     for j in range(d_out):
         target[j] += <floating>step.scale * delta[j]
     if back != NULL:
@@ -749,12 +1008,10 @@ cdef void layer_backward(const floating* W, floating* target, const floating* x_
     if step.decay != 1 or step.shrink != 0:
         penalised_columns(W, target, x_in, d_in, d_out, 0, d_out, delta, back, step)
         return
-    while jb + BLOCK <= d_out:
-        backward_columns(W, target, x_in, d_in, d_out, jb, BLOCK, delta, back, <floating>step.scale)
-        jb += BLOCK
-    if jb < d_out:
-        backward_columns(W, target, x_in, d_in, d_out, jb, d_out - jb, delta, back,
-                         <floating>step.scale)
+    while jb < d_out:
+        r = block_width(d_out - jb, sizeof(floating))
+        backward_columns(W, target, x_in, d_in, d_out, jb, r, delta, back, a)
+        jb += r
 
 
 cdef double output_delta(const Net* net, const floating* s, const floating* x,
@@ -1152,6 +1409,9 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
     return n
 
 
+include "_smallbatch.pxi"
+
+
 # ---------------------------------------------------------------------------------------
 # Python entry points: thin, typed, contiguous; inputs are already validated.
 #
@@ -1299,11 +1559,13 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Step step = sgd_step_of(eta, l2, l1)
+    if takes_small_batch(&arch.net, B, &opt):
+        return small_batch_epoch(arch, params, X, Y, order, B, &step, &opt)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
-    cdef Step step = sgd_step_of(eta, l2, l1)
     with nogil:
         done = minibatch_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
                                      order.shape[0], B, &step, &opt, &room, &loss_sum)

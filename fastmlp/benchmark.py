@@ -73,6 +73,8 @@ WORKLOADS = {
         Workload("W7", (784, 128, 10), "float32", 1, "train", 40_000, optimizer="adam"),
         Workload("W8", (784, 128, 10), "float32", 32, "train", 60_000, optimizer="momentum"),
         Workload("W9", (784, 128, 10), "float32", 32, "train", 60_000, optimizer="adam"),
+        # W1 in single precision: against FANN's float build and the compiled loops in float32.
+        Workload("W10", (64, 32, 10), "float32", 1, "train", 200_000),
     ]
 }
 

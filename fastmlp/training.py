@@ -305,6 +305,14 @@ def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, opt
     return total, True
 
 
+@_training
+def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
+    """run_epoch holding the network's lock, for callers that validated X and Y once and
+    choose each epoch's order themselves (the Nielsen drop-ins shuffle as his code does):
+    the kernels read the rows X[order] where they are, so nothing is copied."""
+    return run_epoch(net, X, Y, order, batch_size, eta, where, l2)
+
+
 def _require_room(net, rows):
     """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
     (at most five values per unit and row)."""

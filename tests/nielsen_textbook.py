@@ -6,7 +6,8 @@ the helpers at the end are shared by test_nielsen and test_nielsen2.
 network.py: sigmoid units, quadratic cost, biases then weights drawn with np.random.randn,
 random.shuffle of the training list each epoch, minibatch step by eta / m times the summed
 per-sample gradients, the lines it prints. network2.py adds the cross-entropy cost, weights
-scaled by 1 / sqrt(fan-in), L2 weight decay (1 - eta lmbda / n), and per-epoch monitoring.
+scaled by 1 / sqrt(fan-in), L2 weight decay (1 - eta lmbda / n), per-epoch monitoring, and (in
+its later versions) early stopping on the evaluation accuracy.
 """
 from __future__ import annotations
 
@@ -106,8 +107,12 @@ class Textbook:
         return total + 0.5 * lmbda / len(pairs) * sum(float(np.sum(w * w)) for w in self.w)
 
     def train2(self, training, epochs, m, eta, lmbda=0.0, evaluation=None, eval_cost=False, eval_accuracy=False,
-               train_cost=False, train_accuracy=False):
+               train_cost=False, train_accuracy=False, early_stopping_n=0):
+        """network2.py's SGD; with early_stopping_n > 0 (and eval_accuracy) it returns once
+        that many epochs in a row, counted after each epoch's lines, have not raised the
+        best evaluation accuracy (which starts at 0)."""
         training = list(training)
+        best_accuracy, epochs_without_gain = 0, 0
         evaluation = list(evaluation) if evaluation is not None else []
         classes = self.sizes[-1]
         records = ([], [], [], [])
@@ -126,6 +131,13 @@ class Textbook:
                 records[1].append(self.hits(evaluation))
                 print("Accuracy on evaluation data: {} / {}".format(records[1][-1], len(evaluation)))
             print()
+            if early_stopping_n > 0:
+                if records[1][-1] > best_accuracy:
+                    best_accuracy, epochs_without_gain = records[1][-1], 0
+                else:
+                    epochs_without_gain += 1
+                if epochs_without_gain == early_stopping_n:
+                    return records
         return records
 
 

@@ -267,6 +267,16 @@ def test_wide_layers(act, case, dtype, kernel):
     agree(wide_scenario, act, case, dtype, kernel, seed=5, sizes=sizes, weights=ws)
 
 
+@pytest.mark.parametrize("sizes", [[6, 100, 31, 10], [3, 15, 17, 2]], ids=["100-31-10", "15-17-2"])
+def test_column_blocks(sizes, dtype, kernel):
+    """Widths that the per-sample loops split into column blocks of every width: 100 =
+    64 + 32 + 4 (or 3 x 32 + 4), 31 = 16 + 8 + 4 + 2 + 1, 10 = 8 + 2, 15, 17 (or, on
+    AVX-512, one block with its last vector masked)."""
+    rng = np.random.default_rng(7)
+    ws = [rng.normal(0.0, 1.0 / np.sqrt(a + 1), size=(a + 1, b)) for a, b in zip(sizes, sizes[1:])]
+    agree(wide_scenario, "tanh", LOSSES[3], dtype, kernel, seed=7, sizes=sizes, weights=ws)
+
+
 @pytest.mark.parametrize("backend", cython_variants())
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_per_sample_epochs_on_sparse_inputs(backend, dtype):

@@ -82,6 +82,53 @@ def test_monitoring_only_what_is_asked(capsys):
     assert lines[1].endswith(f"{got[1][0]} / 5")
 
 
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_early_stopping_ends_where_the_original_does(capsys, patience):
+    sizes, epochs = [6, 5, 3], 25
+    rng = np.random.default_rng(4)
+    training, evaluation = classification_data(rng, sizes, 30), classification_data(rng, sizes, 7, labelled=True)
+    seeded(6)
+    book = Textbook(sizes, cost="cross_entropy", scaled=True)
+    expected = book.train2(training, epochs, 5, 0.5, 1.0, evaluation, eval_cost=True, eval_accuracy=True,
+                           early_stopping_n=patience)
+    book_lines, book_random = capsys.readouterr().out, random.getstate()
+    seeded(6)
+    net = Network(sizes)
+    got = net.SGD(training, epochs, 5, 0.5, lmbda=1.0, evaluation_data=evaluation, monitor_evaluation_cost=True,
+                  monitor_evaluation_accuracy=True, early_stopping_n=patience)
+    assert_same_output(capsys.readouterr().out, book_lines)
+    assert random.getstate() == book_random
+    assert got[1] == expected[1] and patience < len(got[1]) < epochs  # it stopped, and not at once
+    assert max(got[1][-patience:]) <= max(got[1][:-patience])  # the last epochs did not beat the best
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-9)
+    assert_layers_equal(net, book, atol=1e-9)
+
+
+def test_early_stopping_off_runs_every_epoch(capsys):
+    sizes = [4, 3, 2]
+    rng = np.random.default_rng(2)
+    training, evaluation = classification_data(rng, sizes, 10), classification_data(rng, sizes, 4, labelled=True)
+    got = Network(sizes).SGD(training, 6, 5, 0.5, evaluation_data=evaluation, monitor_evaluation_accuracy=True,
+                             early_stopping_n=0)
+    assert len(got[1]) == 6
+
+
+@pytest.mark.parametrize("value, message", [
+    (-1, "non-negative integer"), (1.5, "non-negative integer"), (True, "non-negative integer"),
+    (2, "monitor_evaluation_accuracy"),
+])
+def test_early_stopping_refuses_what_it_cannot_watch(value, message):
+    sizes = [4, 3, 2]
+    rng = np.random.default_rng(2)
+    training, evaluation = classification_data(rng, sizes, 10), classification_data(rng, sizes, 4, labelled=True)
+    net = Network(sizes)
+    before = [w.copy() for w in net.weights]
+    with pytest.raises(ValueError, match=message):
+        net.SGD(training, 2, 5, 0.5, evaluation_data=evaluation, early_stopping_n=value)
+    for ours, theirs in zip(net.weights, before):
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_the_initialisers_draw_what_the_book_draws():
     seeded(4)
     scaled = Textbook([7, 5, 3], scaled=True)

@@ -4,7 +4,8 @@ His networks keep, for each layer l = 1..L, a bias column b^(l) of shape (d^(l),
 weight matrix w^(l) of shape (d^(l), d^(l-1)), and take samples as (x, y) pairs of column
 vectors. Here b^(l) is row 0 of fastmlp's W^(l) and w^(l) is the transpose of its other
 rows, both views into one sigmoid MLP, so that editing them in place edits the network.
-Training stacks the pairs into arrays once and lets the kernels run each epoch.
+Training stacks the pairs into arrays once and lets the kernels run each epoch over
+the rows in his shuffled order, where they are.
 """
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import random
 
 import numpy as np
 
-from .. import _checks as checks
+from .. import _checks as checks, training
 from ..network import MLP
 
-# Training hands the kernels the shuffled rows in parts of about this many (whole
-# minibatches), so that it holds one part, not a second copy of the training set.
+# Training hands the kernels the shuffled row numbers in parts of about this many (whole
+# minibatches), holding the network's lock for one part at a time.
 ROWS_PER_FIT = 4096
 
 
@@ -180,20 +181,17 @@ class ColumnNetwork:
         batch = checks.positive_int(mini_batch_size, "mini_batch_size")
         eta = checks.real_number(eta, "eta", lowest=0.0)
         l2 = checks.real_number(l2, "lmbda / n", lowest=0.0)
+        X = checks.samples(X, self.mlp.sizes[0], self.mlp.dtype)[0]  # once, not per epoch
+        Y = self.mlp.loss.targets(Y, len(X), self.mlp.sizes[-1], self.mlp.dtype)
+        # The row numbers in the order of his shuffled list: random.shuffle draws the same
+        # numbers for any list of this length, so shuffling them permutes as his list is.
         order = list(range(len(X)))
         per_fit = batch * max(1, ROWS_PER_FIT // batch)  # whole minibatches
-        held = min(per_fit, len(X))
-        X_part, Y_part = np.empty((held, X.shape[1])), np.empty((held, Y.shape[1]))
         for j in range(epochs):
             random.shuffle(order)
             rows = np.array(order, dtype=np.intp)
             for start in range(0, len(rows), per_fit):
-                part = rows[start : start + per_fit]
-                k = len(part)
-                # part holds valid row numbers, so take need not check them: "clip" spares it a buffer
-                np.take(X, part, axis=0, out=X_part[:k], mode="clip")
-                np.take(Y, part, axis=0, out=Y_part[:k], mode="clip")
-                self.mlp.fit(X_part[:k], Y_part[:k], epochs=1, batch_size=batch, eta=eta, shuffle=False, l2=l2)
+                training.epoch_in_order(self.mlp, X, Y, rows[start : start + per_fit], batch, eta, f"epoch {j}", l2)
             yield j
 
 

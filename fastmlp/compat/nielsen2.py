@@ -14,12 +14,13 @@ gradient) with n the size of the training set, per-epoch monitoring of the cost 
 accuracy on the training and the evaluation data (printed and returned), and the JSON
 file of ``save`` and ``load``. Differences from the original are those of
 fastmlp.compat.nielsen; besides, ``save`` replaces the file only once the new one is
-complete, ``load`` checks what it reads, only the two costs here can train, and the
-``early_stopping_n`` option of later versions of network2.py is not provided.
+complete, ``load`` checks what it reads, and only the two costs here can train.
+``early_stopping_n``, from later versions of network2.py, is here too.
 """
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import tempfile
 
@@ -102,13 +103,16 @@ class Network(ColumnNetwork):
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False, monitor_training_cost=False,
-            monitor_training_accuracy=False):
+            monitor_training_accuracy=False, early_stopping_n=0):
         """Minibatch SGD with L2 weight decay ``lmbda`` (scaled by the number n of training
         samples). ``training_data``: (x, y) pairs of columns, y one-hot; ``evaluation_data``:
         (x, label) pairs with integer labels. After each epoch it prints "Epoch j training
         complete", then the monitored figures, then an empty line. Returns the lists
         (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy), one entry
-        per epoch in those monitored."""
+        per epoch in those monitored. ``early_stopping_n`` > 0 ends training, after an epoch's
+        lines, once the accuracy on the evaluation data has not beaten its best so far for
+        that many epochs in a row (it needs monitor_evaluation_accuracy; 0: off); the
+        network keeps the weights of the last epoch."""
         training = list(training_data)
         X, Y = self._training_arrays(training, "training_data")
         n = len(training)
@@ -118,6 +122,8 @@ class Network(ColumnNetwork):
         elif monitor_evaluation_cost or monitor_evaluation_accuracy:
             raise ValueError("monitor_evaluation_cost and monitor_evaluation_accuracy need evaluation_data")
         lmbda = checks.real_number(lmbda, "lmbda", lowest=0.0)
+        patience = _early_stopping_n(early_stopping_n, monitor_evaluation_accuracy)
+        best, stale = 0, 0
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
         for j in self._sgd_epochs(X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
             print(f"Epoch {j} training complete")
@@ -134,6 +140,10 @@ class Network(ColumnNetwork):
                 evaluation_accuracy.append(self._correct(X_eval, labels))
                 print(f"Accuracy on evaluation data: {evaluation_accuracy[-1]} / {len(evaluation)}")
             print()
+            if patience:
+                best, stale = (evaluation_accuracy[-1], 0) if evaluation_accuracy[-1] > best else (best, stale + 1)
+                if stale == patience:
+                    break
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
@@ -204,6 +214,16 @@ def load(filename) -> Network:
     net = Network(data["sizes"], cost=COSTS[data["cost"]])
     net._set_layers([np.array(b) for b in data["biases"]], [np.array(w) for w in data["weights"]])
     return net
+
+
+def _early_stopping_n(value, monitor_evaluation_accuracy) -> int:
+    """The patience of early stopping: an integer >= 0 (0: off); on, it watches the
+    evaluation accuracy, which must then be monitored."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"early_stopping_n must be a non-negative integer, got {value!r}")
+    if value and not monitor_evaluation_accuracy:
+        raise ValueError("early_stopping_n watches the evaluation accuracy: set monitor_evaluation_accuracy=True")
+    return int(value)
 
 
 def _loss_of(cost):
