@@ -1,14 +1,16 @@
 """Threads and fastmlp: what the network's lock costs a small prediction, how predictions
-from several threads sharing one network scale, and two networks trained in two threads
-against the same two trained one after the other (which must give the same weights).
+from several threads sharing one network scale (against the same work in two processes,
+and numpy's product in both), and two networks trained in two threads against the same
+two trained one after the other (which must give the same weights).
 
     PYTHONPATH=. python bench/threads.py [--repeats 5]
 
 Each pair of figures is measured alternately, ``--repeats`` times, so that both see the same
 load on a shared machine; the medians and the median of the pairs' ratios are printed. BLAS
 is held to one thread (threadpoolctl, from the main thread: OpenBLAS takes the setting from
-there only) so that the threads, not BLAS, share the cores. A control runs the same Python
-loop in one process and in two at once: how many free cores the machine gave.
+there only; set once the kernels' BLAS is loaded) so that the threads, not BLAS, share the
+cores. A control runs the same Python loop in one process and in two at once: how many
+free cores the machine gave.
 """
 import argparse
 import multiprocessing
@@ -19,7 +21,7 @@ import time
 from contextlib import nullcontext
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastmlp as fm
 
@@ -89,16 +91,27 @@ def lock_cost(repeats):
               f"{without / 5000 * 1e6:.2f} us without: {ratio:.3f}x")
 
 
+def in_processes(*calls):
+    together(*[multiprocessing.Process(target=call) for call in calls])
+
+
 def shared_predictions(repeats):
+    """Predictions from two threads sharing one network, and, to tell what limits them, the
+    same work in two processes (nothing shared: no lock, no GIL, a BLAS each) and the
+    first layer's matrix product alone (numpy's matmul, which lets go of the GIL; scipy's
+    f2py sgemm wrapper does not) in two threads and two processes."""
     rng = np.random.default_rng(1)
     X = rng.normal(size=(2048, 784)).astype(np.float32)
     net = fm.MLP([784, 512, 10], loss="cross_entropy", dtype="float32", seed=0)
+    W = np.ascontiguousarray(net.weights[0][1:])
     k = 8
-    one, two, ratio, busy = alternately(lambda: [net.predict(X) for _ in range(2 * k)],
-                                        lambda: in_threads(*[lambda: [net.predict(X) for _ in range(k)]] * 2),
-                                        repeats)
-    print(f"{2 * k} predictions of 2048 rows (784-512-10 float32), one network: one thread {one:.3f} s, "
-          f"two threads {two:.3f} s: {ratio:.2f}x, {busy:.2f} cores busy")
+    work = {"predictions of 2048 rows (784-512-10 float32), one network": lambda: [net.predict(X) for _ in range(k)],
+            "products 2048x784 by 784x512 (numpy matmul)": lambda: [X @ W for _ in range(k)]}
+    for label, half in work.items():
+        for name, side_by_side in (("threads", in_threads), ("processes", in_processes)):
+            one, two, ratio, busy = alternately(lambda: (half(), half()), lambda: side_by_side(half, half), repeats)
+            cores = f", {busy:.2f} cores busy" if name == "threads" else ""
+            print(f"{2 * k} {label}: one thread {one:.3f} s, two {name} {two:.3f} s: {ratio:.2f}x{cores}")
 
 
 def two_networks(repeats):
@@ -138,7 +151,12 @@ def main():
         cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
     print(f"CPU: {cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; medians of {repeats} runs")
     control(repeats)
+    # threadpoolctl limits the libraries loaded when the limit is set, and the kernels' BLAS
+    # (scipy's) loads with the first network: load it first, or it keeps all cores.
+    fm.MLP([1, 1])
     with threadpool_limits(1, user_api="blas"):
+        print("BLAS threads: " + ", ".join(f"{os.path.basename(lib['filepath'])} {lib['num_threads']}"
+                                           for lib in threadpool_info() if lib["user_api"] == "blas"))
         lock_cost(repeats)
         shared_predictions(repeats)
         two_networks(repeats)

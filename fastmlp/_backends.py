@@ -32,6 +32,10 @@ class Backend(NamedTuple):
     perceptron_epoch: Callable  # (w, X, y, order, eta) -> mistakes
     optimizer_epoch: Callable  # (arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1,
     #                            beta2, epsilon, m, v, t) -> (loss sum, samples done, t)
+    # A step too large for one call, in two: its summed gradient, part by part, then the step.
+    step_gradient: Callable  # (arch, params, X, Y, order, grad, room=None) -> (loss sum, room); adds to grad
+    gradient_step: Callable  # (arch, params, grad, rows, kind, eta, l2, l1, mu, beta1, beta2, epsilon,
+    #                          m, v, t) -> t; kind "sgd" needs no m, v
 
 
 def _cython(isa: str) -> Backend:
@@ -59,6 +63,8 @@ def _cython(isa: str) -> Backend:
         kernels.minibatch_epoch,
         kernels.perceptron_epoch,
         kernels.optimizer_epoch,
+        kernels.step_gradient,
+        kernels.gradient_step,
     )
 
 
@@ -89,6 +95,8 @@ def _reference() -> Backend:
         reference.minibatch_epoch,
         reference.perceptron_epoch,
         reference.optimizer_epoch,
+        reference.step_gradient,
+        reference.gradient_step,
     )
 
 

@@ -57,3 +57,16 @@ def optimizer_epoch(
 def perceptron_epoch(
     w: NDArray[np.floating], X: NDArray[np.floating], y: NDArray[np.floating], order: NDArray[np.intp], eta: float
 ) -> int: ...
+def step_gradient(
+    arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
+    order: NDArray[np.intp], grad: NDArray[np.floating], *,
+    weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
+    update_dropout: float = 0.0, key: int = 0, position: int = 0, room: object = None,
+) -> tuple[float, object]: ...
+def gradient_step(
+    arch: Architecture, params: NDArray[np.floating], grad: NDArray[np.floating], rows: int, kind: str, eta: float,
+    l2: float, l1: float, mu: float = 0.0, beta1: float = 0.0, beta2: float = 0.0, epsilon: float = 0.0,
+    m: NDArray[np.floating] | None = None, v: NDArray[np.floating] | None = None, t: int = 0, *,
+    weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
+    update_dropout: float = 0.0, key: int = 0, position: int = 0,
+) -> int: ...

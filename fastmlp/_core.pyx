@@ -1608,3 +1608,6 @@ def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, :
         done = optimizer_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
                                      order.shape[0], B, &rule, &opt, &grad[0], &room, &loss_sum)
     return loss_sum, done, rule.t
+
+
+include "_large_steps.pxi"

@@ -6,6 +6,7 @@ meanwhile would read half-updated weights. Each network therefore holds a reader
 lock: calls that change it (fit, partial_fit, sgd_step, set_weights, initialise) hold it
 alone, one after the other; calls that only read it (forward, predict, trace, gradient,
 loss_value, saving, pickling and copy) share it, so that many threads predict at once.
+A Perceptron holds one too: its fits alone, its predictions, saving and pickling shared.
 
 The thread that holds it for a change may also read and change the network again (a fit's
 callback may predict, or call sgd_step); such nested calls do not wait. A thread that waits

@@ -122,12 +122,16 @@ def _optimizer(net, settings, archive, count, dtype):
 
 
 def perceptron_state(model: Perceptron):
-    fields = {"eta": model.eta, "max_epochs": model.max_epochs, "shuffle": model.shuffle,
-              "dtype": model.dtype.name, "rng": generator_state(model.rng), "inputs": None, "epochs": None}
-    arrays = {}
-    if model.w is not None:
-        fields.update(inputs=len(model.w) - 1, epochs=len(model.mistakes))
-        arrays = {"w": model.w, "classes": model.classes, "mistakes": np.asarray(model.mistakes, dtype=np.int64)}
+    """Its settings, generator and, once fitted, w, classes and mistakes, read under its lock
+    so that a perceptron saved while another thread fits it is one whole fit's (a fit
+    replaces these arrays; it does not change them in place)."""
+    with model._lock.reading():
+        fields = {"eta": model.eta, "max_epochs": model.max_epochs, "shuffle": model.shuffle,
+                  "dtype": model.dtype.name, "rng": generator_state(model.rng), "inputs": None, "epochs": None}
+        arrays = {}
+        if model.w is not None:
+            fields.update(inputs=len(model.w) - 1, epochs=len(model.mistakes))
+            arrays = {"w": model.w, "classes": model.classes, "mistakes": np.asarray(model.mistakes, dtype=np.int64)}
     return fields, arrays
 
 

@@ -36,14 +36,43 @@ class Optimizer:
     def settings(self) -> tuple:
         return (self.kind, self.momentum, self.beta1, self.beta2, self.epsilon, self.m.dtype, self.m.size)
 
+    # The count t goes up by the steps a kernel call will make before the call, and takes
+    # the call's own count after it. A Ctrl-C during a call of the compiled kernels is
+    # raised as the call returns, before its count could be stored, and the moments and
+    # weights then hold every step of the call, as t does; an exception from inside the
+    # call (the reference kernels are interrupted anywhere, and store their state at the
+    # end) puts t back. Nothing may run Python code between setting t and the call.
+
     def epoch(self, net, X, Y, order, batch_size, eta, l2, l1, **options):
         """SGD over X[order] with this optimizer (options: the kernels' keywords, see
         fastmlp._stepping); returns (summed loss, samples completed)."""
-        loss, done, self.t = net.backend.optimizer_epoch(
-            net._arch, net.params, X, Y, order, batch_size, self.kind, eta, l2, l1,
-            self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, self.t, **options,
-        )
+        t = self.t
+        self.t = t - (-len(order) // batch_size)
+        try:
+            loss, done, self.t = net.backend.optimizer_epoch(
+                net._arch, net.params, X, Y, order, batch_size, self.kind, eta, l2, l1,
+                self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, t, **options,
+            )
+        except BaseException as exc:
+            if _raised_inside(exc):
+                self.t = t
+            raise
         return loss, done
+
+    def step(self, net, grad, rows, eta, l2, l1, **options):
+        """One step from grad, the summed gradient of ``rows`` samples (how fit makes a step
+        too large for one kernel call; see fastmlp.training._large_steps)."""
+        t = self.t
+        self.t = t + 1
+        try:
+            self.t = net.backend.gradient_step(
+                net._arch, net.params, grad, rows, self.kind, eta, l2, l1,
+                self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, t, **options,
+            )
+        except BaseException as exc:
+            if _raised_inside(exc):
+                self.t = t
+            raise
 
     def snapshot(self):
         return self.m.copy(), self.v.copy(), self.t
@@ -51,6 +80,12 @@ class Optimizer:
     def restore(self, snapshot):
         m, v, self.t = snapshot
         self.m[...], self.v[...] = m, v
+
+
+def _raised_inside(exc) -> bool:
+    """Whether ``exc``, caught where a call was made, came from inside the call, rather than
+    from the frame that made it (where a Ctrl-C lands as a compiled call returns)."""
+    return exc.__traceback__.tb_next is not None
 
 
 def prepare(net, kind, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8):

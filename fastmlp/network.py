@@ -136,11 +136,21 @@ class MLP:
     # -- prediction ----------------------------------------------------------------------
 
     def forward(self, X) -> np.ndarray:
-        """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L))."""
+        """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L)).
+
+        Many rows go to the kernels in parts (training.part_rows), so that a Ctrl-C during
+        a large prediction is noticed within a fraction of a second."""
         X, single = self._inputs(X)
-        require(len(X) * self.sizes[-1] * self.dtype.itemsize, f"the outputs of {len(X)} samples")
+        n = len(X)
+        require(n * self.sizes[-1] * self.dtype.itemsize, f"the outputs of {n} samples")
+        rows = training.part_rows(self, passes=1)
         with self._lock.reading(), blas_threads(self.n_threads):
-            H = self.backend.forward(self._arch, self.params, X)
+            if n <= rows:
+                H = self.backend.forward(self._arch, self.params, X)
+            else:
+                H = np.empty((n, self.sizes[-1]), dtype=self.dtype)
+                for start in range(0, n, rows):
+                    H[start : start + rows] = self.backend.forward(self._arch, self.params, X[start : start + rows])
         return H[0] if single else H
 
     def predict(self, X) -> np.ndarray:
@@ -196,12 +206,11 @@ class MLP:
         """For validated X, Y (see ``_data``) and float64 sample weights (or None): the mean
         loss; its gradient goes into ``grad`` (flat, laid out like ``params``).
 
-        The kernels take the rows in parts of about training.WORK_PER_CALL multiply-adds
-        (at least GRADIENT_ROWS rows, for the matrix products' sake), so that a Ctrl-C
-        during a large gradient, as L-BFGS takes, is noticed within a fraction of a second
-        and the kernels' buffers stay small; the parts' means are combined by their rows."""
+        The kernels take the rows in parts (training.part_rows), so that a Ctrl-C during a
+        large gradient, as L-BFGS takes, is noticed within a fraction of a second and the
+        kernels' buffers stay small; the parts' means are combined by their rows."""
         n = len(X)
-        rows = max(GRADIENT_ROWS, training.WORK_PER_CALL // (3 * self.params.size))
+        rows = training.part_rows(self)
         with self._lock.reading(), blas_threads(self.n_threads):
             if n <= rows:
                 return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad, weight))
@@ -288,8 +297,6 @@ class MLP:
 
 # Attributes pickle leaves out and __setstate__ rebuilds.
 _REBUILT = ("_arch", "weights", "_lock")
-# The fewest rows a part of a large gradient pass takes.
-GRADIENT_ROWS = 256
 
 
 # -- argument checks shared by the API -----------------------------------------------------

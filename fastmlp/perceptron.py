@@ -7,19 +7,24 @@ XOR none ever does, which is why the lecture goes on to hidden layers.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
 
 from . import _backends as backends, _checks as checks
 from ._errors import ConvergenceWarning
+from ._locking import NetworkLock
 
 
 class Perceptron:
     """A perceptron for two classes (any two label values; the larger counts as +1).
 
     After ``fit``: ``w`` (w_0 .. w_d), ``classes``, ``mistakes`` (per epoch) and
-    ``converged`` (an epoch made no mistake within ``max_epochs``)."""
+    ``converged`` (an epoch made no mistake within ``max_epochs``).
+
+    Like an MLP it holds a lock (fastmlp._locking): fits from several threads run one after
+    the other, and predictions, saving and pickling see the result of one whole fit."""
 
     def __init__(self, eta=1.0, max_epochs=1000, shuffle=True, seed=None, dtype="float64", backend=None):
         self.dtype = checks.dtype(dtype)
@@ -31,14 +36,19 @@ class Perceptron:
         self.rng = np.random.default_rng(checks.seed(seed))
         self.backend = backends.get(backend)
         self.w = self.classes = None
+        self._lock = NetworkLock()
 
     def __getstate__(self) -> dict:
-        """What pickle keeps: the backend by name (its functions are rebuilt on load)."""
-        return {**self.__dict__, "backend": self.backend.name}
+        """What pickle keeps: a copy, taken under the lock, of everything but the lock, and
+        the backend by name (its functions are rebuilt on load)."""
+        with self._lock.reading():
+            state = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("_lock", "backend")})
+        return {**state, "backend": self.backend.name}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.backend = backends.by_saved_name(state["backend"])
+        self._lock = NetworkLock()
 
     def fit(self, X, y) -> Perceptron:
         """Run the perceptron algorithm from w = 0 until an epoch makes no mistake, or for
@@ -55,14 +65,15 @@ class Perceptron:
         signs = np.where(y == classes[1], 1.0, -1.0).astype(self.dtype)
         w = np.zeros(X.shape[1] + 1, dtype=self.dtype)
         mistakes = []
-        for _ in range(self.max_epochs):
-            order = self.rng.permutation(len(X)) if self.shuffle else np.arange(len(X))
-            mistakes.append(int(self.backend.perceptron_epoch(w, X, signs, order.astype(np.intp), self.eta)))
-            if mistakes[-1] == 0:
-                break
-        self.w, self.classes, self.mistakes = w, classes, mistakes
-        self.converged = mistakes[-1] == 0
-        if not self.converged:
+        with self._lock.writing():
+            for _ in range(self.max_epochs):
+                order = self.rng.permutation(len(X)) if self.shuffle else np.arange(len(X))
+                mistakes.append(int(self.backend.perceptron_epoch(w, X, signs, order.astype(np.intp), self.eta)))
+                if mistakes[-1] == 0:
+                    break
+            self.w, self.classes, self.mistakes = w, classes, mistakes
+            self.converged = converged = mistakes[-1] == 0
+        if not converged:
             warnings.warn(
                 f"the perceptron made {mistakes[-1]} mistakes in its last of {self.max_epochs} epochs: "
                 "the classes are not linearly separable (as for XOR), or need more epochs",
@@ -73,15 +84,21 @@ class Perceptron:
 
     def decision_function(self, X) -> np.ndarray:
         """s = w^T [1; x] for each sample (positive: the class ``classes[1]``)."""
+        with self._lock.reading():
+            return self._decision(X)
+
+    def predict(self, X) -> np.ndarray:
+        """The class on the side of the boundary where each sample lies."""
+        with self._lock.reading():
+            return self.classes[(self._decision(X) > 0).astype(np.intp)]
+
+    def _decision(self, X) -> np.ndarray:
+        """decision_function, for a caller that holds the lock."""
         if self.w is None:
             raise ValueError("this Perceptron is not fitted yet: call fit(X, y) first")
         X, single = checks.samples(X, len(self.w) - 1, self.dtype)
         s = self.w[0] + X @ self.w[1:]
         return s[0] if single else s
-
-    def predict(self, X) -> np.ndarray:
-        """The class on the side of the boundary where each sample lies."""
-        return self.classes[(self.decision_function(X) > 0).astype(np.intp)]
 
     def save(self, path, *, metadata=None) -> None:
         """Write the perceptron to ``path`` atomically; see fastmlp.io.save and fastmlp.load."""

@@ -354,7 +354,7 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
     dropout keeps weights, not their moments, as they were). Returns (summed loss, samples
     completed, t)."""
     w, ms, vs = params.tolist(), m.tolist(), v.tolist()
-    is_weight = [i > 0 for W_l in _unflatten(arch, w) for i, row in enumerate(W_l) for _ in row]
+    is_weight = _is_weight(arch)
     total, done, W = 0.0, 0, _unflatten(arch, w)
     for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
         ell = sum(r[4] for r in results)
@@ -371,3 +371,42 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
     with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
         params[:], m[:], v[:] = w, ms, vs
     return total, done, t
+
+
+def _is_weight(arch):
+    """For each entry of the flat params: True for a weight, False for a bias."""
+    return [i > 0 for d_in, d_out in zip(arch.sizes, arch.sizes[1:]) for i in range(d_in + 1) for _ in range(d_out)]
+
+
+def step_gradient(arch, params, X, Y, order, grad, *, weight=None, dropout=None, update_dropout=0.0, key=0,
+                  position=0, room=None):
+    """Adds to grad the summed gradient of the samples X[order] (each times its weight, with
+    the dropout factors of positions position..), as minibatch_epoch's step takes it; returns
+    (their summed loss, None: the kernels' room, which this needs not). With gradient_step:
+    a step made from its gradient in parts."""
+    W = _unflatten(arch, params.tolist())
+    ((_, results),) = _batches(arch, W, X, Y, order, len(order), weight, dropout, key, position)
+    grad += np.sum([_flatten(r[3]) for r in results], axis=0)
+    return sum(r[4] for r in results), None
+
+
+def gradient_step(arch, params, grad, rows, kind, eta, l2, l1, mu=0.0, beta1=0.0, beta2=0.0, epsilon=0.0, m=None,
+                  v=None, t=0, *, weight=None, dropout=None, update_dropout=0.0, key=0, position=0):
+    """The step of minibatch_epoch ("sgd") or optimizer_epoch (kind, with m, v, t) from grad,
+    the summed gradient of ``rows`` samples, in place; update dropout for the step at
+    ``position``. Returns t, counting this step."""
+    w, g = params.tolist(), (grad / rows).tolist()
+    before = list(w)
+    if kind == "sgd":
+        W = _unflatten(arch, w)
+        update(W, _unflatten(arch, g), eta, l2, l1)
+        w = _flatten(W)
+    else:
+        ms, vs, t = m.tolist(), v.tolist(), t + 1
+        optimizer_update(w, g, ms, vs, t, _is_weight(arch), kind, eta, l2, l1, mu, beta1, beta2, epsilon)
+        m[:], v[:] = ms, vs
+    if update_dropout > 0:
+        keep_frozen(w, before, key, position, update_dropout)
+    with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
+        params[:] = w
+    return t

@@ -1,10 +1,11 @@
 """The fit loop: epochs, shuffling, batch sizes, learning-rate schedules, validation, early
 stopping, L-BFGS and the history.
 
-The kernels run each epoch whole (per-sample SGD, minibatch or full batch) and, for L-BFGS,
-compute the loss and its gradient over the whole training set in one call; this module
-decides the order of the samples and the rate of each epoch, holds out and scores the
-validation data, checks the hyperparameters and keeps the record.
+The kernels run the epochs (per-sample SGD, minibatch or full batch) and, for L-BFGS,
+compute the loss and its gradient over the training set; this module hands them the work
+in pieces short enough for Ctrl-C to be noticed between them, decides the order of the
+samples and the rate of each epoch, holds out and scores the validation data, checks the
+hyperparameters and keeps the record.
 """
 from __future__ import annotations
 
@@ -147,7 +148,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net._data(X, y)
     if solver == "sgd":
-        _require_room(net, len(X) if batch_size is None else min(batch_size, len(X)))
+        _require_room(net, min(len(X) if batch_size is None else batch_size, len(X), part_rows(net)))
     table = stepping.class_weights(net, class_weight, Y)
     options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -196,6 +197,26 @@ def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, ca
 # Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
 # is noticed: a few hundredths of a second on one core.
 WORK_PER_CALL = 50_000_000
+# The fewest rows a part of a large gradient or forward pass takes, as long as a part stays
+# under LONGEST_CALL multiply-adds (some hundredths of a second): few and large matrix
+# products. A full-batch epoch of 784-256-10 on 60,000 rows (busy machine, BLAS on two
+# threads) took 1.5 s in one call, 1.6-1.7 s in parts of 1641 rows (the most under
+# LONGEST_CALL) and 2.3 s in parts of 1024, whose every product waits for both BLAS
+# threads; on one BLAS thread the parts took 0.62-0.70 s against 1.1-1.2 s in one call.
+# 2048 is the most rows the kernels push through the network at once.
+PART_ROWS = 2048
+FORWARD_ROWS = 2048
+LONGEST_CALL = 1_000_000_000
+
+
+def part_rows(net, passes=3) -> int:
+    """Rows per kernel call of a large pass over the data: about WORK_PER_CALL multiply-adds,
+    and at least PART_ROWS (FORWARD_ROWS for a forward pass) unless they would take more
+    than LONGEST_CALL. A training row costs ``passes`` = 3 multiply-adds per weight
+    (forward, delta and gradient), a forward row 1."""
+    per_row = passes * net.params.size
+    fewest = min(PART_ROWS if passes > 1 else FORWARD_ROWS, LONGEST_CALL // per_row)
+    return max(1, fewest, WORK_PER_CALL // per_row)
 
 
 def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
@@ -204,33 +225,22 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     fastmlp._stepping). On a non-finite loss or weight the weights and the optimizer's
     state are put back as they were and DivergenceError names ``where``.
 
-    The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds (whole
-    minibatches), so that a Ctrl-C is noticed within a fraction of a second; the weights it
-    leaves are those of the last finished piece, or the ones from before the call if those
-    are not finite."""
-    _require_room(net, min(batch_size, len(order)))
+    The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds, so that a
+    Ctrl-C is noticed within a fraction of a second: whole minibatches, or, for steps
+    larger than that (a full batch of a large training set), each step's gradient in parts
+    of rows and then the step at once (see _large_steps). The weights it leaves are those
+    of the last finished piece or step, or the ones from before the call if those are not
+    finite."""
+    rows = part_rows(net)
+    parts = rows if batch_size > rows else None
+    _require_room(net, min(batch_size, len(order), rows))
     before = net.params.copy()
     moments = optimizer.snapshot() if optimizer is not None else None
-    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
-    per_call = max(batch_size, per_call - per_call % batch_size)
-    total, finite, options = 0.0, True, options or {}
-    backend, arch = net.backend, net._arch
     try:
-        for start in range(0, len(order), per_call):
-            part = order[start : start + per_call]
-            if optimizer is not None:
-                with blas_threads(net.n_threads if batch_size > 1 else 1):
-                    loss, done = optimizer.epoch(net, X, Y, part, batch_size, eta, l2, l1, **options, position=start)
-            elif batch_size == 1:  # no BLAS: the per-sample kernel runs on this thread alone
-                loss, done = backend.sgd_epoch(arch, net.params, X, Y, part, eta, l2, l1, **options, position=start)
-            else:
-                with blas_threads(net.n_threads):
-                    loss, done = backend.minibatch_epoch(arch, net.params, X, Y, part, batch_size, eta, l2, l1,
-                                                         **options, position=start)
-            total += loss
-            finite = done == len(part) and math.isfinite(total)
-            if not finite:
-                break
+        if parts:
+            total, finite = _large_steps(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {})
+        else:
+            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
     except KeyboardInterrupt:
         if not np.isfinite(net.params).all():
             _undo(net, before, optimizer, moments)
@@ -242,6 +252,57 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
             "non-finite; the weights were restored. Try a smaller eta."
         )
     return total
+
+
+def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
+    """run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
+    multiply-adds. Returns (summed loss, whether every step was finite)."""
+    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
+    per_call = max(batch_size, per_call - per_call % batch_size)
+    total, backend, arch = 0.0, net.backend, net._arch
+    for start in range(0, len(order), per_call):
+        part = order[start : start + per_call]
+        if optimizer is not None:
+            with blas_threads(net.n_threads if batch_size > 1 else 1):
+                loss, done = optimizer.epoch(net, X, Y, part, batch_size, eta, l2, l1, **options, position=start)
+        elif batch_size == 1:  # no BLAS: the per-sample kernel runs on this thread alone
+            loss, done = backend.sgd_epoch(arch, net.params, X, Y, part, eta, l2, l1, **options, position=start)
+        else:
+            with blas_threads(net.n_threads):
+                loss, done = backend.minibatch_epoch(arch, net.params, X, Y, part, batch_size, eta, l2, l1,
+                                                     **options, position=start)
+        total += loss
+        if done < len(part) or not math.isfinite(total):
+            return total, False
+    return total, True
+
+
+def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options):
+    """run_epoch's steps of more than ``rows`` samples: each step's summed gradient is taken
+    in parts of ``rows`` rows, one kernel call each, and the step is then made in one call
+    from it, so that a Ctrl-C, noticed between calls, finds the weights of the last whole
+    step. The same step as the kernels' minibatch and optimizer epochs make in one call.
+    Returns (summed loss, whether every step was finite)."""
+    backend, arch = net.backend, net._arch
+    grad, total, room = np.empty_like(net.params), 0.0, None
+    with blas_threads(net.n_threads):
+        for start in range(0, len(order), batch_size):
+            step = order[start : start + batch_size]
+            grad[...] = 0
+            loss = 0.0
+            for first in range(0, len(step), rows):
+                part, room = backend.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
+                                                   **options, position=start + first, room=room)
+                loss += part
+            if not math.isfinite(loss):
+                return total, False
+            if optimizer is None:
+                backend.gradient_step(arch, net.params, grad, len(step), "sgd", eta, l2, l1, **options,
+                                      position=start)
+            else:
+                optimizer.step(net, grad, len(step), eta, l2, l1, **options, position=start)
+            total += loss
+    return total, True
 
 
 @_training

@@ -4,6 +4,7 @@ exactly as they would one after the other."""
 import pickle
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -279,3 +280,108 @@ def test_the_kernels_let_other_python_threads_run(call):
     beside = rate(work)
     # Holding the GIL through the kernels would leave the counter a few switch intervals.
     assert beside > 0.1 * alone, (beside, alone)
+
+
+# -- the perceptron: the same rules -------------------------------------------------------------
+
+
+def perceptron_data(n, labels, seed):
+    """Two classes that a line nearly separates (so fits run many epochs), named ``labels``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    direction = rng.normal(size=4)
+    y = np.where(X @ direction + 0.3 * rng.normal(size=n) > 0, labels[1], labels[0])
+    return X, y
+
+
+def test_two_fits_of_one_perceptron_at_once_equal_the_two_one_after_the_other():
+    a, b = perceptron_data(20_000, (0, 1), 1), perceptron_data(20_000, (5, 7), 2)
+
+    def outcome(model):
+        return model.w.tobytes(), tuple(model.mistakes), str(model.rng.bit_generator.state)
+
+    orders = []
+    for first, second in [(a, b), (b, a)]:
+        model = fm.Perceptron(max_epochs=40, seed=0)
+        with pytest.warns(fm.ConvergenceWarning):
+            model.fit(*first)
+            model.fit(*second)
+        orders.append(outcome(model))
+    model = fm.Perceptron(max_epochs=40, seed=0)
+    with pytest.warns(fm.ConvergenceWarning):
+        run_together(lambda: model.fit(*a), lambda: model.fit(*b))
+    # interleaved epochs would draw the shuffles of both fits from one generator in turn
+    assert outcome(model) in orders
+
+
+def perceptron_while_fitting(read, fits=2000):
+    """Call read(model, X) over and over in one thread while another fits the perceptron
+    ``fits`` times (one epoch each), on two data sets in turn whose labels differ (0/1 and
+    5/7); returns the (w, classes) after every fit and what the reads returned. X is
+    large, so that checking it lets go of the GIL between a read's look at ``classes``
+    and at ``w`` (without the lock, 2-7 of about 700 predictions mixed two fits)."""
+    data_sets = [perceptron_data(400, (0, 1), 3), perceptron_data(400, (5, 7), 4)]
+    X = perceptron_data(20_000, (0, 1), 6)[0]
+    model = fm.Perceptron(max_epochs=1, seed=0)
+    fitted, results, stop = [], [], threading.Event()
+
+    def fit(k):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fm.ConvergenceWarning)
+            model.fit(*data_sets[k % 2])
+        fitted.append((model.w.copy(), model.classes.copy()))
+
+    fit(0)
+
+    def train():
+        for k in range(1, fits):
+            fit(k)
+        stop.set()
+
+    def look():
+        while not stop.is_set():
+            results.append(read(model, X))
+
+    run_together(train, look)
+    assert results
+    return fitted, results
+
+
+@pytest.mark.parametrize("read", ["predict", "decision_function"])
+def test_reads_while_another_thread_fits_the_perceptron_see_one_whole_fit(read):
+    def call(model, X):
+        return hash(getattr(model, read)(X).tobytes())
+
+    fitted, results = perceptron_while_fitting(call)
+    X, allowed = perceptron_data(20_000, (0, 1), 6)[0], set()
+    for w, classes in fitted:
+        s = w[0] + X @ w[1:]
+        allowed.add(hash((classes[(s > 0).astype(np.intp)] if read == "predict" else s).tobytes()))
+    torn = sum(r not in allowed for r in results)
+    assert torn == 0, f"{torn} of {len(results)} reads mixed the results of two fits"
+
+
+def test_a_perceptron_pickled_or_saved_while_another_thread_fits_it_is_whole(tmp_path):
+    files = iter(range(10**6))
+
+    def keep(model, X):
+        path = tmp_path / f"{next(files)}.npz"
+        model.save(path)
+        return pickle.loads(pickle.dumps(model)), fm.load(path)
+
+    fitted, results = perceptron_while_fitting(keep, fits=200)
+    whole = {(w.tobytes(), classes.tobytes()) for w, classes in fitted}
+    for copies in results:
+        assert all((c.w.tobytes(), c.classes.tobytes()) in whole for c in copies)
+        assert all(c._lock is not copies[0]._lock for c in copies[1:])
+
+
+def test_threads_predicting_with_one_perceptron_give_the_answers_of_one_thread():
+    X, y = perceptron_data(600, (0, 1), 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fm.ConvergenceWarning)
+        model = fm.Perceptron(max_epochs=20, seed=0).fit(X, y)
+    expected = model.predict(X)
+    got = []
+    run_together(*[lambda: got.extend(model.predict(X) for _ in range(20)) for _ in range(4)])
+    assert len(got) == 80 and all(np.array_equal(labels, expected) for labels in got)

@@ -150,14 +150,19 @@ def test_the_weights_must_fit_in_the_memory_available(little_memory):
     assert fm.MLP([4000, 2000, 10], dtype="float32").params.nbytes == 32_088_040  # 91.7 MiB with the draw
 
 
-def test_steps_and_outputs_must_fit_in_the_memory_available(backend, little_memory):
+def test_steps_and_outputs_must_fit_in_the_memory_available(backend, little_memory, monkeypatch):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(2000, 100)), rng.integers(0, 10, 2000)
     net = fm.MLP([100, 2000, 10], loss="cross_entropy", seed=0, backend=backend)
-    # a full-batch step holds five values per unit and row: 5 * 2000 * 2110 * 8 bytes
-    rejects(net, lambda: net.fit(X, y, batch_size=None), MemoryError, r"a step of 2000 samples")
-    rejects(net, lambda: net.sgd_step(X, y, 0.1), MemoryError, r"a step of 2000 samples")
-    net.fit(X[:50], y[:50], epochs=1, batch_size=None)  # a smaller batch fits
+    with monkeypatch.context() as allowed:
+        # a full-batch step in one kernel call holds five values per unit and row: 5 * 2000 * 2110 * 8 bytes
+        allowed.setattr(fm.training, "WORK_PER_CALL", 10**15)
+        rejects(net, lambda: net.fit(X, y, batch_size=None), MemoryError, r"a step of 2000 samples")
+        rejects(net, lambda: net.sgd_step(X, y, 0.1), MemoryError, r"a step of 2000 samples")
+        net.fit(X[:50], y[:50], epochs=1, batch_size=None)  # a smaller batch fits
+    if backend == "cython":  # taken in parts of 500 rows, the step needs a quarter
+        monkeypatch.setattr(fm.training, "LONGEST_CALL", 500 * 3 * net.params.size)
+        net.sgd_step(X, y, 0.1)
     wide = fm.MLP([1, 10], activation="identity", backend=backend)
     column = np.zeros((2 * 10**6, 1))
     rejects(wide, lambda: wide.forward(column), MemoryError, r"the outputs of 2000000 samples needs 152\.6 MiB")
