@@ -564,11 +564,12 @@ cdef extern from *:
        laid out like W: m <- mu m - e, w <- w + m (Nesterov: w + mu m - e), where            \
        e = eta g = (eta a) d + (eta l2) w; the block's deltas and sums stay in registers,     \
        so that each row costs little beyond the loads and stores of w and m. */               \
-    static inline void fastmlp_momentum_and_forward_##S##R(T* W, T* M, const T* x_in,         \
+    static inline __attribute__((always_inline)) void                                         \
+    fastmlp_momentum_and_forward_##S##R(T* W, T* M, const T* x_in,                            \
             const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch, const T* delta, T scale,      \
             T l2, T mu, T eta, int nesterov, int penalised, T* s_next) {                      \
         enum { N = FASTMLP_N_##S##R };                                                        \
-        fastmlp_##S##R##_t d[N], acc[N], w, m, e;                                             \
+        fastmlp_##S##R##_t d[N], acc[N], w[N], m, e;                                          \
         T eta_l2 = eta * l2;                                                                  \
         FASTMLP_UNROLL for (int k = 0; k < N; k++) { FASTMLP_LOAD(d[k], delta, k); FASTMLP_LOAD(acc[k], W, k); } \
         for (Py_ssize_t i = 0; i < d_in; i++) {                                               \
@@ -576,13 +577,14 @@ cdef extern from *:
             T* row = W + (i + 1) * pitch;                                                     \
             T* mrow = M + (i + 1) * pitch;                                                    \
             FASTMLP_UNROLL for (int k = 0; k < N; k++) {                                      \
-                FASTMLP_LOAD(w, row, k);                                                      \
+                FASTMLP_LOAD(w[k], row, k);                                                   \
                 FASTMLP_LOAD(m, mrow, k);                                                     \
-                FASTMLP_MOMENTUM_ENTRY(w, m, d[k], e);                                        \
+                FASTMLP_MOMENTUM_ENTRY(w[k], m, d[k], e);                                     \
                 FASTMLP_STORE(mrow, k, m);                                                    \
-                FASTMLP_STORE(row, k, w);                                                     \
-                if (xn != 0) acc[k] += xn * w;                                                \
+                FASTMLP_STORE(row, k, w[k]);                                                  \
             }                                                                                 \
+            if (xn != 0)                                                                      \
+                FASTMLP_UNROLL for (int k = 0; k < N; k++) acc[k] += xn * w[k];               \
         }                                                                                     \
         FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_STORE(s_next, k, acc[k]);          \
     }
