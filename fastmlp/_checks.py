@@ -24,6 +24,16 @@ def real_array(a, what: str) -> np.ndarray:
     return arr
 
 
+def all_finite(a: np.ndarray) -> bool:
+    """Whether every entry of the float array ``a`` is finite. Its sum is finite only then
+    (NaN and infinity carry through a sum, and inf - inf is NaN), and takes one pass without
+    a temporary array; only a sum that is not finite (a non-finite entry, or finite ones
+    whose sum overflows) needs the entry-by-entry check. Such a sum warns of nothing."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return math.isfinite(total) or bool(np.isfinite(a).all())
+
+
 def samples(X, d0, dtype):
     """X as a C-contiguous, finite (n, d0) array of ``dtype`` (any d0 if it is None), and
     whether it was given as one sample of shape (d0,)."""
@@ -40,7 +50,7 @@ def samples(X, d0, dtype):
     if not (X.flags.c_contiguous and X.dtype == dtype):
         require(X.shape[0] * X.shape[1] * np.dtype(dtype).itemsize, f"a copy of X as {np.dtype(dtype).name}")
     X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.isfinite(X).all():
+    if not all_finite(X):
         raise ValueError(f"X contains NaN or infinity (or values that overflow {np.dtype(dtype).name})")
     return X, single
 

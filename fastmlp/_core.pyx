@@ -46,6 +46,9 @@ cdef enum:
 cdef enum:
     BLOCK = 32
     LANES = 8
+# How many samples ahead per-sample SGD asks for the rows of X and Y it will read.
+cdef enum:
+    PREFETCH_AHEAD = 2
 
 cdef extern from *:
     """
@@ -81,6 +84,25 @@ cdef extern from *:
     """
     int fastmlp_cpu_has_avx2_fma() noexcept nogil
     int fastmlp_cpu_has_avx512() noexcept nogil
+
+
+cdef extern from *:
+    """
+    /* Ask the cache for the bytes [p, p + n) ahead of their use (a hint: no fault, no
+       effect on results). Per-sample SGD visits the rows of X in a shuffled order, which
+       the hardware prefetchers cannot guess: a row that has to come from memory costs
+       more than a small network's whole step. */
+    static inline void fastmlp_prefetch(const void* p, Py_ssize_t n) {
+    #if defined(__GNUC__)
+        const char* c = (const char*)p;
+        Py_ssize_t i;
+        for (i = 0; i < n; i += 64)
+            __builtin_prefetch(c + i, 0, 3);
+        __builtin_prefetch(c + n - 1, 0, 3);
+    #endif
+    }
+    """
+    void fastmlp_prefetch(const void* p, Py_ssize_t n) noexcept nogil
 
 
 def cpu_has_avx2_fma():
@@ -445,6 +467,17 @@ cdef extern from *:
        splits into the machine's registers: each row of a block is then a few whole-vector
        instructions (the auto-vectoriser left the unrolled narrow blocks scalar). W, s,
        target and delta point at the block's first column; rows are ``pitch`` apart. */
+    /* Momentum's step of one entry (scalars or vectors alike), written once so that the
+       fused pass and rule_row's rows round alike: e = eta g = (eta a) d + (eta l2) w,
+       m <- mu m - e, w <- w + m (Nesterov: w + mu m - e). Needs eta_a, eta_l2, mu and the
+       constants nesterov and penalised (l2 != 0) in scope. */
+    #define FASTMLP_MOMENTUM_ENTRY(w, m, d, e)                                                \
+        do {                                                                                  \
+            (e) = eta_a * (d);                                                                \
+            if (penalised) (e) += eta_l2 * (w);                                               \
+            (m) = mu * (m) - (e);                                                             \
+            (w) += nesterov ? mu * (m) - (e) : (m);                                           \
+        } while (0)
     #if defined(__GNUC__)
     /* The machine's vector, and the vector of a block: min(R entries, one machine vector);
        a block is an array of them, indexed by constants once unrolled so that it lives in
@@ -526,6 +559,34 @@ cdef extern from *:
                 FASTMLP_UNROLL for (int k = 0; k < N; k++) acc[k] += xn * w[k];                              \
         }                                                                                     \
         FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_STORE(s_next, k, acc[k]);                         \
+    }                                                                                         \
+    /* The same with momentum (Nesterov's if nesterov) and L2 (if penalised), its moments M  \
+       laid out like W: m <- mu m - e, w <- w + m (Nesterov: w + mu m - e), where            \
+       e = eta g = (eta a) d + (eta l2) w; the block's deltas and sums stay in registers,     \
+       so that each row costs little beyond the loads and stores of w and m. */               \
+    static inline __attribute__((always_inline)) void                                         \
+    fastmlp_momentum_and_forward_##S##R(T* W, T* M, const T* x_in,                            \
+            const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch, const T* delta, T scale,      \
+            T l2, T mu, T eta, int nesterov, int penalised, T* s_next) {                      \
+        enum { N = FASTMLP_N_##S##R };                                                        \
+        fastmlp_##S##R##_t d[N], acc[N], w[N], m, e;                                          \
+        T eta_l2 = eta * l2;                                                                  \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) { FASTMLP_LOAD(d[k], delta, k); FASTMLP_LOAD(acc[k], W, k); } \
+        for (Py_ssize_t i = 0; i < d_in; i++) {                                               \
+            T eta_a = eta * (scale * x_in[i]), xn = x_next[i];                                \
+            T* row = W + (i + 1) * pitch;                                                     \
+            T* mrow = M + (i + 1) * pitch;                                                    \
+            FASTMLP_UNROLL for (int k = 0; k < N; k++) {                                      \
+                FASTMLP_LOAD(w[k], row, k);                                                   \
+                FASTMLP_LOAD(m, mrow, k);                                                     \
+                FASTMLP_MOMENTUM_ENTRY(w[k], m, d[k], e);                                     \
+                FASTMLP_STORE(mrow, k, m);                                                    \
+                FASTMLP_STORE(row, k, w[k]);                                                  \
+            }                                                                                 \
+            if (xn != 0)                                                                      \
+                FASTMLP_UNROLL for (int k = 0; k < N; k++) acc[k] += xn * w[k];               \
+        }                                                                                     \
+        FASTMLP_UNROLL for (int k = 0; k < N; k++) FASTMLP_STORE(s_next, k, acc[k]);          \
     }
     #define FASTMLP_CASES(S, CALL)                                                            \
         switch (r) {                                                                          \
@@ -541,6 +602,16 @@ cdef extern from *:
     #define FASTMLP_BACKWARD(S, R) fastmlp_backward_##S##R(W, target, x_in, d_in, pitch, delta, back, scale)
     #define FASTMLP_UPDATE_AND_FORWARD(S, R) \
         fastmlp_update_and_forward_##S##R(W, x_in, x_next, d_in, pitch, delta, scale, s_next)
+    /* nesterov and penalised as constants in each case, so that the row loop has no
+       branch on them. */
+    #define FASTMLP_MOMENTUM_AND_FORWARD(S, R) fastmlp_momentum_and_forward_##S##R(W, M, x_in, \
+        x_next, d_in, pitch, delta, scale, l2, mu, eta, 0, 0, s_next)
+    #define FASTMLP_NESTEROV_AND_FORWARD(S, R) fastmlp_momentum_and_forward_##S##R(W, M, x_in, \
+        x_next, d_in, pitch, delta, scale, l2, mu, eta, 1, 0, s_next)
+    #define FASTMLP_MOMENTUM_L2_AND_FORWARD(S, R) fastmlp_momentum_and_forward_##S##R(W, M, x_in, \
+        x_next, d_in, pitch, delta, scale, l2, mu, eta, 0, 1, s_next)
+    #define FASTMLP_NESTEROV_L2_AND_FORWARD(S, R) fastmlp_momentum_and_forward_##S##R(W, M, x_in, \
+        x_next, d_in, pitch, delta, scale, l2, mu, eta, 1, 1, s_next)
     #define FASTMLP_ALL_COLUMNS(T, S)                                                         \
         FASTMLP_COLUMNS(T, S, 64) FASTMLP_COLUMNS(T, S, 32) FASTMLP_COLUMNS(T, S, 16)         \
         FASTMLP_COLUMNS(T, S, 8)                                                              \
@@ -558,6 +629,18 @@ cdef extern from *:
                 const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,             \
                 const T* delta, T scale, T* s_next) {                                         \
             FASTMLP_CASES(S, FASTMLP_UPDATE_AND_FORWARD)                                      \
+        }                                                                                     \
+        static inline void fastmlp_momentum_and_forward_columns_##S(T* W, T* M,               \
+                const T* x_in, const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch,            \
+                Py_ssize_t r, const T* delta, T scale, T l2, T mu, T eta, int nesterov,       \
+                T* s_next) {                                                                  \
+            if (l2 != 0) {                                                                    \
+                if (nesterov) FASTMLP_CASES(S, FASTMLP_NESTEROV_L2_AND_FORWARD)               \
+                else FASTMLP_CASES(S, FASTMLP_MOMENTUM_L2_AND_FORWARD)                        \
+            } else if (nesterov)                                                              \
+                FASTMLP_CASES(S, FASTMLP_NESTEROV_AND_FORWARD)                                \
+            else                                                                              \
+                FASTMLP_CASES(S, FASTMLP_MOMENTUM_AND_FORWARD)                                \
         }
     #else
     /* Other compilers: the same loops over the r columns. */
@@ -588,6 +671,20 @@ cdef extern from *:
                 for (Py_ssize_t j = 0; j < r; j++) {                                          \
                     W[(i + 1) * pitch + j] += scale * x_in[i] * delta[j];                     \
                     s_next[j] += x_next[i] * W[(i + 1) * pitch + j];                          \
+                }                                                                             \
+        }                                                                                     \
+        static inline void fastmlp_momentum_and_forward_columns_##S(T* W, T* M,               \
+                const T* x_in, const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch,            \
+                Py_ssize_t r, const T* delta, T scale, T l2, T mu, T eta, int nesterov,       \
+                T* s_next) {                                                                  \
+            for (Py_ssize_t j = 0; j < r; j++) s_next[j] = W[j];                              \
+            for (Py_ssize_t i = 0; i < d_in; i++)                                             \
+                for (Py_ssize_t j = 0; j < r; j++) {                                          \
+                    Py_ssize_t k = (i + 1) * pitch + j;                                       \
+                    T eta_a = eta * (scale * x_in[i]), eta_l2 = eta * l2, e;                  \
+                    int penalised = l2 != 0;                                                  \
+                    FASTMLP_MOMENTUM_ENTRY(W[k], M[k], delta[j], e);                          \
+                    if (x_next[i] != 0) s_next[j] += x_next[i] * W[k];                        \
                 }                                                                             \
         }
     #endif
@@ -683,6 +780,16 @@ cdef extern from *:
                                               Py_ssize_t d_in, Py_ssize_t pitch, Py_ssize_t r,
                                               const float* delta, float scale,
                                               float* s_next) noexcept nogil
+    void fastmlp_momentum_and_forward_columns_d(double* W, double* M, const double* x_in,
+                                                const double* x_next, Py_ssize_t d_in,
+                                                Py_ssize_t pitch, Py_ssize_t r, const double* delta,
+                                                double scale, double l2, double mu, double eta,
+                                                int nesterov, double* s_next) noexcept nogil
+    void fastmlp_momentum_and_forward_columns_f(float* W, float* M, const float* x_in,
+                                                const float* x_next, Py_ssize_t d_in,
+                                                Py_ssize_t pitch, Py_ssize_t r, const float* delta,
+                                                float scale, float l2, float mu, float eta,
+                                                int nesterov, float* s_next) noexcept nogil
 
 
 cdef inline void forward_columns(const floating* W, const floating* x_in, Py_ssize_t d_in,
@@ -814,20 +921,22 @@ cdef extern from *:
     }                                                                                       \
     static inline void fastmlp_momentum_row_##S(T* __restrict w, T* __restrict m,           \
             const T* __restrict d, T a, T l2, T mu, T eta, int nesterov, Py_ssize_t r) {    \
-        if (nesterov) {                                                                     \
-            for (Py_ssize_t j = 0; j < r; j++) {                                            \
-                T g = a * d[j] + l2 * w[j], mj = mu * m[j] - eta * g;                        \
-                m[j] = mj;                                                                  \
-                w[j] += mu * mj - eta * g;                                                  \
-            }                                                                               \
-        } else {                                                                            \
-            for (Py_ssize_t j = 0; j < r; j++) {                                            \
-                T g = a * d[j] + l2 * w[j], mj = mu * m[j] - eta * g;                        \
-                m[j] = mj;                                                                  \
-                w[j] += mj;                                                                 \
-            }                                                                               \
-        }                                                                                   \
+        if (l2 != 0) {                                                                      \
+            if (nesterov) FASTMLP_MOMENTUM_ROW(T, 1, 1) else FASTMLP_MOMENTUM_ROW(T, 0, 1)   \
+        } else if (nesterov)                                                                \
+            FASTMLP_MOMENTUM_ROW(T, 1, 0)                                                   \
+        else                                                                                \
+            FASTMLP_MOMENTUM_ROW(T, 0, 0)                                                   \
     }
+    /* The loop of a momentum row, nesterov and penalised constants (see
+       FASTMLP_MOMENTUM_ENTRY). */
+    #define FASTMLP_MOMENTUM_ROW(T, NESTEROV, PENALISED)                                     \
+        {                                                                                   \
+            const int nesterov = NESTEROV, penalised = PENALISED;                           \
+            T eta_a = eta * a, eta_l2 = eta * l2, e;                                        \
+            for (Py_ssize_t j = 0; j < r; j++)                                              \
+                FASTMLP_MOMENTUM_ENTRY(w[j], m[j], d[j], e);                                \
+        }
     FASTMLP_RULE_ROWS(double, sqrt, d)
     FASTMLP_RULE_ROWS(float, sqrtf, f)
     """
@@ -938,6 +1047,30 @@ cdef inline void optimizer_and_forward_columns(floating* W, floating* M, floatin
         s_next[jb + j] = acc[j]
 
 
+cdef inline bint momentum_in_blocks(const Optimizer* rule) noexcept nogil:
+    """Whether the update of W^(1) takes momentum's (or Nesterov's) fused column blocks:
+    without L1, whose soft threshold they leave out."""
+    return rule != NULL and (rule.kind == MOMENTUM or rule.kind == NESTEROV) and rule.l1 == 0
+
+
+cdef inline void momentum_and_forward_columns(floating* W, floating* M, const floating* x_in,
+                                              const floating* x_next, Py_ssize_t d_in,
+                                              Py_ssize_t d_out, Py_ssize_t jb, Py_ssize_t r,
+                                              const floating* delta, floating scale,
+                                              const Optimizer* rule, floating* s_next) noexcept nogil:
+    # Columns jb .. jb+r-1 of layer_update_and_forward with momentum or Nesterov's step and
+    # no L1 (r one of the block widths); the same arithmetic as rule_row.
+    cdef floating l2 = <floating>rule.l2, mu = <floating>rule.mu, eta = <floating>rule.eta
+    if floating is double:
+        fastmlp_momentum_and_forward_columns_d(W + jb, M + jb, x_in, x_next, d_in, d_out, r,
+                                               delta + jb, scale, l2, mu, eta,
+                                               rule.kind == NESTEROV, s_next + jb)
+    else:
+        fastmlp_momentum_and_forward_columns_f(W + jb, M + jb, x_in, x_next, d_in, d_out, r,
+                                               delta + jb, scale, l2, mu, eta,
+                                               rule.kind == NESTEROV, s_next + jb)
+
+
 cdef void layer_update_and_forward(floating* W, floating* M, floating* V, const floating* x_in,
                                    const floating* x_next, Py_ssize_t d_in, Py_ssize_t d_out,
                                    const floating* delta, floating scale, const Optimizer* rule,
@@ -953,6 +1086,14 @@ cdef void layer_update_and_forward(floating* W, floating* M, floating* V, const 
     else:
         for j in range(d_out):
             W[j] += scale * delta[j]
+    if momentum_in_blocks(rule):
+        # Momentum's step in column blocks that keep their deltas and sums in registers.
+        while jb < d_out:
+            r = block_width(d_out - jb, sizeof(floating))
+            momentum_and_forward_columns(W, M, x_in, x_next, d_in, d_out, jb, r, delta, scale,
+                                         rule, s_next)
+            jb += r
+        return
     if rule != NULL:
         # Whole blocks with a constant width, so that each row's step is unrolled.
         while jb + BLOCK <= d_out:
@@ -1106,9 +1247,11 @@ cdef double backprop_sample(const Net* net, floating* params, floating* target,
         d_in = net.d[l]
         d_out = net.d[l + 1]
         o = net.offset[l]
-        if l == 0 and x_next != NULL:
-            layer_update_and_forward(params, M, V, x0, x_next, d_in, d_out, delta + top,
-                                     <floating>step.scale, rule, s)
+        if l == 0 and (x_next != NULL or momentum_in_blocks(rule)):
+            # Without a next sample, momentum's step still takes the fused pass (forming
+            # sums that are not used), so that W^(1) is rounded alike wherever a call ends.
+            layer_update_and_forward(params, M, V, x0, x_next if x_next != NULL else x0, d_in,
+                                     d_out, delta + top, <floating>step.scale, rule, s)
             continue
         x_in = x0 if l == 0 else (xd if drops(net, opt, l - 1) else x) + top - d_in
         back = NULL if l == 0 else delta + top - d_in
@@ -1137,7 +1280,7 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     fused passes (see backprop_sample); update dropout keeps weights, not moments, as they
     were. Stops at the first non-finite loss (that sample's update is made; the caller
     puts back the weights) and returns how many samples were completed."""
-    cdef Py_ssize_t k, row
+    cdef Py_ssize_t k, row, ahead
     cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
     cdef double loss, total = 0.0
     cdef bint first_ready = False
@@ -1146,6 +1289,12 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     cdef Step weighted = step[0]
     for k in range(n):
         row = order[k]
+        if k + PREFETCH_AHEAD < n:
+            ahead = order[k + PREFETCH_AHEAD]
+            fastmlp_prefetch(X + ahead * d0, d0 * sizeof(floating))
+            fastmlp_prefetch(Y + ahead * dL, dL * sizeof(floating))
+            if opt.weight != NULL:
+                fastmlp_prefetch(opt.weight + ahead, sizeof(double))
         # The update of W^(1) also forms the next sample's s^(1) (steps without update
         # dropout, whose penalties, if any, are the optimizer's).
         x_next = X + order[k + 1] * d0 if plain and k + 1 < n else NULL

@@ -34,7 +34,7 @@ class Loss:
             want = f"({n}, {d_out})" + (f" or ({n},)" if d_out == 1 or self.code == CROSS_ENTROPY else "")
             raise ValueError(f"y has shape {y.shape}; expected {want} for {n} samples and {d_out} outputs")
         Y = np.ascontiguousarray(y, dtype=dtype)
-        if not np.isfinite(Y).all():
+        if not checks.all_finite(Y):
             raise ValueError("y contains NaN or infinity")
         if self.code == BINARY_CROSS_ENTROPY and ((Y < 0) | (Y > 1)).any():
             raise ValueError("binary_cross_entropy targets must lie in [0, 1]")
@@ -69,13 +69,15 @@ class Loss:
 def _one_hot(labels: np.ndarray, n: int, K: int, dtype) -> np.ndarray:
     if labels.shape[0] != n:
         raise ValueError(f"y has {labels.shape[0]} labels for {n} samples")
-    if not np.isfinite(labels).all() or (labels != np.round(labels)).any():
+    whole = labels.dtype.kind in "iu"  # integers need no check that they are whole
+    if not whole and (not np.isfinite(labels).all() or (labels != np.round(labels)).any()):
         raise ValueError("class labels must be whole numbers")
     if labels.min() < 0 or labels.max() >= K:
         bad = labels[(labels < 0) | (labels >= K)][0]
         raise ValueError(f"class label {bad!r} is out of range: the network has {K} classes, 0..{K - 1}")
     Y = np.zeros((n, K), dtype=dtype)
-    Y[np.arange(n), labels.astype(np.intp)] = 1
+    # The 1s by their flat positions: one index array instead of two.
+    Y.reshape(-1)[np.arange(0, n * K, K) + labels.astype(np.intp)] = 1
     return Y
 
 

@@ -332,7 +332,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
         eta = checks.real_number(value, f"eta for epoch {t + 1} (the schedule's value at t={t})", lowest=0.0,
                                  dtype=net.dtype)
         drawn_from = rng.bit_generator.state
-        order = rng.permutation(n).astype(np.intp) if shuffle else np.arange(n, dtype=np.intp)
+        order = rng.permutation(n).astype(np.intp, copy=False) if shuffle else np.arange(n, dtype=np.intp)
         keywords = options.for_epoch(rng)
         start = time.perf_counter()
         try:

@@ -229,3 +229,27 @@ def test_an_optimizer_epoch_in_pieces_equals_one_call(monkeypatch, backend, kind
     np.testing.assert_array_equal(whole.optimizer.m, pieces.optimizer.m)
     np.testing.assert_array_equal(whole.optimizer.v, pieces.optimizer.v)
     assert whole.optimizer.t == pieces.optimizer.t
+
+
+@pytest.mark.parametrize("backend", cython_variants())
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kind", ["momentum", "nesterov"])
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_momentum_in_column_blocks_matches_the_reference(monkeypatch, backend, dtype, kind, l2):
+    """Without L1, momentum and Nesterov update W^(1) in column blocks of every width (127 =
+    64 + 32 + 16 + 8 + 4 + 2 + 1 columns), fused with the next sample's sums; a call that
+    ends leaves the same weights, bit for bit."""
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(size=(24, 5)), rng.integers(0, 3, 24)
+    fit = dict(epochs=2, batch_size=1, eta=0.03, seed=2, optimizer=kind, momentum=0.85, l2=l2)
+    nets = [fm.MLP([5, 127, 3], loss="cross_entropy", dtype=dtype, seed=4, backend=b)
+            for b in (backend, "reference", backend)]
+    hists = [n.fit(X, y, **fit) for n in nets[:2]]
+    tol = tolerance(dtype)
+    np.testing.assert_allclose(nets[0].params, nets[1].params, **tol)
+    np.testing.assert_allclose(nets[0].optimizer.m, nets[1].optimizer.m, **tol)
+    np.testing.assert_allclose(hists[0].loss, hists[1].loss, **tol)
+    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 3 * nets[2].params.size * 5)  # 5 samples per call
+    nets[2].fit(X, y, **fit)
+    np.testing.assert_array_equal(nets[0].params, nets[2].params)
+    np.testing.assert_array_equal(nets[0].optimizer.m, nets[2].optimizer.m)

@@ -1351,3 +1351,32 @@ def test_hypothesis_set_weights_never_crashes(dtype, data):
     assert np.isfinite(net.params).all()
     for W, w in zip(net.weights, weights):
         np.testing.assert_array_equal(W, np.asarray(w).astype(net.dtype))
+
+
+@pytest.mark.filterwarnings("error")
+def test_the_finiteness_check_by_sum_is_exact():
+    """X is checked by its sum, which is finite only when every entry is; a sum that is not
+    (infinities of both signs, or finite values whose sum overflows) decides entry by entry,
+    and warns of nothing."""
+    from fastmlp._checks import all_finite
+
+    big = np.full((4, 3), 3e38, dtype=np.float32)  # finite, but its float32 sum overflows
+    assert all_finite(big) and all_finite(-big) and all_finite(np.full((2, 2), 1e308))
+    for bad in (INF, -INF, NAN):
+        for dtype in (np.float32, np.float64):
+            X = np.ones((3, 3), dtype=dtype)
+            X[2, 1] = bad
+            assert not all_finite(X)
+    both = np.array([[INF, -INF]])  # their sum is NaN
+    assert not all_finite(both)
+    net = fm.MLP([3, 2], loss="cross_entropy", dtype="float32", seed=0)
+    assert net._inputs(big)[0] is big  # accepted as it is: nothing is non-finite
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
+        net.fit(np.array([[INF, -INF, 0.0]]), [0], epochs=1)
+
+
+@pytest.mark.parametrize("labels", [np.uint8, np.int64, np.float64])
+def test_class_labels_of_any_real_dtype_encode_alike(labels):
+    net = fm.MLP([2, 4], loss="cross_entropy", seed=0)
+    y = np.array([3, 0, 2, 2, 1], dtype=labels)
+    np.testing.assert_array_equal(net._data(np.zeros((5, 2)), y)[1], np.eye(4)[[3, 0, 2, 2, 1]])
