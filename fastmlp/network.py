@@ -241,7 +241,7 @@ class MLP:
         order = np.arange(len(X), dtype=np.intp)
         with self._lock.writing():
             moments = optimizers.prepare(self, optimizer, momentum, beta1, beta2, epsilon)
-            loss = training.run_epoch(self, X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
+            loss = training._run_epoch(self, X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
             self.optimizer = moments
         return loss
 

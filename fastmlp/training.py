@@ -219,7 +219,7 @@ def part_rows(net, passes=3) -> int:
     return max(1, fewest, WORK_PER_CALL // per_row)
 
 
-def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
+def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
     """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
     loss. options: the kernels' keywords for sample weights and dropout (see
     fastmlp._stepping). On a non-finite loss or weight the weights and the optimizer's
@@ -255,7 +255,7 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
 
 
 def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
-    """run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
+    """_run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
     multiply-adds. Returns (summed loss, whether every step was finite)."""
     per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
     per_call = max(batch_size, per_call - per_call % batch_size)
@@ -278,7 +278,7 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
 
 
 def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options):
-    """run_epoch's steps of more than ``rows`` samples: each step's summed gradient is taken
+    """_run_epoch's steps of more than ``rows`` samples: each step's summed gradient is taken
     in parts of ``rows`` rows, one kernel call each, and the step is then made in one call
     from it, so that a Ctrl-C, noticed between calls, finds the weights of the last whole
     step. The same step as the kernels' minibatch and optimizer epochs make in one call.
@@ -307,10 +307,33 @@ def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, opt
 
 @_training
 def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
-    """run_epoch holding the network's lock, for callers that validated X and Y once and
-    choose each epoch's order themselves (the Nielsen drop-ins shuffle as his code does):
-    the kernels read the rows X[order] where they are, so nothing is copied."""
-    return run_epoch(net, X, Y, order, batch_size, eta, where, l2)
+    """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
+    callers that validate their data once and choose each epoch's order themselves (the
+    Nielsen drop-ins shuffle as his code does): the kernels read the rows where they are,
+    so nothing is copied. X and Y must already be the network's arrays (its dtype,
+    C-contiguous, d^(0) and d^(L) columns, as ``net._data`` makes them); ``order`` holds
+    row numbers of X. Returns the summed loss."""
+    _require_rows(net, X, Y, order)
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    eta = checks.eta(eta, net.dtype)
+    l2 = checks.real_number(l2, "l2", lowest=0.0)
+    return _run_epoch(net, X, Y, order, batch_size, eta, where, l2)
+
+
+def _require_rows(net, X, Y, order):
+    """ValueError unless X, Y and order are what the kernels read without checking: arrays of
+    the network's dtype with its widths and one row each per sample, and row numbers in
+    range."""
+    for name, A, width in (("X", X, net.sizes[0]), ("Y", Y, net.sizes[-1])):
+        if not (isinstance(A, np.ndarray) and A.dtype == net.dtype and A.ndim == 2 and A.flags.c_contiguous
+                and A.shape[1] == width):
+            raise ValueError(f"{name} must be a C-contiguous {net.dtype} array of shape (n, {width})")
+    if len(Y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but Y has {len(Y)}")
+    if not (isinstance(order, np.ndarray) and order.dtype == np.intp and order.ndim == 1):
+        raise ValueError("order must be a one-dimensional array of row numbers (numpy.intp)")
+    if len(order) and (order.min() < 0 or order.max() >= len(X)):
+        raise ValueError(f"order names rows outside 0..{len(X) - 1}")
 
 
 def _require_room(net, rows):
@@ -336,7 +359,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
         keywords = options.for_epoch(rng)
         start = time.perf_counter()
         try:
-            total = run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
+            total = _run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from

@@ -230,3 +230,33 @@ def test_an_epoch_handed_over_in_parts_trains_the_same(capsys, monkeypatch, rows
     book, (book_lines, *_), net, (lines, *_) = run_both(capsys, sizes, training, test, 3, 3, 2.0, list)
     assert lines == book_lines
     assert_layers_equal(net, book, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda X, Y, order: (X, Y, np.array([5], dtype=np.intp)), "outside"),
+        (lambda X, Y, order: (X, Y, np.array([-1], dtype=np.intp)), "outside"),
+        (lambda X, Y, order: (X, Y, order.astype(np.float64)), "row numbers"),
+        (lambda X, Y, order: (X, Y, list(order)), "row numbers"),
+        (lambda X, Y, order: (X[:, :3].copy(), Y, order), "shape"),
+        (lambda X, Y, order: (X.astype(np.float32), Y, order), "float64"),
+        (lambda X, Y, order: (np.asfortranarray(X), Y, order), "C-contiguous"),
+        (lambda X, Y, order: (X, Y[:4], order[:4]), "rows"),
+    ],
+)
+def test_the_epoch_in_a_chosen_order_refuses_what_the_kernels_cannot_read(change, message):
+    """training.epoch_in_order hands X[order] to the kernels unchecked, so it checks first:
+    a row number out of range or an array of another layout is a ValueError, not a crash."""
+    import fastmlp as fm
+    from fastmlp import training
+
+    net = fm.MLP([4, 3, 2], activation="sigmoid", output="sigmoid", seed=0)
+    X, Y = np.random.default_rng(0).random((5, 4)), np.eye(2)[[0, 1, 0, 1, 0]]
+    order = np.arange(5, dtype=np.intp)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=message):
+        training.epoch_in_order(net, *change(X, Y, order), 2, 0.5, "epoch 0")
+    assert np.array_equal(net.params, before)
+    training.epoch_in_order(net, X, Y, order, 2, 0.5, "epoch 0")
+    assert not np.array_equal(net.params, before)
