@@ -27,7 +27,7 @@ import tempfile
 import numpy as np
 
 from .. import _checks as checks
-from ._columns import ColumnNetwork, sigmoid, sigmoid_mlp, sigmoid_prime
+from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_mlp, sigmoid_prime
 
 
 class QuadraticCost:
@@ -106,17 +106,18 @@ class Network(ColumnNetwork):
             monitor_training_accuracy=False, early_stopping_n=0):
         """Minibatch SGD with L2 weight decay ``lmbda`` (scaled by the number n of training
         samples). ``training_data``: (x, y) pairs of columns, y one-hot; ``evaluation_data``:
-        (x, label) pairs with integer labels. After each epoch it prints "Epoch j training
+        (x, label) pairs with integer labels. Each epoch shuffles ``training_data`` in place
+        when it is a list, as his ``random.shuffle`` does. After each epoch it prints "Epoch j training
         complete", then the monitored figures, then an empty line. Returns the lists
         (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy), one entry
         per epoch in those monitored. ``early_stopping_n`` > 0 ends training, after an epoch's
         lines, once the accuracy on the evaluation data has not beaten its best so far for
         that many epochs in a row (it needs monitor_evaluation_accuracy; 0: off); the
         network keeps the weights of the last epoch."""
-        training = list(training_data)
+        training = pair_list(training_data, "training_data")
         X, Y = self._training_arrays(training, "training_data")
         n = len(training)
-        evaluation = list(evaluation_data) if evaluation_data is not None else []
+        evaluation = pair_list(evaluation_data, "evaluation_data", optional=True) or []
         if evaluation:
             X_eval, labels = self._labelled_arrays(evaluation, "evaluation_data")
         elif monitor_evaluation_cost or monitor_evaluation_accuracy:
@@ -125,7 +126,7 @@ class Network(ColumnNetwork):
         patience = _early_stopping_n(early_stopping_n, monitor_evaluation_accuracy)
         best, stale = 0, 0
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
-        for j in self._sgd_epochs(X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
+        for j in self._sgd_epochs(training, X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
             print(f"Epoch {j} training complete")
             if monitor_training_cost:
                 training_cost.append(self._total_cost(X, Y, lmbda))
