@@ -224,7 +224,10 @@ def atomic_write(path, check=None):
             os.fsync(file.fileno())
         if check is not None:
             check(temporary)
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except OSError as exc:  # the error names the target, not the temporary file
+            raise OSError(exc.errno, exc.strerror, path) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
