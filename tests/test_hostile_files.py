@@ -309,19 +309,16 @@ def test_saving_through_a_symlink_replaces_the_target_not_the_link(tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
-def test_an_existing_file_keeps_its_mode_and_a_new_one_gets_the_umasks(tmp_path, umask):
-    path = tmp_path / "net.npz"
-    fm.MLP([3, 1]).save(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    path.chmod(0o640)
-    fm.MLP([3, 1]).save(path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    network = tmp_path / "net.json"
-    nielsen2.Network([3, 2]).save(network)
-    assert stat.S_IMODE(network.stat().st_mode) == 0o644
-    network.chmod(0o600)
-    nielsen2.Network([3, 2]).save(network)
-    assert stat.S_IMODE(network.stat().st_mode) == 0o600
+@pytest.mark.parametrize("model", [fm.MLP([3, 1]), nielsen2.Network([3, 2])], ids=["fastmlp", "nielsen2"])
+def test_an_existing_file_keeps_its_mode_and_a_new_one_gets_the_umasks(tmp_path, umask, model):
+    path = tmp_path / "net.file"
+    for mode in (0o640, 0o600):
+        model.save(path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644  # new: 0o666 less the umask 0o022
+        path.chmod(mode)
+        model.save(path)
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+        path.unlink()
 
 
 @pytest.mark.parametrize("saver", ["fastmlp", "nielsen2"])
@@ -369,10 +366,12 @@ def test_nielsen2_load_refuses_a_hostile_file_with_valueerror(tmp_path, content)
 
 
 @pytest.mark.parametrize("variable, value", [("FASTMLP_ISA", "avx9000"), ("FASTMLP_BACKEND", "fortran")])
-def test_a_bad_setting_is_reported_as_the_settings_not_the_files(tmp_path, monkeypatch, variable, value):
-    path = tmp_path / "net.npz"
-    fm.MLP([3, 2, 1], seed=0).save(path)
+@pytest.mark.parametrize("model, load", [(fm.MLP([3, 2, 1], seed=0), fm.load), (nielsen2.Network([3, 2]), nielsen2.load)],
+                         ids=["fastmlp", "nielsen2"])
+def test_a_bad_setting_is_reported_as_the_settings_not_the_files(tmp_path, monkeypatch, variable, value, model, load):
+    path = tmp_path / "net.file"
+    model.save(path)
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=f"^{variable}={value!r}") as info:
-        fm.load(path)
-    assert not isinstance(info.value, ModelFileError)
+        load(path)
+    assert not isinstance(info.value, ModelFileError) and "not a saved network" not in str(info.value)

@@ -223,8 +223,8 @@ def load(filename) -> Network:
     if count > len(raw):  # each value takes a byte at least
         raise ValueError(f"{filename} is not a saved network: its sizes need {count} weights and biases, more than "
                          f"its {len(raw)} bytes hold")
+    net = Network(sizes, cost=COSTS[cost])  # a bad FASTMLP_ISA or FASTMLP_BACKEND is the setting's fault
     try:
-        net = Network(sizes, cost=COSTS[cost])
         net._set_layers([np.array(b, dtype=np.float64) for b in _layers(data, "biases")],
                         [np.array(w, dtype=np.float64) for w in _layers(data, "weights")])
     except (ValueError, TypeError, OverflowError) as exc:
