@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp import _backends, _core
+from fastmlp import _backends
+from fastmlp._kernels import _core
 
 
 def cpu_flags() -> set:
