@@ -147,7 +147,7 @@ def get(name: str | None = None) -> Backend:
     if name is None:
         name = os.environ.get("FASTMLP_BACKEND", "cython")
         if name not in BACKENDS:
-            raise SettingError(f"FASTMLP_BACKEND={name!r} is not one of {', '.join(BACKENDS)}")
+            raise SettingError(f"FASTMLP_BACKEND={name!r}: unknown backend {name!r}; known: {', '.join(BACKENDS)}")
     if not isinstance(name, str):
         raise TypeError(f"backend must be a name, got {type(name).__name__}")
     if name not in BACKENDS:
