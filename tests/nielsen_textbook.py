@@ -13,6 +13,7 @@ its later versions) early stopping on the evaluation accuracy.
 from __future__ import annotations
 
 import random
+from collections.abc import MutableSequence
 
 import numpy as np
 
@@ -143,8 +144,9 @@ class Textbook:
 
 
 def as_list(pairs):
-    """The list SGD shuffles: the caller's list itself, or a new one read from any other iterable."""
-    return pairs if isinstance(pairs, list) else list(pairs)
+    """The list SGD shuffles: the caller's own (any mutable sequence), or a new one read
+    from any other iterable."""
+    return pairs if isinstance(pairs, MutableSequence) else list(pairs)
 
 
 def classification_data(rng, sizes, n, labelled=False):

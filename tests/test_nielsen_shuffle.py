@@ -6,6 +6,7 @@ cannot grow or shrink, iterators read to their end, and network2's early stoppin
 from __future__ import annotations
 
 import random
+from collections import UserList
 
 import numpy as np
 import pytest
@@ -61,6 +62,21 @@ def test_two_networks_trained_one_after_the_other_on_one_list(capsys):
     assert positions(ours, original) == positions(theirs, original) != list(range(19))
     assert_layers_equal(first, first_book, atol=1e-9)
     assert_layers_equal(second, second_book, atol=1e-9)
+
+
+def test_any_mutable_sequence_is_shuffled_in_place(capsys):
+    sizes = [3, 4, 2]
+    original = classification_data(np.random.default_rng(2), sizes, 11)
+    theirs, ours = list(original), UserList(original)
+    seeded(4)
+    book = Textbook(sizes)
+    book.train(theirs, 2, 3, 1.0)
+    seeded(4)
+    net = nielsen.Network(sizes)
+    net.SGD(ours, 2, 3, 1.0)
+    capsys.readouterr()
+    assert positions(ours, original) == positions(theirs, original) != list(range(11))
+    assert_layers_equal(net, book, atol=1e-9)
 
 
 def test_other_iterables_are_read_once_and_left_alone(capsys):

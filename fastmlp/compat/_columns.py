@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numbers
 import random
+from collections.abc import MutableSequence
 
 import numpy as np
 
@@ -185,7 +186,7 @@ class ColumnNetwork:
     def _sgd_epochs(self, pairs, X, Y, epochs, mini_batch_size, eta, l2=0.0):
         """Run ``epochs`` epochs of minibatch SGD on the rows of X, Y (row i from the pair
         ``pairs[i]``), yielding each epoch's number j after it. Each epoch shuffles
-        ``pairs`` (a list) in place with Python's ``random.shuffle`` draws, as Nielsen shuffles
+        ``pairs`` (a mutable sequence) in place with Python's ``random.shuffle`` draws, as Nielsen shuffles
         his list, and steps by the mean gradient of each run of ``mini_batch_size`` samples
         in that order, the last run taking what is left; ``l2`` is fastmlp's weight decay
         (not on the biases)."""
@@ -211,13 +212,14 @@ class ColumnNetwork:
 
 
 def pair_list(data, what, optional=False):
-    """The list of (x, y) pairs ``data`` names, as his code sees it: a list is used as it
-    is (training shuffles it in place); any other iterable is read once into a new list.
+    """The list of (x, y) pairs ``data`` names, as his code sees it: a list (any mutable
+    sequence) is used as it is, and training shuffles it in place; any other iterable is
+    read once into a new list.
     An iterator that is already used up (a zip read by an earlier call) raises ValueError
     rather than training or evaluating on nothing; ``optional``: None gives None."""
     if data is None and optional:
         return None
-    if isinstance(data, list):
+    if isinstance(data, MutableSequence):
         return data
     pairs = list(data)
     if not pairs and iter(data) is data:
