@@ -224,7 +224,7 @@ class Saved:
     input_std: np.ndarray | None = None
     target_mean: float = 0.0
     target_std: float = 1.0
-    columns: list | None = None  # the inputs' names, when the training file had a header
+    columns: list | None = None  # the inputs' names (None where train named them "column j": no header)
 
     @property
     def inputs(self) -> int:
