@@ -109,6 +109,32 @@ def test_an_estimator_setting_load_refuses_is_refused_at_save(tmp_path):
         assert back.get_params()["max_fun"] == 100
 
 
+CHANGES = dict(hidden_layer_sizes=(5, 5), activation="tanh", solver="sgd", alpha=0.1, batch_size=7,
+               learning_rate="adaptive", learning_rate_init=0.1, power_t=0.3, max_iter=5, shuffle=False, random_state=3,
+               tol=1e-2, verbose=True, warm_start=True, momentum=0.5, nesterovs_momentum=False, early_stopping=True,
+               validation_fraction=0.3, beta_1=0.8, beta_2=0.9, epsilon=1e-6, n_iter_no_change=np.inf,
+               max_fun=20000, dropout=0.2, update_dropout=0.1, n_threads=1)
+
+
+@pytest.mark.parametrize("regressor", [False, True], ids=["classifier", "regressor"])
+def test_any_parameter_set_after_fit_loads_back_or_is_refused_at_save(tmp_path, regressor):
+    from fastmlp.estimators import MLPClassifier, MLPRegressor
+
+    X, y = data()
+    for key, value in CHANGES.items():
+        model = quietly((MLPRegressor if regressor else MLPClassifier)(hidden_layer_sizes=(4,), max_iter=3,
+                                                                        random_state=0).fit, X, y)
+        model.set_params(**{key: value})
+        path = tmp_path / f"{key}.npz"
+        try:
+            back = round_trip(model, path)
+        except ValueError as exc:  # refused, saying why, and nothing written
+            assert str(exc).startswith("not saved, because loading the file would fail") and key in str(exc), key
+            assert not path.exists()
+        else:
+            assert back.get_params()[key] == model.get_params()[key], key
+
+
 @pytest.mark.parametrize("labels", [
     np.array([b"no", b"yes"]),
     np.array(["2020-01-01", "2021-06-30"], dtype="datetime64[D]"),

@@ -73,9 +73,12 @@ def _parameters(est) -> dict:
 
 
 def _plain(value):
-    """``value`` as JSON values (numpy scalars as Python's, tuples as lists)."""
+    """``value`` as JSON values (numpy scalars as Python's, tuples as lists, an infinite
+    float as the string "inf" or "-inf", since JSON has no infinity)."""
     if isinstance(value, (np.generic,)):
-        return value.item()
+        return _plain(value.item())
+    if isinstance(value, float) and math.isinf(value):
+        return _encode(value)
     if isinstance(value, np.ndarray):
         return _plain(value.tolist())
     if isinstance(value, (list, tuple)):
@@ -124,8 +127,12 @@ def register_estimator(cls, outputs: dict) -> None:
 
 
 def _checked_parameters(cls, params: dict) -> dict:
-    exact_keys(params, cls().get_params(deep=False), f"the parameters of a {cls.__name__}")
+    defaults = cls().get_params(deep=False)
+    exact_keys(params, defaults, f"the parameters of a {cls.__name__}")
     params = dict(params)
+    for key, default in defaults.items():  # a number's infinity, kept as text (see _plain)
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and params[key] in ("inf", "-inf"):
+            params[key] = float(params[key])
     for key in ("hidden_layer_sizes", "dropout"):
         if isinstance(params[key], list):
             params[key] = tuple(params[key])
