@@ -24,6 +24,7 @@ from conftest import (
     tolerance,
     twin,
 )
+from fastmlp._engine import feeding
 
 SIZES = [4, 5, 3, 3]  # two hidden layers, so the delta recursion runs through a hidden theta
 N = 10
@@ -219,7 +220,7 @@ def test_gradient_more_rows_than_a_chunk(weighted, kernel):
     case = LOSSES[3]
     sizes = [5, 4, 3]
     fast = make_net(sizes, "tanh", case, backend=kernel, seed=5)
-    assert fast._arch.chunk < 300 and 300 % fast._arch.chunk
+    assert feeding.architecture(fast).chunk < 300 and 300 % feeding.architecture(fast).chunk
     X, y = make_data(sizes, case, 300, 5)
     c = np.random.default_rng(5).uniform(0.1, 3.0, 300) if weighted else None
     loss, grads = fast.gradient(X, y, sample_weight=c)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp import reference, training
+from fastmlp import reference
+from fastmlp._engine import feeding
 from conftest import (
     LOSSES,
     assert_weights_close,
@@ -74,7 +75,7 @@ def test_masks_do_not_depend_on_how_the_epoch_is_cut(monkeypatch, options):
     pieces = net.copy()
     fit = dict(epochs=2, eta=0.1, seed=3) | options
     net.fit(X, y, **fit)
-    monkeypatch.setattr(training, "WORK_PER_CALL", 3 * pieces.params.size * 4)  # 4 samples per call
+    monkeypatch.setattr(feeding, "WORK_PER_CALL", 3 * pieces.params.size * 4)  # 4 samples per call
     pieces.fit(X, y, **fit)
     assert_weights_equal(net.weights, pieces.weights)
 

@@ -402,7 +402,7 @@ def test_atomic_write_keeps_the_old_content_when_the_block_raises(tmp_path):
 PLUGIN = '''
 import numpy as np
 from fastmlp import io
-from fastmlp._model_kinds import mlp_from_state, mlp_state
+from fastmlp._model_files import mlp_from_state, mlp_state
 
 
 class Wrapped:

@@ -6,6 +6,7 @@ import pytest
 from fastmlp.datasets import stratified_mask
 
 from conftest import LOSSES, assert_weights_close, cython_variants, make_data, make_net, rejects, tolerance, twin
+from fastmlp._engine import feeding
 
 SIZES = [3, 5, 4, 3]
 N = 12
@@ -221,12 +222,12 @@ def test_kernel_entry_points_check_the_lengths_they_index(kernel):
     """The kernels index the weights by row and the rates by layer without bounds checks, so
     their entry points refuse arrays of the wrong length."""
     net, X, y = setup(kernel)
-    X, Y = net._data(X, y)  # the kernels take validated arrays
+    X, Y = feeding.data(net, X, y)  # the kernels take validated arrays
     order = np.arange(N, dtype=np.intp)
     b = net.backend
     with pytest.raises(ValueError, match="weight has 11 entries for 12 rows"):
-        b.sgd_epoch(net._arch, net.params, X, Y, order, 0.1, weight=np.ones(N - 1))
+        b.sgd_epoch(feeding.architecture(net), net.params, X, Y, order, 0.1, weight=np.ones(N - 1))
     with pytest.raises(ValueError, match="dropout has 2 rates for 3 layers"):
-        b.minibatch_epoch(net._arch, net.params, X, Y, order, 4, 0.1, dropout=np.zeros(2))
+        b.minibatch_epoch(feeding.architecture(net), net.params, X, Y, order, 4, 0.1, dropout=np.zeros(2))
     with pytest.raises(ValueError, match="weight has 13 entries for 12 rows"):
-        b.mean_gradient(net._arch, net.params, X, Y, np.empty_like(net.params), np.ones(N + 1))
+        b.mean_gradient(feeding.architecture(net), net.params, X, Y, np.empty_like(net.params), np.ones(N + 1))

@@ -29,6 +29,7 @@ from hypothesis.extra import numpy as hnp
 
 import fastmlp as fm
 from fastmlp.datasets import train_test_split
+from fastmlp._engine import feeding
 
 # Casting 1e300 to float32 warns before the library rejects it; the warning is expected.
 pytestmark = [
@@ -1370,7 +1371,7 @@ def test_the_finiteness_check_by_sum_is_exact():
     both = np.array([[INF, -INF]])  # their sum is NaN
     assert not all_finite(both)
     net = fm.MLP([3, 2], loss="cross_entropy", dtype="float32", seed=0)
-    assert net._inputs(big)[0] is big  # accepted as it is: nothing is non-finite
+    assert feeding.inputs(net, big)[0] is big  # accepted as it is: nothing is non-finite
     with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
         net.fit(np.array([[INF, -INF, 0.0]]), [0], epochs=1)
 
@@ -1379,4 +1380,4 @@ def test_the_finiteness_check_by_sum_is_exact():
 def test_class_labels_of_any_real_dtype_encode_alike(labels):
     net = fm.MLP([2, 4], loss="cross_entropy", seed=0)
     y = np.array([3, 0, 2, 2, 1], dtype=labels)
-    np.testing.assert_array_equal(net._data(np.zeros((5, 2)), y)[1], np.eye(4)[[3, 0, 2, 2, 1]])
+    np.testing.assert_array_equal(feeding.data(net, np.zeros((5, 2)), y)[1], np.eye(4)[[3, 0, 2, 2, 1]])
