@@ -58,7 +58,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from ._engine.threads import blas_threads
 from ._sklearn import fit_loop, model_files
-from .activations import activation as make_activation
+from .activations import KINDS, activation as make_activation
 from .network import MLP
 
 try:
@@ -67,9 +67,10 @@ except ImportError:  # scikit-learn < 1.6
     def validate_data(estimator, *args, **kwargs):
         return estimator._validate_data(*args, **kwargs)
 
-# scikit-learn's activation names -> fastmlp's; leaky_relu, elu and maxout are fastmlp's own.
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-               "leaky_relu": "leaky_relu", "elu": "elu", "maxout": "maxout"}
+# scikit-learn's activation names -> fastmlp's: every trainable hidden theta of the registry,
+# sigmoid under scikit-learn's name (leaky_relu, elu and maxout are fastmlp's own).
+ACTIVATIONS = {{"sigmoid": "logistic"}.get(name, name): name for name, kind in KINDS.items()
+               if kind.hidden and kind.trainable}
 SOLVERS = ("sgd", "adam", "lbfgs")
 SCHEDULES = ("constant", "invscaling", "adaptive")
 # out_activation_ -> (fastmlp output theta, loss)
@@ -173,7 +174,7 @@ class _MLPEstimator(BaseEstimator):
             if not net.params.flags.writeable:
                 net = self.net_ = net.copy()
             net.set_weights(weights)
-        net.n_threads = None  # the limit is held around whole calls (fastmlp._threads)
+        net.n_threads = None  # the limit is held around whole calls (fastmlp._engine.threads)
         return net
 
     def _export(self):
@@ -294,7 +295,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
     else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
     products and predictions, None: BLAS's default; applied in the main thread only, see
-    fastmlp._threads).
+    fastmlp._engine.threads).
 
     Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
     validation_scores_, best_validation_score_, validation_loss_curve_ (the held-out mean

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import fastmlp as fm
 from conftest import (
+    OPTIMIZERS,
     HIDDEN_IDS,
     HIDDEN_SPECS,
     LOSS_IDS,
@@ -311,7 +312,7 @@ def problems(draw):
     n = draw(st.integers(1, 9))
     fit = dict(
         batch_size=draw(st.integers(1, n)), eta=draw(st.sampled_from([0.0, 0.01, 0.05])),
-        optimizer=draw(st.sampled_from(["sgd", "momentum", "nesterov", "adam"])),
+        optimizer=draw(st.sampled_from(OPTIMIZERS)),
         l2=draw(st.sampled_from([0.0, 0.1])), l1=draw(st.sampled_from([0.0, 0.01])),
         shuffle=draw(st.booleans()), seed=seed,
     )

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+from conftest import OPTIMIZERS
 
 # The child trains 784-1024-10 (about 0.8 million weights) on 16,000 samples for far more
 # epochs than it could finish: one full-batch gradient alone costs about 25 GFLOP, seconds
@@ -198,7 +199,7 @@ def test_the_gradient_in_parts_equals_one_call(monkeypatch, backend, weighted):
 STEP_OPTIONS = [{}, dict(l2=0.01, l1=0.001), dict(dropout=0.3, update_dropout=0.2), "weights"]
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("options", STEP_OPTIONS, ids=["plain", "penalties", "dropout", "weights"])
 def test_a_step_in_parts_equals_the_step_in_one_call_and_the_reference(monkeypatch, optimizer, options):
     # A step too large for one kernel call has its gradient summed in parts and is then made
