@@ -3,7 +3,8 @@
 The network owns ``params``, one C-contiguous array holding W^(1) .. W^(L); ``weights``
 are views into it, W^(l) of shape (d^(l-1) + 1, d^(l)) with the bias in row 0. Every
 public method validates and converts its input once, then hands contiguous arrays to the
-backend (the Cython kernels, or the pure-Python reference). A call rejected for its input
+engine (fastmlp._engine), which feeds them to the backend (the compiled kernels, or the
+pure-Python reference). A call rejected for its input
 leaves the network as it was; a step that diverges is undone, and a fit that diverges keeps
 the weights of its last finite epoch.
 """

@@ -5,7 +5,7 @@ import pytest
 
 import fastmlp as fm
 import conftest
-from conftest import LOSSES, assert_weights_close, make_data, make_net, twin
+from conftest import LOSSES, assert_weights_close, twin
 
 SIZES = [2, 4, 1]
 L2, CE_LABELS = LOSSES[0], LOSSES[3]

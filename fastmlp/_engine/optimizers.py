@@ -158,16 +158,16 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Momentum):
-    """w <- w + momentum m - eta g (Nesterov's momentum, m as for "momentum")."""
+    """w <- w + momentum m - eta g, with m as for "momentum"."""
 
     kind = "nesterov"
 
 
 class Adam(Optimizer):
-    """moments m and v of g and g^2, w <- w - eta m^ / (sqrt(v^) + epsilon), bias-corrected.
+    """w <- w - eta m^ / (sqrt(v^) + epsilon), m^ and v^ the means of g and g^2.
 
-    m and v are running means with the rates beta1 and beta2, m^ and v^ their bias-corrected
-    values at step t."""
+    m and v are running means of g and g^2 with the rates beta1 and beta2, m^ and v^ their
+    bias-corrected values at step t."""
 
     kind = "adam"
     hyperparameters = {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
