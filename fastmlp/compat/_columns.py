@@ -18,8 +18,8 @@ from collections.abc import MutableSequence
 
 import numpy as np
 
-from .. import _checks as checks, training
-from ..network import MLP
+from .. import _checks as checks
+from ..network import MLP, epoch_in_order
 
 # Training hands the kernels the shuffled row numbers in parts of about this many (whole
 # minibatches), holding the network's lock for one part at a time.
@@ -207,7 +207,7 @@ class ColumnNetwork:
             pairs[:] = [start_order[i] for i in order]
             rows = np.array(order, dtype=np.intp)
             for start in range(0, len(rows), per_fit):
-                training.epoch_in_order(self.mlp, X, Y, rows[start : start + per_fit], batch, eta, f"epoch {j}", l2)
+                epoch_in_order(self.mlp, X, Y, rows[start : start + per_fit], batch, eta, f"epoch {j}", l2)
             yield j
 
 
