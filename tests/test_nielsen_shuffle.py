@@ -21,24 +21,33 @@ def positions(pairs, original):
     return [index[id(pair)] for pair in pairs]
 
 
+def train_both(capsys, sizes, original, form, calls, seed=2):
+    """Train the textbook network on a list of ``original``'s pairs and the drop-in on
+    ``form(original)``, from the same seeds, with SGD(data, *call) for each call of
+    ``calls`` in turn. Returns both networks, each one's positions of its data's pairs after
+    each call, whether both left the generators in the same state, and the drop-in's data."""
+    theirs, ours = list(original), form(original)
+    seeded(seed)
+    book, book_orders = Textbook(sizes), []
+    for call in calls:
+        book.train(theirs, *call)
+        book_orders.append(positions(theirs, original))
+    book_state = random.getstate()
+    seeded(seed)
+    net, orders = nielsen.Network(sizes), []
+    for call in calls:
+        net.SGD(ours, *call)
+        orders.append(positions(ours, original))
+    capsys.readouterr()
+    return book, net, book_orders, orders, random.getstate() == book_state, ours
+
+
 def test_two_sgd_calls_on_one_list_shuffle_it_as_the_original(capsys):
     sizes = [4, 5, 3]
     original = classification_data(np.random.default_rng(0), sizes, 23)
-    theirs, ours = list(original), list(original)
-    seeded(2)
-    book = Textbook(sizes)
-    book.train(theirs, 3, 5, 2.0)
-    after_one = positions(theirs, original)
-    book.train(theirs, 2, 5, 2.0)
-    book_state = random.getstate()
-    seeded(2)
-    net = nielsen.Network(sizes)
-    net.SGD(ours, 3, 5, 2.0)
-    assert positions(ours, original) == after_one != list(range(23))  # the caller's list, reordered in place
-    net.SGD(ours, 2, 5, 2.0)
-    capsys.readouterr()
-    assert positions(ours, original) == positions(theirs, original)
-    assert random.getstate() == book_state
+    book, net, book_orders, orders, same_draws, _ = train_both(capsys, sizes, original, list, [(3, 5, 2.0), (2, 5, 2.0)])
+    assert orders == book_orders and orders[0] != list(range(23))  # the caller's list, reordered in place
+    assert same_draws
     assert_layers_equal(net, book, atol=1e-9)
 
 
@@ -64,34 +73,17 @@ def test_two_networks_trained_one_after_the_other_on_one_list(capsys):
     assert_layers_equal(second, second_book, atol=1e-9)
 
 
-def test_any_mutable_sequence_is_shuffled_in_place(capsys):
+@pytest.mark.parametrize("form", [UserList, tuple], ids=["UserList", "tuple"])
+def test_a_mutable_sequence_is_shuffled_in_place_and_other_iterables_are_left_alone(capsys, form):
     sizes = [3, 4, 2]
     original = classification_data(np.random.default_rng(2), sizes, 11)
-    theirs, ours = list(original), UserList(original)
-    seeded(4)
-    book = Textbook(sizes)
-    book.train(theirs, 2, 3, 1.0)
-    seeded(4)
-    net = nielsen.Network(sizes)
-    net.SGD(ours, 2, 3, 1.0)
-    capsys.readouterr()
-    assert positions(ours, original) == positions(theirs, original) != list(range(11))
+    book, net, book_orders, orders, same_draws, ours = train_both(capsys, sizes, original, form, [(2, 3, 1.0)])
+    assert same_draws
     assert_layers_equal(net, book, atol=1e-9)
-
-
-def test_other_iterables_are_read_once_and_left_alone(capsys):
-    sizes = [3, 4, 2]
-    original = classification_data(np.random.default_rng(2), sizes, 11)
-    as_tuple = tuple(original)
-    seeded(1)
-    book = Textbook(sizes)
-    book.train(list(original), 2, 3, 1.0)
-    seeded(1)
-    net = nielsen.Network(sizes)
-    net.SGD(as_tuple, 2, 3, 1.0)
-    capsys.readouterr()
-    assert as_tuple == tuple(original)
-    assert_layers_equal(net, book, atol=1e-9)
+    if form is tuple:
+        assert ours == tuple(original)
+    else:
+        assert orders == book_orders != [list(range(11))]
 
 
 def test_the_rows_are_stacked_once_per_call_not_per_epoch(capsys, monkeypatch):
