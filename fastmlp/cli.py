@@ -128,7 +128,9 @@ def main(argv=None) -> int:
     command = {"train": _commands.train, "predict": _commands.predict, "info": _commands.info,
                "example": _example}[args.command]
     try:
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()  # here, where a reader that went away is caught below
+        return code
     except BrokenPipeError:
         # The reader of stdout went away (``fastmlp predict ... | head``): stop quietly, and
         # point stdout at nothing so that the interpreter's last flush cannot fail either.
