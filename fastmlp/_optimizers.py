@@ -9,6 +9,7 @@ make the step inside backpropagation's pass over each layer's weights.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,9 +44,25 @@ class Optimizer:
     # call (the reference kernels are interrupted anywhere, and store their state at the
     # end) puts t back. Nothing may run Python code between setting t and the call.
 
+    def moments_fit(self, net) -> None:
+        """ValueError unless m and v are what the kernels were built for: flat like
+        ``net.params`` (its size and dtype), C-contiguous and aligned; the kernels index
+        them blind. (They are public attributes, and anything may have been put there.)"""
+        for name in ("m", "v"):
+            a = getattr(self, name)
+            if not (isinstance(a, np.ndarray) and a.shape == net.params.shape and a.dtype == net.params.dtype
+                    and a.flags.c_contiguous and a.flags.aligned and a.flags.writeable):
+                got = f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+                raise ValueError(f"net.optimizer.{name} must be a writeable, contiguous {net.dtype.name} array of "
+                                 f"shape {net.params.shape}, like net.params; it is a {got}. Set "
+                                 "net.optimizer = None to start the optimizer afresh")
+        if isinstance(self.t, bool) or not isinstance(self.t, numbers.Integral) or not 0 <= self.t < 2**62:
+            raise ValueError(f"net.optimizer.t must be a step count >= 0, got {self.t!r}")
+
     def epoch(self, net, X, Y, order, batch_size, eta, l2, l1, **options):
         """SGD over X[order] with this optimizer (options: the kernels' keywords, see
         fastmlp._stepping); returns (summed loss, samples completed)."""
+        self.moments_fit(net)
         t = self.t
         self.t = t - (-len(order) // batch_size)
         try:
@@ -62,6 +79,7 @@ class Optimizer:
     def step(self, net, grad, rows, eta, l2, l1, **options):
         """One step from grad, the summed gradient of ``rows`` samples (how fit makes a step
         too large for one kernel call; see fastmlp.training._large_steps)."""
+        self.moments_fit(net)
         t = self.t
         self.t = t + 1
         try:

@@ -82,7 +82,10 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
       shuffle: visit the samples in a fresh random order each epoch.
       seed: draw shuffles, splits and dropout masks from this seed (default: from the
         network's own generator ``net.rng``, which then advances).
-      callback: callback(epoch, history), run after each epoch (epoch counted from 1).
+      callback: callback(epoch, history), run after each epoch (epoch counted from 1). While
+        it runs, other threads may read the network (predict, save, copy), so that it may
+        hand the network to a thread pool and wait; a change it makes (sgd_step) waits for
+        those reads first.
       verbose: print one line per epoch (loss, validation, samples/s).
       progress: show a progress bar on stderr (epoch, loss, validation loss, samples/s;
         tqdm's when it is installed), redrawn at most a few times a second.
@@ -454,7 +457,8 @@ class _Epochs:
         if self.progress is not None:
             self.progress.update(history)
         if self.callback is not None:
-            self.callback(history.epochs, history)
+            with net._lock.open_to_readers():  # the weights are whole: other threads may read them
+                self.callback(history.epochs, history)
         return stop
 
 
