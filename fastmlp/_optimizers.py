@@ -92,6 +92,11 @@ class Optimizer:
                 self.t = t
             raise
 
+    def finite(self) -> bool:
+        """Whether the moments are finite: v, a mean of squared gradients, overflows before
+        the weights do (Adam's step m / sqrt(v) then becomes 0)."""
+        return bool(np.isfinite(self.m).all() and np.isfinite(self.v).all())
+
     def snapshot(self):
         return self.m.copy(), self.v.copy(), self.t
 
@@ -117,6 +122,10 @@ def prepare(net, kind, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8):
     )
     if settings[3] == 0 and kind == "adam":
         raise ValueError("epsilon must be > 0 for adam")
+    if kind == "adam" and settings[3] < np.finfo(net.dtype).tiny:
+        raise ValueError(f"epsilon={epsilon!r} is below the smallest normal {net.dtype.name} "
+                         f"({np.finfo(net.dtype).tiny:.3g}), where adam's step m / (sqrt(v) + epsilon) overflows; "
+                         "the default is 1e-8")
     if kind == "sgd":
         return None
     current = net.optimizer

@@ -413,6 +413,8 @@ def _layer_activations(activation, output, loss, L):
     if len(hidden) != L - 1:
         raise ValueError(f"activation lists one theta per hidden layer: expected {L - 1}, got {len(hidden)}")
     thetas = [make_activation(a) for a in hidden]
+    if not isinstance(activation, (list, tuple)):
+        thetas = thetas or [make_activation(activation)]  # checked without hidden layers too
     for a in thetas:
         if not a.kind.hidden:
             raise ValueError(f"{a.name} can only be an output activation")
@@ -421,7 +423,7 @@ def _layer_activations(activation, output, loss, L):
         raise ValueError(f"loss {loss.name!r} needs output={loss.output!r}, got {out.name!r}")
     if loss.output is None and not out.kind.hidden:
         raise ValueError(f"output {out.name!r} goes with loss 'cross_entropy', not {loss.name!r}")
-    return tuple(thetas + [out])
+    return tuple(thetas[: L - 1] + [out])
 
 
 __all__ = ["MLP", "Trace"]

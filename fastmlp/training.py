@@ -53,6 +53,21 @@ class History:
     def epochs(self) -> int:
         return len(self.loss)
 
+    def __repr__(self) -> str:
+        """A one-line summary (epochs, first and last values, early stopping), not every
+        list, which for a long fit floods a notebook cell; the lists are the attributes."""
+        parts = [f"epochs={self.epochs}"]
+        for name in ("loss", "val_loss", "val_score"):
+            values = getattr(self, name)
+            if values:
+                shown = [f"{v:.4g}" for v in values] if len(values) <= 3 else [f"{values[0]:.4g}", "...",
+                                                                                 f"{values[-1]:.4g}"]
+                parts.append(f"{name}=[{', '.join(shown)}]")
+        for name in ("best_epoch", "stopped_epoch"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={getattr(self, name)}")
+        return f"History({', '.join(parts)})"
+
 
 def _training(function):
     """``function(net, ...)`` run holding the network's lock alone (see fastmlp._locking):
@@ -245,14 +260,14 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
         else:
             total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
     except KeyboardInterrupt:
-        if not np.isfinite(net.params).all():
+        if not _finite(net, optimizer):
             _undo(net, before, optimizer, moments)
         raise
-    if not finite or not np.isfinite(net.params).all():
+    if not finite or not _finite(net, optimizer):
         _undo(net, before, optimizer, moments)
         raise DivergenceError(
-            f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
-            "non-finite; the weights were restored. Try a smaller eta."
+            f"training diverged in {where} (eta={eta!r}): the loss, the weights or the optimizer's "
+            "moments became non-finite; the weights were restored. Try a smaller eta, or scale the data."
         )
     return total
 
@@ -343,6 +358,11 @@ def _require_room(net, rows):
     """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
     (at most five values per unit and row)."""
     require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
+
+
+def _finite(net, optimizer) -> bool:
+    """Whether the weights and the optimizer's moments are finite."""
+    return bool(np.isfinite(net.params).all()) and (optimizer is None or optimizer.finite())
 
 
 def _undo(net, params, optimizer, moments):

@@ -162,3 +162,80 @@ def test_a_pickled_or_copied_network_keeps_its_structure_read_only():
             twin.sizes = (2, 1)
     assert copy.deepcopy(net.weights)[0].base is None or not np.shares_memory(copy.deepcopy(net.weights)[0],
                                                                                  net.params)
+
+
+# -- silently wrong, or unclear -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sizes", [[64, 10], [64, 8, 10]])
+def test_an_unknown_activation_is_refused_with_or_without_hidden_layers(sizes):
+    with pytest.raises(ValueError, match="bogus"):
+        fm.MLP(sizes, activation="bogus")
+    with pytest.raises(ValueError, match="output activation"):
+        fm.MLP([64, 10], activation="softmax")
+
+
+def test_integer_labels_with_the_l2_loss_get_the_hint():
+    X, y = np.zeros((30, 4)), np.arange(30) % 3
+    net = fm.MLP([4, 3])
+    for call in (lambda: net.fit(X, y, epochs=1), lambda: net.loss_value(X, y)):
+        with pytest.raises(ValueError, match="loss=\"cross_entropy\".*one-hot"):
+            call()
+    with pytest.raises(ValueError) as raised:  # no hint for real-valued targets of the wrong shape
+        net.fit(X, y + 0.5, epochs=1)
+    assert "cross_entropy" not in str(raised.value)
+
+
+def test_epsilon_that_rounds_to_zero_in_float32_is_refused_not_called_divergence():
+    X, y = np.ones((8, 3), dtype=np.float32), np.ones((8, 1), dtype=np.float32)
+    net = fm.MLP([3, 4, 1], dtype="float32", seed=0)
+    before = net.params.copy()
+    for call in (lambda: net.fit(X, y, epochs=1, optimizer="adam", epsilon=1e-50),
+                 lambda: net.sgd_step(X, y, 0.01, optimizer="adam", epsilon=1e-40)):
+        with pytest.raises(ValueError, match="epsilon.*float32"):
+            call()
+    assert np.array_equal(net.params, before)
+    net.fit(X, y, epochs=1, optimizer="adam", epsilon=1e-30)  # small but normal in float32
+    fm.MLP([3, 1]).sgd_step(X, y, 0.01, optimizer="adam", epsilon=1e-300)  # and 1e-300 in float64
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_adam_moments_that_overflow_are_divergence(backend):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 3)).astype(np.float32)
+    y = np.full((16, 1), 1e30, dtype=np.float32)
+    net = fm.MLP([3, 4, 1], dtype="float32", seed=0, backend=backend)
+    net.sgd_step(X, np.zeros_like(y), 0.01, optimizer="adam")
+    params, m, v = net.params.copy(), net.optimizer.m.copy(), net.optimizer.v.copy()
+    with pytest.raises(fm.DivergenceError, match="moments") as raised:
+        net.fit(X, y, epochs=3, optimizer="adam", eta=0.01)
+    assert np.array_equal(net.params, params) and raised.value.history.epochs == 0
+    assert np.array_equal(net.optimizer.m, m) and np.array_equal(net.optimizer.v, v)
+    with pytest.raises(fm.DivergenceError):
+        net.sgd_step(X, y, 0.01, optimizer="adam")
+    assert np.isfinite(net.optimizer.v).all() and np.array_equal(net.params, params)
+
+
+@pytest.mark.parametrize("dtype, scale", [("float64", 1e300), ("float64", 1e200), ("float32", 1e30),
+                                          ("float32", 1e20)])
+def test_a_perceptron_that_overflows_is_divergence_not_flipped_predictions(dtype, scale):
+    X = np.array([[1.0, 1.0], [-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0]])
+    p = fm.Perceptron(seed=0, dtype=dtype, max_epochs=50)
+    with pytest.raises(fm.DivergenceError, match="Scale the inputs"):
+        p.fit(X * scale, np.array([0, 1, 0, 1]))  # XOR-like: the weights grow without bound
+    assert np.isfinite(p.w).all() and not p.converged
+
+
+def test_a_perceptron_on_moderate_inputs_still_converges():
+    X = np.array([[2.0, 1.0], [1.0, 3.0], [-1.0, -2.0], [-3.0, -1.0]]) * 1e100
+    p = fm.Perceptron(seed=0).fit(X, np.array([1, 1, 0, 0]))
+    assert p.converged and (p.predict(X) == [1, 1, 0, 0]).all()
+
+
+def test_the_history_repr_is_a_summary():
+    X, y = np.zeros((8, 3)), np.zeros((8, 1))
+    history = fm.MLP([3, 1], seed=0).fit(X, y, epochs=200, eta=0.01, validation_fraction=0.25,
+                                         early_stopping=True, patience=3)
+    text = repr(history)
+    assert len(text) < 200 and text.startswith("History(epochs=") and "..." in text and "best_epoch=" in text
+    assert f"epochs={history.epochs}" in text and len(history.loss) == history.epochs
