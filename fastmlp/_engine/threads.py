@@ -10,7 +10,7 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
-from ._checks import positive_int
+from .._checks import positive_int
 
 
 @lru_cache(maxsize=None)
