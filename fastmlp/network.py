@@ -71,12 +71,25 @@ class MLP:
 
     # The structure is fixed when the network is made: the kernels were built for it, and
     # the weights live in one buffer of that size. params and weights copy in what is
-    # assigned to them (checked); the rest cannot be assigned.
+    # assigned to them (checked), backend builds the new kernels' architecture; the rest
+    # cannot be assigned.
     sizes = property(lambda self: self._sizes, _fixed("sizes"), doc="d^(0), ..., d^(L): units per layer.")
     loss = property(lambda self: self._loss, _fixed("loss"), doc="The loss the network trains on.")
     activations = property(lambda self: self._activations, _fixed("activations"), doc="theta of layers 1..L.")
     dtype = property(lambda self: self._dtype, _fixed("dtype"), doc="float32 or float64, of params and of the data.")
-    backend = property(lambda self: self._backend, _fixed("backend"), doc="The kernels (see fastmlp._backends).")
+
+    @property
+    def backend(self) -> backends.Backend:
+        """The kernels (see fastmlp._engine.backends). Assigning a name ("cython",
+        "reference", ...) or a Backend switches to those kernels, built for this network."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value):
+        backend = value if isinstance(value, backends.Backend) else backends.get(value)
+        arch = backend.architecture(self.sizes, self.activations, self.loss)
+        with self._lock.writing():
+            self._backend, self._arch = backend, arch
 
     @property
     def params(self) -> np.ndarray:

@@ -78,10 +78,15 @@ CASES = {
     """,
     "the other structural attributes": """
         net = fm.MLP([3, 8, 1], seed=0, dtype="float32")
-        for name, value in [("dtype", np.float64), ("activations", ()), ("loss", "cross_entropy"),
-                            ("backend", "reference")]:
+        for name, value in [("dtype", np.float64), ("activations", ()), ("loss", "cross_entropy")]:
             refused(lambda: setattr(net, name, value), AttributeError, name, "fixed")
         assert net.dtype == np.float32 and net.L == 2
+        net.fit(X, y, epochs=1, eta=0.01)
+        fast = net.forward(X)
+        net.backend = "reference"  # the backend may change: its architecture is built for the network
+        assert net.backend.name == "reference" and np.allclose(net.forward(X), fast, rtol=1e-5)
+        refused(lambda: setattr(net, "backend", "bogus"), ValueError, "bogus")
+        refused(lambda: setattr(net, "backend", 3), TypeError, "backend")
         net.fit(X, y, epochs=1, eta=0.01)
     """,
     # numpy lets the buffer's own shape and dtype be changed in place: the kernels refuse it
