@@ -48,6 +48,30 @@ def _writing(method):
     return holding_the_lock
 
 
+def _training(method):
+    """_writing(method) for fit and partial_fit, whose ``callback`` runs with the network
+    open to other threads' reads (the weights are those of a whole epoch then), so that a
+    callback may hand the network to a thread pool and wait for it (see fastmlp._locking)."""
+
+    @functools.wraps(method)
+    def holding_the_lock(net, *args, callback=None, **kwargs):
+        if callable(callback):
+            callback = _open_to_readers(net, callback)
+        with net._lock.writing():
+            return method(net, *args, callback=callback, **kwargs)
+
+    return holding_the_lock
+
+
+def _open_to_readers(net, callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        with net._lock.open_to_readers():
+            return callback(*args, **kwargs)
+
+    return run
+
+
 class MLP:
     """A multilayer perceptron with d^(0..L) = ``sizes`` units per layer.
 
@@ -295,8 +319,8 @@ class MLP:
         return loss
 
     # fit and partial_fit are the fit policy's (fastmlp.training), run holding the lock alone.
-    fit = _writing(training.fit)
-    partial_fit = _writing(training.partial_fit)
+    fit = _training(training.fit)
+    partial_fit = _training(training.partial_fit)
 
     def _split(self, flat):
         out, start = [], 0

@@ -304,8 +304,7 @@ class _Epochs:
         if self.progress is not None:
             self.progress.update(history)
         if self.callback is not None:
-            with net._lock.open_to_readers():  # the weights are whole: other threads may read them
-                self.callback(history.epochs, history)
+            self.callback(history.epochs, history)
         return stop
 
 
