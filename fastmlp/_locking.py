@@ -11,13 +11,24 @@ A Perceptron holds one too: its fits alone, its predictions, saving and pickling
 The thread that holds it for a change may also read and change the network again (a fit's
 callback may predict, or call sgd_step); such nested calls do not wait. A thread that waits
 to change the network goes before threads that come to read after it, so a stream of
-predictions cannot hold training off for ever. A read never takes the lock again inside
-itself (that could wait on a writer waiting on it); the network's methods keep to this.
+predictions cannot hold training off for ever. While a fit's callback runs, the weights
+are those of a whole epoch, and other threads may read them (``open_to_readers``): a
+callback may hand the network to a pool of threads to predict and wait for their results.
+A change the callback itself makes (sgd_step) first waits for those readers, and closes
+the network to them until the next callback.
+
+Ctrl-C: a KeyboardInterrupt may arrive between any two bytecodes of Python code. Leaving
+the lock is therefore no Python code at all: ``with`` calls the compiled ``__exit__`` of an
+RLock, which cannot be interrupted. Entering it is Python code, which undoes what it took
+if an exception (a Ctrl-C) arrives before it returns; so a Ctrl-C on the way in or out
+never leaves the lock held. (A second Ctrl-C within the microseconds of that undoing can
+still leave it held; only a process has that kind of guarantee.)
 """
 from __future__ import annotations
 
-import threading
 from threading import get_ident
+
+from _thread import RLock
 
 
 class NetworkLock:
@@ -25,24 +36,97 @@ class NetworkLock:
     ``with lock.reading():`` and ``with lock.writing():``."""
 
     def __init__(self):
-        self._mutex = threading.Lock()
-        self._changed = threading.Condition(self._mutex)
-        self._readers = 0  # threads reading now
-        self._writer = None  # the id of the thread writing, if any
-        self._depth = 0  # how deep its nested writes go
-        self._waiting = 0  # threads waiting to write
-        self._shared, self._alone = _Shared(self), _Alone(self)
+        self._alone = _Alone(self)  # held by the thread that writes (and, briefly, by readers coming in)
+        self._tokens = {}  # thread id -> the _Reading that thread holds while it reads
+        self._open = False  # the writer's callback lets other threads read (open_to_readers)
 
-    def reading(self) -> _Shared:
+    def reading(self) -> _Reading:
         """Hold the lock shared with other readers (not with a writer)."""
-        return self._shared
+        me = get_ident()
+        token = self._tokens.get(me)
+        if token is None:
+            token = self._tokens.setdefault(me, _Reading(self))
+        return token
 
     def writing(self) -> _Alone:
         """Hold the lock alone; the writer may write and read again inside."""
         return self._alone
 
+    def open_to_readers(self) -> _Open:
+        """For the writing thread, around code that only reads (a fit's callback): other
+        threads may read meanwhile; the write goes on once they are done."""
+        return _Open(self)
 
-class _Shared:
+    def _wait_for_readers(self) -> None:
+        """For the writer: return once no other thread is reading. Each reader holds its
+        token while it reads, so taking a token (and giving it back) waits for that reader."""
+        taken = None
+        try:
+            for token in list(self._tokens.values()):
+                if not token._is_owned():  # this thread's own read (inside its write) does not count
+                    taken = token
+                    token.acquire()
+                    token.release()
+                    taken = None
+        except BaseException:
+            if taken is not None and taken._is_owned():
+                taken.release()
+            raise
+
+
+class _Alone(RLock):
+    """The writer's side: an RLock, so that nested writes count up and down, and leaving
+    is the compiled RLock.__exit__."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def __enter__(self):
+        lock = self.lock
+        depth = self._recursion_count()
+        try:
+            self.acquire()  # readers coming in and other writers now wait
+            if not depth or lock._open:  # first entry, or a change made from a callback
+                lock._open = False
+                lock._wait_for_readers()
+        except BaseException:
+            if self._recursion_count() > depth:
+                self.release()
+            raise
+        return self
+
+
+class _Reading(RLock):
+    """One reading thread's token, which it holds while it reads: an RLock, so that leaving
+    is the compiled RLock.__exit__ (and nested reads count up and down)."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def __enter__(self):
+        lock = self.lock
+        alone = lock._alone
+        depth, held = self._recursion_count(), alone._recursion_count()
+        try:
+            self.acquire()
+            if depth or lock._open:  # reading already, or the writer's callback lets readers in
+                return self
+            self.release()
+            alone.acquire()  # wait for the writer (a writer takes a token only while holding this)
+            self.acquire()
+            alone.release()
+        except BaseException:
+            if self._recursion_count() > depth:
+                self.release()
+            if alone._recursion_count() > held:
+                alone.release()
+            raise
+        return self
+
+
+class _Open:
+    """``with lock.open_to_readers():`` (see NetworkLock.open_to_readers)."""
+
     __slots__ = ("lock",)
 
     def __init__(self, lock):
@@ -50,49 +134,14 @@ class _Shared:
 
     def __enter__(self):
         lock = self.lock
-        if lock._writer == get_ident():  # a read inside this thread's own write
-            return
-        with lock._mutex:
-            while lock._writer is not None or lock._waiting:
-                lock._changed.wait()
-            lock._readers += 1
+        if lock._alone._is_owned():
+            lock._open = True
+        return self
 
     def __exit__(self, *exc):
+        # A Ctrl-C that lands before this runs ends the fit, whose own exit then releases
+        # the lock; the next writer closes it to readers again.
         lock = self.lock
-        if lock._writer == get_ident():
-            return
-        with lock._mutex:
-            lock._readers -= 1
-            if not lock._readers and lock._waiting:
-                lock._changed.notify_all()
-
-
-class _Alone:
-    __slots__ = ("lock",)
-
-    def __init__(self, lock):
-        self.lock = lock
-
-    def __enter__(self):
-        lock, me = self.lock, get_ident()
-        if lock._writer == me:
-            lock._depth += 1
-            return
-        with lock._mutex:
-            lock._waiting += 1
-            try:
-                while lock._writer is not None or lock._readers:
-                    lock._changed.wait()
-            finally:
-                lock._waiting -= 1
-                lock._changed.notify_all()  # readers held back for this writer may go if it gave up
-            lock._writer, lock._depth = me, 1
-
-    def __exit__(self, *exc):
-        lock = self.lock
-        lock._depth -= 1
-        if lock._depth:
-            return
-        with lock._mutex:
-            lock._writer = None
-            lock._changed.notify_all()
+        if lock._open and lock._alone._is_owned():
+            lock._open = False
+            lock._wait_for_readers()

@@ -163,19 +163,37 @@ class _MLPEstimator(BaseEstimator):
         """The hidden layers' activation theta that ``activation`` and ``activation_params`` name."""
         return make_activation(ACTIVATIONS[self.activation], **(self.activation_params or {}))
 
-    def _network(self):
+    def _network(self, training=False):
         """The fitted network, with the weights of coefs_ and intercepts_ (which the user
-        may have set); copied first if unpickling left its buffer read-only (a memory map)."""
+        may have set). For a read (predict, score, save) the network is never written: if
+        coefs_ differ from its weights (set by the user, or a fit in another thread has
+        moved on since it exported them), a copy carries them. For ``training``, they are
+        copied in, into a copy of the network if unpickling left its buffer read-only."""
         net = self.net_
         if len(self.coefs_) != net.L or len(self.intercepts_) != net.L:
             raise ValueError(f"coefs_ and intercepts_ must hold {net.L} arrays each, one per layer")
         weights = [np.vstack([np.reshape(b, (1, -1)), W]) for W, b in zip(self.coefs_, self.intercepts_)]
         if not all(w.shape == W.shape and np.array_equal(w, W) for w, W in zip(weights, net.weights)):
-            if not net.params.flags.writeable:
+            if not training:
+                net = net.copy()
+            elif not net.params.flags.writeable:
                 net = self.net_ = net.copy()
             net.set_weights(weights)
-        net.n_threads = None  # the limit is held around whole calls (fastmlp._engine.threads)
+        if training:
+            net.n_threads = None  # the limit is held around whole calls (fastmlp._engine.threads)
         return net
+
+    def _follow_activation(self):
+        """warm_start and partial_fit go on from the weights under the hidden activation that
+        ``activation`` and ``activation_params`` name now, as scikit-learn's do."""
+        net, theta = self.net_, self._theta()
+        if all(a == theta for a in net.activations[:-1]):
+            return
+        output, loss = OUTPUTS[self.out_activation_]
+        new = MLP(net.sizes, activation=theta, output=output, loss=loss, dtype=net.dtype, init="zeros")
+        new.set_weights(net.weights)
+        new.rng, new.optimizer = net.rng, net.optimizer
+        self.net_ = new
 
     def _export(self):
         self.coefs_ = [W[1:].copy() for W in self.net_.weights]
@@ -195,7 +213,9 @@ class _MLPEstimator(BaseEstimator):
         elif tuple(self.net_.sizes) != (X.shape[1], *hidden, Y.shape[1]):
             raise ValueError(f"warm_start and partial_fit continue a network of layer sizes {list(self.net_.sizes)}; "
                              f"hidden_layer_sizes and the data give {[X.shape[1], *hidden, Y.shape[1]]}")
-        net = self._network()
+        else:
+            self._follow_activation()
+        net = self._network(training=True)
         data = fit_loop.Data(X, Y, y, weight)
         try:
             with blas_threads(self.n_threads):

@@ -29,7 +29,11 @@ class Loss:
             y = y.reshape(-1, 1)
         if y.ndim != 2 or y.shape != (n, d_out):
             want = f"({n}, {d_out})" + (f" or ({n},)" if d_out == 1 or self.name == "cross_entropy" else "")
-            raise ValueError(f"y has shape {y.shape}; expected {want} for {n} samples and {d_out} outputs")
+            hint = ""
+            if y.ndim == 1 and d_out > 1 and self.name != "binary_cross_entropy" and _whole_numbers(y):
+                hint = (f". For class labels 0..{d_out - 1}, train with loss=\"cross_entropy\" "
+                        f"(fm.MLP(..., loss=\"cross_entropy\")), or give one-hot target rows of shape ({n}, {d_out})")
+            raise ValueError(f"y has shape {y.shape}; expected {want} for {n} samples and {d_out} outputs{hint}")
         Y = np.ascontiguousarray(y, dtype=dtype)
         if not checks.all_finite(Y):
             raise ValueError("y contains NaN or infinity")
@@ -94,3 +98,8 @@ def get(name) -> Loss:
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES)}")
     return LOSSES[name]
+
+
+def _whole_numbers(y) -> bool:
+    """Whether y holds whole numbers only, as class labels do."""
+    return y.dtype.kind in "iub" or bool(np.isfinite(y).all() and (y == np.round(y)).all())

@@ -24,6 +24,17 @@ from .activations import activation as make_activation
 from .trace import Trace
 
 
+def _fixed(name):
+    """The setter of an attribute fixed when the network is made."""
+
+    def refuse(self, value):
+        raise AttributeError(f"{name} is fixed when the network is made (the kernels and the weight buffer "
+                             f"are built for it): make a new fm.MLP(...) instead; set the weights with "
+                             "net.set_weights([W1, ..., WL])")
+
+    return refuse
+
+
 def _writing(method):
     """``method(net, ...)`` run holding the network's lock alone (see fastmlp._locking):
     calls that train one network from several threads run one after the other. help()
@@ -35,6 +46,30 @@ def _writing(method):
             return method(net, *args, **kwargs)
 
     return holding_the_lock
+
+
+def _training(method):
+    """_writing(method) for fit and partial_fit, whose ``callback`` runs with the network
+    open to other threads' reads (the weights are those of a whole epoch then), so that a
+    callback may hand the network to a thread pool and wait for it (see fastmlp._locking)."""
+
+    @functools.wraps(method)
+    def holding_the_lock(net, *args, callback=None, **kwargs):
+        if callable(callback):
+            callback = _open_to_readers(net, callback)
+        with net._lock.writing():
+            return method(net, *args, callback=callback, **kwargs)
+
+    return holding_the_lock
+
+
+def _open_to_readers(net, callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        with net._lock.open_to_readers():
+            return callback(*args, **kwargs)
+
+    return run
 
 
 class MLP:
@@ -53,23 +88,73 @@ class MLP:
 
     def __init__(self, sizes, activation="tanh", output=None, loss="l2", dtype="float64", seed=None, backend=None,
                  n_threads=None, init="auto"):
-        self.sizes = _check_sizes(sizes)
-        self.loss = losses.get(loss)
-        self.activations = _layer_activations(activation, output, self.loss, len(self.sizes) - 1)
-        self.dtype = checks.dtype(dtype)
-        self.backend = backends.get(backend)
+        self._sizes = _check_sizes(sizes)
+        self._loss = losses.get(loss)
+        self._activations = _layer_activations(activation, output, self.loss, len(self.sizes) - 1)
+        self._dtype = checks.dtype(dtype)
+        self._backend = backends.get(backend)
         self._lock = NetworkLock()
         layers = [(a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])]
         # the weights, and the float64 draw of the largest layer's by initialise
         require(sum(layers) * self.dtype.itemsize + 8 * max(layers), f"MLP({list(self.sizes)}) ({self.dtype.name})")
-        self.params = backends.aligned(np.zeros(sum(layers), dtype=self.dtype))
-        self.weights = _layer_views(self.params, self.sizes)
+        self._params = backends.aligned(np.zeros(sum(layers), dtype=self.dtype))
+        self._weights = Layers(self)
         self.rng = np.random.default_rng(checks.seed(seed))
         self.n_threads = n_threads
         self.init = initialisers.check(init)
         self.initialise()
 
     # -- shape and weights ---------------------------------------------------------------
+
+    # The structure is fixed when the network is made: the kernels were built for it, and
+    # the weights live in one buffer of that size. params and weights copy in what is
+    # assigned to them (checked), backend switches the kernels; the rest
+    # cannot be assigned.
+    sizes = property(lambda self: self._sizes, _fixed("sizes"), doc="d^(0), ..., d^(L): units per layer.")
+    loss = property(lambda self: self._loss, _fixed("loss"), doc="The loss the network trains on.")
+    activations = property(lambda self: self._activations, _fixed("activations"), doc="theta of layers 1..L.")
+    dtype = property(lambda self: self._dtype, _fixed("dtype"), doc="float32 or float64, of params and of the data.")
+
+    @property
+    def backend(self) -> backends.Backend:
+        """The kernels (see fastmlp._engine.backends). Assigning a name ("cython",
+        "reference", ...) or a Backend switches to those kernels."""
+        return self._backend
+
+    @backend.setter
+    def backend(self, value):
+        backend = value if isinstance(value, backends.Backend) else backends.get(value)
+        with self._lock.writing():
+            self._backend = backend
+
+    @property
+    def params(self) -> np.ndarray:
+        """W^(1) .. W^(L), flat, bias rows first: the one buffer the kernels work on.
+        Assigning an array of the same shape copies it in (it must be finite)."""
+        return self._params
+
+    @params.setter
+    def params(self, value):
+        value = checks.real_array(value, "params")
+        if value.shape != self._params.shape:
+            raise ValueError(f"params holds the {self._params.size} weights of this network, shape "
+                             f"{self._params.shape}; got shape {value.shape}. Assign weight matrices with "
+                             "net.set_weights([W1, ..., WL])")
+        value = value.astype(self.dtype)
+        if not np.isfinite(value).all():
+            raise ValueError(f"params contains NaN or infinity (or overflows {self.dtype.name})")
+        with self._lock.writing():
+            self._params[...] = value
+
+    @property
+    def weights(self) -> Layers:
+        """W^(1) .. W^(L): views into params, W^(l) of shape (d^(l-1) + 1, d^(l)). Assigning
+        one, ``net.weights[l] = W``, copies W in (as set_weights does)."""
+        return self._weights
+
+    @weights.setter
+    def weights(self, value):
+        self.set_weights(value)
 
     @property
     def L(self) -> int:
@@ -100,18 +185,21 @@ class MLP:
             raise TypeError("weights must be a list of L arrays, W^(1) .. W^(L)")
         if len(weights) != self.L:
             raise ValueError(f"expected {self.L} weight matrices, got {len(weights)}")
-        new = []
-        for l, (w, W) in enumerate(zip(weights, self.weights), start=1):
-            w = checks.real_array(w, f"W^({l})")
-            if w.shape != W.shape:
-                raise ValueError(f"W^({l}) has shape {w.shape}; expected {W.shape} (bias in row 0)")
-            w = w.astype(self.dtype)
-            if not np.isfinite(w).all():
-                raise ValueError(f"W^({l}) contains NaN or infinity (or overflows {self.dtype.name})")
-            new.append(w)
+        new = [self._layer(l, w) for l, w in enumerate(weights, start=1)]
         with self._lock.writing():
             for W, w in zip(self.weights, new):
                 W[...] = w
+
+    def _layer(self, l, w) -> np.ndarray:
+        """W^(l) checked: of its layer's shape, finite, in the network's dtype."""
+        w = checks.real_array(w, f"W^({l})")
+        shape = self.weights[l - 1].shape
+        if w.shape != shape:
+            raise ValueError(f"W^({l}) has shape {w.shape}; expected {shape} (bias in row 0)")
+        w = w.astype(self.dtype)
+        if not np.isfinite(w).all():
+            raise ValueError(f"W^({l}) contains NaN or infinity (or overflows {self.dtype.name})")
+        return w
 
     def copy(self) -> MLP:
         """An independent network with the same architecture, weights, optimizer state and
@@ -126,6 +214,7 @@ class MLP:
         under the lock, so a network pickled while another thread trains it is whole."""
         with self._lock.reading():
             state = copying.deepcopy({k: v for k, v in self.__dict__.items() if k not in _REBUILT})
+        state = {k[1:] if k[1:] in _STRUCTURE else k: v for k, v in state.items()}
         state["backend"] = self.backend.name
         return state
 
@@ -133,10 +222,10 @@ class MLP:
         """Rebuild from ``__getstate__``'s dict. A network pickled with one build of the kernels
         loads with the best build this machine runs if that one is missing here (the builds
         compute the same results)."""
-        self.__dict__.update(state, params=backends.aligned(state["params"]))
+        state = {**state, "params": backends.aligned(state["params"]), "backend": backends.by_saved_name(state["backend"])}
+        self.__dict__.update({f"_{k}" if k in _STRUCTURE else k: v for k, v in state.items()})
         self._lock = NetworkLock()
-        self.backend = backends.by_saved_name(state["backend"])
-        self.weights = _layer_views(self.params, self.sizes)
+        self._weights = Layers(self)
 
     def __repr__(self) -> str:
         hidden = [a.name for a in self.activations[:-1]]
@@ -230,8 +319,8 @@ class MLP:
         return loss
 
     # fit and partial_fit are the fit policy's (fastmlp.training), run holding the lock alone.
-    fit = _writing(training.fit)
-    partial_fit = _writing(training.partial_fit)
+    fit = _training(training.fit)
+    partial_fit = _training(training.partial_fit)
 
     def _split(self, flat):
         out, start = [], 0
@@ -258,7 +347,37 @@ class MLP:
 
 
 # Attributes pickle leaves out and __setstate__ rebuilds.
-_REBUILT = ("weights", "_lock")
+_REBUILT = ("_weights", "_lock")
+# The read-only attributes, kept as _name and pickled by their public names.
+_STRUCTURE = ("sizes", "loss", "activations", "dtype", "backend", "params")
+
+
+class Layers(list):
+    """``net.weights``: W^(1) .. W^(L) as views into ``net.params``. ``weights[l] = W``
+    copies W in, checked as set_weights checks it; the list itself keeps its L layers
+    (append, del, slices and the like raise TypeError)."""
+
+    def __init__(self, net):
+        super().__init__(_layer_views(net.params, net.sizes))
+        self._net = net
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            raise TypeError("assign the weights one layer at a time, net.weights[l] = W, or all at once "
+                            "with net.set_weights([W1, ..., WL])")
+        l = range(len(self))[index] + 1  # IndexError as a list gives it
+        w = self._net._layer(l, value)
+        with self._net._lock.writing():
+            self[l - 1][...] = w
+
+    def _fixed(self, *args, **kwargs):
+        raise TypeError(f"a network's weights are its L = {len(self)} layers: assign them with "
+                        "net.weights[l] = W or net.set_weights([W1, ..., WL])")
+
+    append = extend = insert = pop = remove = clear = sort = reverse = __delitem__ = __iadd__ = __imul__ = _fixed
+
+    def __reduce__(self):  # a copy of the list is a plain list of copies, not views
+        return list, ([W.copy() for W in self],)
 
 
 def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
@@ -301,6 +420,8 @@ def _layer_activations(activation, output, loss, L):
     if len(hidden) != L - 1:
         raise ValueError(f"activation lists one theta per hidden layer: expected {L - 1}, got {len(hidden)}")
     thetas = [make_activation(a) for a in hidden]
+    if not isinstance(activation, (list, tuple)):
+        thetas = thetas or [make_activation(activation)]  # checked without hidden layers too
     for a in thetas:
         if not a.kind.hidden:
             raise ValueError(f"{a.name} can only be an output activation")
@@ -309,7 +430,7 @@ def _layer_activations(activation, output, loss, L):
         raise ValueError(f"loss {loss.name!r} needs output={loss.output!r}, got {out.name!r}")
     if loss.output is None and not out.kind.hidden:
         raise ValueError(f"output {out.name!r} goes with loss 'cross_entropy', not {loss.name!r}")
-    return tuple(thetas + [out])
+    return tuple(thetas[: L - 1] + [out])
 
 
 __all__ = ["MLP", "Trace"]

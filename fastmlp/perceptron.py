@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _checks as checks
 from ._engine import backends
-from ._errors import ConvergenceWarning
+from ._errors import ConvergenceWarning, DivergenceError
 from ._locking import NetworkLock
 
 
@@ -53,7 +53,9 @@ class Perceptron:
 
     def fit(self, X, y) -> Perceptron:
         """Run the perceptron algorithm from w = 0 until an epoch makes no mistake, or for
-        max_epochs epochs (then a ConvergenceWarning says so)."""
+        max_epochs epochs (then a ConvergenceWarning says so). DivergenceError if w, or
+        w^T [1; x] for a sample, overflows (inputs too large); w is then the last finite
+        epoch's."""
         X, _ = checks.samples(X, None, self.dtype)
         y = np.asarray(y)
         if y.shape != (len(X),):
@@ -65,15 +67,29 @@ class Perceptron:
             raise ValueError(f"the perceptron separates two classes; y has {len(classes)}")
         signs = np.where(y == classes[1], 1.0, -1.0).astype(self.dtype)
         w = np.zeros(X.shape[1] + 1, dtype=self.dtype)
-        mistakes = []
+        mistakes, diverged = [], None
         with self._lock.writing():
-            for _ in range(self.max_epochs):
+            for epoch in range(1, self.max_epochs + 1):
+                finite = w.copy()
                 order = self.rng.permutation(len(X)) if self.shuffle else np.arange(len(X))
-                mistakes.append(int(self.backend.perceptron_epoch(w, X, signs, order.astype(np.intp), self.eta)))
-                if mistakes[-1] == 0:
+                made = int(self.backend.perceptron_epoch(w, X, signs, order.astype(np.intp), self.eta))
+                if not np.isfinite(w).all():
+                    w, diverged = finite, epoch  # the MLP's rule: keep the last finite epoch's weights
                     break
+                mistakes.append(made)
+                if made == 0:
+                    break
+            with np.errstate(over="ignore", invalid="ignore"):
+                if diverged is None and not np.isfinite(w[0] + X @ w[1:]).all():
+                    diverged = epoch  # finite weights, but decisions that overflow are no decisions
             self.w, self.classes, self.mistakes = w, classes, mistakes
-            self.converged = converged = mistakes[-1] == 0
+            self.converged = converged = bool(mistakes) and mistakes[-1] == 0 and diverged is None
+        if diverged is not None:
+            raise DivergenceError(
+                f"the perceptron diverged in epoch {diverged}: w^T [1; x] overflowed {self.dtype.name} "
+                f"(inputs as large as {float(np.abs(X).max()):.3g}, eta={self.eta!r}); w is that of the last "
+                "finite epoch. Scale the inputs (e.g. standardise them)."
+            )
         if not converged:
             warnings.warn(
                 f"the perceptron made {mistakes[-1]} mistakes in its last of {self.max_epochs} epochs: "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks as checks, schedules
-from ._engine import feeding, optimizers, weights_dropout as stepping
+from ._engine import feeding, optimizers, weights_dropout
 from ._errors import DivergenceError
 from .datasets import stratified_mask
 from .progress import Progress
@@ -51,6 +51,21 @@ class History:
     def epochs(self) -> int:
         return len(self.loss)
 
+    def __repr__(self) -> str:
+        """A one-line summary (epochs, first and last values, early stopping), not every
+        list, which for a long fit floods a notebook cell; the lists are the attributes."""
+        parts = [f"epochs={self.epochs}"]
+        for name in ("loss", "val_loss", "val_score"):
+            values = getattr(self, name)
+            if values:
+                shown = [f"{v:.4g}" for v in values] if len(values) <= 3 else [f"{values[0]:.4g}", "...",
+                                                                                 f"{values[-1]:.4g}"]
+                parts.append(f"{name}=[{', '.join(shown)}]")
+        for name in ("best_epoch", "stopped_epoch"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={getattr(self, name)}")
+        return f"History({', '.join(parts)})"
+
 
 @optimizers.keywords
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
@@ -68,7 +83,10 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
       shuffle: visit the samples in a fresh random order each epoch.
       seed: draw shuffles, splits and dropout masks from this seed (default: from the
         network's own generator ``net.rng``, which then advances).
-      callback: callback(epoch, history), run after each epoch (epoch counted from 1).
+      callback: callback(epoch, history), run after each epoch (epoch counted from 1). While
+        it runs, other threads may read the network (predict, save, copy), so that it may
+        hand the network to a thread pool and wait; a change it makes (sgd_step) waits for
+        those reads first.
       verbose: print one line per epoch (loss, validation, samples/s).
       progress: show a progress bar on stderr (epoch, loss, validation loss, samples/s;
         tqdm's when it is installed), redrawn at most a few times a second.
@@ -135,8 +153,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     X, Y = feeding.data(net, X, y)
     if solver == "sgd":
         feeding.require_room(net, min(len(X) if batch_size is None else batch_size, len(X), feeding.part_rows(net)))
-    table = stepping.class_weights(net, class_weight, Y)
-    options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
+    table = weights_dropout.class_weights(net, class_weight, Y)
+    options = weights_dropout.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
         raise ValueError("dropout and update_dropout go with solver='sgd', not 'lbfgs'")
     rng = net.rng if seed is None else np.random.default_rng(seed)
@@ -328,7 +346,7 @@ def _validation(net, X, Y, options, table, validation_data, validation_fraction,
         try:
             X_val, Y_val = feeding.data(net, *validation_data[:2])
             given = validation_data[2] if len(validation_data) == 3 else None
-            weight = stepping.row_weights(net, Y_val, given, table, "sample_weight_val")
+            weight = weights_dropout.row_weights(net, Y_val, given, table, "sample_weight_val")
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"validation_data: {exc}") from None
         return X, Y, options, (X_val, Y_val, weight)

@@ -9,8 +9,8 @@ The caller holds the network's lock.
 """
 from __future__ import annotations
 
-import functools
 import math
+import weakref
 
 import numpy as np
 
@@ -38,15 +38,19 @@ LONGEST_CALL = 1_000_000_000
 # -- the network as the kernels see it -------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=256)
-def _architecture(backend, sizes, activations, loss):
-    return backend.architecture(sizes, activations, loss)
+# Each network's backend and the architecture that backend built for it (a network's
+# sizes, activations and loss never change; its backend may be swapped).
+_ARCHITECTURES = weakref.WeakKeyDictionary()
 
 
 def architecture(net):
     """The backend's (read-only) description of the network's shape and nonlinearities,
-    built once per architecture."""
-    return _architecture(net.backend, net.sizes, net.activations, net.loss)
+    built once per network and backend."""
+    held = _ARCHITECTURES.get(net)
+    if held is None or held[0] is not net.backend:
+        held = net.backend, net.backend.architecture(net.sizes, net.activations, net.loss)
+        _ARCHITECTURES[net] = held
+    return held[1]
 
 
 def require_trainable(net, what: str) -> None:
@@ -159,14 +163,14 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
         else:
             total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
     except KeyboardInterrupt:
-        if not np.isfinite(net.params).all():
+        if not _finite(net, optimizer):
             _undo(net, before, optimizer, moments)
         raise
-    if not finite or not np.isfinite(net.params).all():
+    if not finite or not _finite(net, optimizer):
         _undo(net, before, optimizer, moments)
         raise DivergenceError(
-            f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
-            "non-finite; the weights were restored. Try a smaller eta."
+            f"training diverged in {where} (eta={eta!r}): the loss, the weights or the optimizer's "
+            "moments became non-finite; the weights were restored. Try a smaller eta, or scale the data."
         )
     return total
 
@@ -245,6 +249,11 @@ def require_room(net, rows):
     """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
     (at most five values per unit and row)."""
     require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
+
+
+def _finite(net, optimizer) -> bool:
+    """Whether the weights and the optimizer's moments are finite."""
+    return bool(np.isfinite(net.params).all()) and optimizer.finite()
 
 
 def _undo(net, params, optimizer, moments):

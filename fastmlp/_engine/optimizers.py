@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 from typing import ClassVar
 
 import numpy as np
@@ -78,6 +79,31 @@ class Optimizer:
         if state.get("m") is not None:
             self.m, self.v = backends.aligned(state["m"]), backends.aligned(state["v"])
 
+    def finite(self) -> bool:
+        """Whether the moments are finite: v, a mean of squared gradients, overflows before
+        the weights do (Adam's step m / sqrt(v) then becomes 0)."""
+        return self.m is None or bool(np.isfinite(self.m).all() and np.isfinite(self.v).all())
+
+    def suits(self, params) -> None:
+        """ValueError unless the state is what the kernels were built for: m and v flat like
+        ``params`` (its size and dtype), C-contiguous, aligned and writeable, and t a step
+        count; the kernels index them blind, and they are public attributes
+        (``net.optimizer.v = ...``)."""
+        for name in ("m", "v"):
+            a = getattr(self, name)
+            if not (isinstance(a, np.ndarray) and a.shape == params.shape and a.dtype == params.dtype
+                    and a.flags.c_contiguous and a.flags.aligned and a.flags.writeable):
+                got = f"{a.dtype} array of shape {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
+                raise ValueError(f"net.optimizer.{name} must be a writeable, contiguous {params.dtype.name} array of "
+                                 f"shape {params.shape}, like net.params; it is a {got}. Set "
+                                 "net.optimizer = None to start the optimizer afresh")
+        if isinstance(self.t, bool) or not isinstance(self.t, numbers.Integral) or not 0 <= self.t < 2**62:
+            raise ValueError(f"net.optimizer.t must be a step count >= 0, got {self.t!r}")
+
+    def check_precision(self, dtype) -> None:
+        """ValueError if a setting vanishes in the network's dtype (none does unless a class
+        says otherwise)."""
+
     def snapshot(self):
         return self.m.copy(), self.v.copy(), self.t
 
@@ -96,6 +122,7 @@ class Optimizer:
     def epoch(self, backend, arch, params, X, Y, order, batch_size, eta, l2, l1, **options):
         """SGD over X[order] with this optimizer (options: the kernels' keywords, see
         fastmlp._engine.weights_dropout); returns (summed loss, samples completed)."""
+        self.suits(params)
         t = self.t
         self.t = t - (-len(order) // batch_size)
         try:
@@ -112,6 +139,7 @@ class Optimizer:
     def step(self, backend, arch, params, grad, rows, eta, l2, l1, **options):
         """One step from grad, the summed gradient of ``rows`` samples (how a step too large
         for one kernel call is made; see fastmlp._engine.feeding)."""
+        self.suits(params)
         t = self.t
         self.t = t + 1
         try:
@@ -180,6 +208,12 @@ class Adam(Optimizer):
         if epsilon == 0:
             raise ValueError("epsilon must be > 0 for adam")
         return epsilon
+
+    def check_precision(self, dtype) -> None:
+        tiny = np.finfo(dtype).tiny
+        if self.epsilon < tiny:
+            raise ValueError(f"epsilon={self.epsilon!r} is below the smallest normal {np.dtype(dtype).name} "
+                             f"({tiny:.3g}), where adam's step m / (sqrt(v) + epsilon) overflows; the default is 1e-8")
 
     def kernel_settings(self) -> tuple:
         return 0.0, self.beta1, self.beta2, self.epsilon
@@ -259,6 +293,7 @@ def prepare(net, kind, **settings):
     if cls is SGD:
         return None
     wanted = cls(**{key: settings[key] for key in cls.hyperparameters if key in settings})
+    wanted.check_precision(net.dtype)
     current = net.optimizer
     if current is not None and wanted.matches(current, net.params):
         return current

@@ -10,6 +10,8 @@ import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
+from .._checks import positive_int
+
 
 @lru_cache(maxsize=None)
 def _kernel_blas() -> tuple:
@@ -33,7 +35,10 @@ def blas_threads(n_threads):
     restored it; see the README's "Scaling out"). So in other threads this changes
     nothing; limit BLAS around the threads instead, e.g. with
     threadpoolctl.threadpool_limits(1) in the main thread. The network's kernel calls and
-    the estimators' whole fits and predictions both go through it."""
+    the estimators' whole fits and predictions both go through it. ValueError unless
+    ``n_threads`` is None or a positive integer (checked in every thread)."""
+    if n_threads is not None:
+        n_threads = positive_int(n_threads, "n_threads")
     if n_threads is None or threading.current_thread() is not threading.main_thread():
         yield
         return
