@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks as checks, schedules
-from ._engine import optimizers, weights_dropout as stepping
+from ._engine import optimizers, per_sample_threads, weights_dropout as stepping
 from ._errors import DivergenceError
 from ._engine.memory import require
 from ._engine.threads import blas_threads
@@ -39,6 +39,8 @@ class History:
     the validation score after the epoch (accuracy for classification losses, R^2 for l2).
     With early stopping, ``best_epoch`` is the epoch (counted from 1) whose weights the
     network was left with, ``stopped_epoch`` the epoch after which it stopped (None: all ran).
+    ``threads``: the threads per-sample SGD ran on (see MLP's n_threads); ``notes``: why
+    the fit ran otherwise than asked (e.g. on fewer threads).
     """
 
     loss: list = field(default_factory=list)
@@ -49,6 +51,8 @@ class History:
     val_score: list = field(default_factory=list)
     best_epoch: int | None = None
     stopped_epoch: int | None = None
+    threads: int = 1
+    notes: list = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -168,7 +172,11 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
             net.optimizer = moments
-            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options)
+            threads, note = per_sample_threads.plan(net, batch_size, options.update_dropout)
+            loop.history.threads = threads
+            loop.history.notes += [note] if note else []
+            with per_sample_threads.team(net, threads) as team:
+                _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options, team)
         else:
             _lbfgs(net, X, Y, epochs, loop, l2, options.weight)
     except BaseException as exc:
@@ -220,10 +228,12 @@ def part_rows(net, passes=3) -> int:
     return max(1, fewest, WORK_PER_CALL // per_row)
 
 
-def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
+def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None,
+               team=None) -> float:
     """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
     loss. options: the kernels' keywords for sample weights and dropout (see
-    fastmlp._stepping). On a non-finite loss or weight the weights and the optimizer's
+    fastmlp._stepping); team: per sample, the threads that split the hidden units (see
+    fastmlp._engine.per_sample_threads). On a non-finite loss or weight the weights and the optimizer's
     state are put back as they were and DivergenceError names ``where``.
 
     The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds, so that a
@@ -241,7 +251,7 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
         if parts:
             total, finite = _large_steps(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {})
         else:
-            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
+            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {}, team)
     except KeyboardInterrupt:
         if not np.isfinite(net.params).all():
             _undo(net, before, optimizer, moments)
@@ -255,7 +265,7 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
     return total
 
 
-def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
+def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team=None):
     """_run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
     multiply-adds. Returns (summed loss, whether every step was finite)."""
     per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
@@ -265,7 +275,10 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
         part = order[start : start + per_call]
         if optimizer is not None:
             with blas_threads(net.n_threads if batch_size > 1 else 1):
-                loss, done = optimizer.epoch(net, X, Y, part, batch_size, eta, l2, l1, **options, position=start)
+                loss, done = optimizer.epoch(net, X, Y, part, batch_size, eta, l2, l1, team, **options, position=start)
+        elif team is not None:  # per sample, the hidden units split between the team's threads
+            loss, done = backend.split_sgd_epoch(team, arch, net.params, X, Y, part, eta, l2, l1, **options,
+                                                 position=start)
         elif batch_size == 1:  # no BLAS: the per-sample kernel runs on this thread alone
             loss, done = backend.sgd_epoch(arch, net.params, X, Y, part, eta, l2, l1, **options, position=start)
         else:
@@ -349,7 +362,7 @@ def _undo(net, params, optimizer, moments):
         optimizer.restore(moments)
 
 
-def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options):
+def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options, team=None):
     n = len(X)
     for t in range(epochs):
         value = schedule(t, loop.history)
@@ -360,7 +373,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
         keywords = options.for_epoch(rng)
         start = time.perf_counter()
         try:
-            total = _run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
+            total = _run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords, team)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from

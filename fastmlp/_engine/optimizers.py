@@ -44,16 +44,20 @@ class Optimizer:
     # call (the reference kernels are interrupted anywhere, and store their state at the
     # end) puts t back. Nothing may run Python code between setting t and the call.
 
-    def epoch(self, net, X, Y, order, batch_size, eta, l2, l1, **options):
+    def epoch(self, net, X, Y, order, batch_size, eta, l2, l1, team=None, **options):
         """SGD over X[order] with this optimizer (options: the kernels' keywords, see
-        fastmlp._stepping); returns (summed loss, samples completed)."""
+        fastmlp._stepping; team: per sample, the threads that split the hidden units, see
+        fastmlp._engine.per_sample_threads); returns (summed loss, samples completed)."""
         t = self.t
         self.t = t - (-len(order) // batch_size)
+        settings = (self.kind, eta, l2, l1, self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, t)
         try:
-            loss, done, self.t = net.backend.optimizer_epoch(
-                net._arch, net.params, X, Y, order, batch_size, self.kind, eta, l2, l1,
-                self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, t, **options,
-            )
+            if team is not None:
+                loss, done, self.t = net.backend.split_optimizer_epoch(team, net._arch, net.params, X, Y, order,
+                                                                       *settings, **options)
+            else:
+                loss, done, self.t = net.backend.optimizer_epoch(net._arch, net.params, X, Y, order, batch_size,
+                                                                 *settings, **options)
         except BaseException as exc:
             if _raised_inside(exc):
                 self.t = t

@@ -16,7 +16,7 @@
 # passed sample k + 1's barrier, that is, finished reading sample k's sums.
 # fastmlp.reference.forward(..., parts=...) adds the output sums in the same order.
 
-cdef extern from "_kernels/thread_team.h" nogil:
+cdef extern from "thread_team.h" nogil:
     ctypedef void (*fastmlp_job)(void* arg, int t) noexcept nogil
     ctypedef struct fastmlp_team:
         int n
@@ -412,3 +412,26 @@ def split_optimizer_epoch(Team team, Architecture arch, floating[::1] params,
     cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t,
                                     eta, &m[0], &v[0])
     return run_split(team, arch, params, X, Y, order, &GRADIENT, &opt, &rule)
+
+
+cdef struct Meetings:
+    fastmlp_team* team
+    Py_ssize_t rounds
+
+
+cdef void meet_only(void* job, int t) noexcept nogil:
+    cdef Meetings* meetings = <Meetings*>job
+    cdef Py_ssize_t k
+    for k in range(meetings.rounds):
+        fastmlp_team_meet(meetings.team)
+
+
+def exchange_seconds(Team team, Py_ssize_t rounds):
+    """Wall seconds of ``rounds`` meetings of the team's threads with no work between them:
+    what one exchange of the split kernels costs (bench/README.md models the speedup with it)."""
+    from time import perf_counter
+    cdef Meetings meetings = Meetings(&team.team, rounds)
+    start = perf_counter()
+    with nogil:
+        fastmlp_team_run(&team.team, meet_only, &meetings)
+    return perf_counter() - start
