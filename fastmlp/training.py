@@ -268,7 +268,8 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
 def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team=None):
     """_run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
     multiply-adds. Returns (summed loss, whether every step was finite)."""
-    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
+    # A team's threads share a call's work: as many times more, for the same wall time.
+    per_call = max(1, WORK_PER_CALL * (1 if team is None else team.size) // (3 * net.params.size))
     per_call = max(batch_size, per_call - per_call % batch_size)
     total, backend, arch = 0.0, net.backend, net._arch
     for start in range(0, len(order), per_call):

@@ -9,6 +9,7 @@ from fastmlp import reference
 from fastmlp._engine import per_sample_threads
 from fastmlp._errors import DivergenceError
 from fastmlp._kernels import _core
+from fastmlp.estimators import MLPClassifier
 
 from conftest import cython_variants
 
@@ -194,3 +195,24 @@ def test_a_divergence_on_threads_puts_the_weights_back(optimizer, split_any_widt
     with pytest.raises(DivergenceError):
         net.fit(X * 1e3, np.eye(3)[y] * 1e30, epochs=3, batch_size=1, eta=10.0, optimizer=optimizer)
     assert np.array_equal(net.params, before)
+
+
+def test_the_estimators_n_threads_splits_their_per_sample_steps(monkeypatch):
+    seen = []
+    plan = per_sample_threads.plan
+
+    def spy(net, batch_size, update_dropout=0.0):
+        seen.append(plan(net, batch_size, update_dropout))
+        return seen[-1]
+
+    monkeypatch.setattr(per_sample_threads, "plan", spy)
+    X, y, _ = _data(n=60, d_in=30, d_out=3)
+    fits = []
+    for n_threads in (2, None):
+        est = MLPClassifier(hidden_layer_sizes=(600,), solver="sgd", batch_size=1, max_iter=2, random_state=0,
+                               momentum=0.0, n_threads=n_threads)
+        with pytest.warns(Warning):
+            fits.append(est.fit(X, y))
+        assert est.net_.n_threads is None
+    assert seen[:2] == [(2, None)] * 2 and seen[2:] == [(1, None)] * 2
+    np.testing.assert_allclose(fits[0].coefs_[0], fits[1].coefs_[0], rtol=1e-10, atol=1e-12)
