@@ -216,3 +216,34 @@ def test_the_estimators_n_threads_splits_their_per_sample_steps(monkeypatch):
         assert est.net_.n_threads is None
     assert seen[:2] == [(2, None)] * 2 and seen[2:] == [(1, None)] * 2
     np.testing.assert_allclose(fits[0].coefs_[0], fits[1].coefs_[0], rtol=1e-10, atol=1e-12)
+
+
+def test_after_ctrl_c_the_threads_leave_whole_steps_and_a_matching_optimizer_state():
+    # A Ctrl-C lands between kernel calls, as on one thread: the weights, Adam's moments and
+    # its count t are those of the first t samples of the epoch, bit for bit.
+    import os
+    import signal
+    import threading
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200_000, 64)).astype(np.float32), rng.integers(0, 10, 200_000)
+    net = fm.MLP([64, 256, 10], loss="cross_entropy", dtype="float32", seed=0, n_threads=2)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt) as caught:
+            net.fit(X, y, epochs=1, batch_size=1, optimizer="adam", seed=1, eta=0.001)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
+    assert caught.value.history.threads == 2
+    t = net.optimizer.t
+    assert 0 < t < len(X), "the Ctrl-C came after the epoch"
+    order = np.random.default_rng(1).permutation(len(X))[:t]
+    twin = fm.MLP([64, 256, 10], loss="cross_entropy", dtype="float32", seed=0, n_threads=2)
+    twin.fit(X[order], y[order], epochs=1, batch_size=1, optimizer="adam", shuffle=False, eta=0.001)
+    assert twin.optimizer.t == t
+    np.testing.assert_array_equal(twin.params, net.params)
+    np.testing.assert_array_equal(twin.optimizer.m, net.optimizer.m)
+    np.testing.assert_array_equal(twin.optimizer.v, net.optimizer.v)
