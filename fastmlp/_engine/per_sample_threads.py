@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from .feeding import architecture
+
 # Multiply-adds per sample (forward, delta and update: 3 per weight) that each thread must
 # have for the split to pay: below it, the exchange of the output sums, one barrier per
 # sample (about a microsecond on two cores of this Xeon, see bench/README.md), costs about
@@ -24,7 +26,7 @@ def plan(net, batch_size, update_dropout=0.0) -> tuple[int, str | None]:
     asked = net.n_threads
     if asked is None or asked == 1 or batch_size != 1:
         return 1, None
-    why = net.backend.split_supported(net._arch, update_dropout)
+    why = net.backend.split_supported(architecture(net), update_dropout)
     if why is None and not net.backend.have_threads():
         why = "this build of the kernels has no threads"
     if why is None and 3 * net.params.size / asked < MIN_WORK_PER_THREAD:
