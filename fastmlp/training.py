@@ -158,9 +158,11 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
             net.optimizer = moments
             threads, note = per_sample_threads.plan(net, batch_size, options.update_dropout)
-            loop.history.threads = threads
-            loop.history.notes += [note] if note else []
             with per_sample_threads.team(net, threads) as team:
+                loop.history.threads = 1 if team is None else team.size
+                if loop.history.threads < threads:
+                    note = f"per-sample steps ran on {loop.history.threads} threads: no more could be started"
+                loop.history.notes += [note] if note else []
                 _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options, team)
         else:
             _lbfgs(net, X, Y, epochs, loop, l2, options.weight)

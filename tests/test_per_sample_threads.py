@@ -247,3 +247,11 @@ def test_after_ctrl_c_the_threads_leave_whole_steps_and_a_matching_optimizer_sta
     np.testing.assert_array_equal(twin.params, net.params)
     np.testing.assert_array_equal(twin.optimizer.m, net.optimizer.m)
     np.testing.assert_array_equal(twin.optimizer.v, net.optimizer.v)
+
+
+@pytest.mark.skipif(not _core.have_threads(), reason="this build has no threads")
+def test_more_threads_than_a_team_holds_run_on_those_it_holds_and_say_so():
+    X, y, _ = _data(n=20, d_in=100, d_out=10)
+    net = fm.MLP([100, 4096, 10], loss="cross_entropy", dtype="float32", seed=0, n_threads=65)
+    history = net.fit(X.astype(np.float32), y, epochs=1, batch_size=1, eta=0.01)
+    assert history.threads == 64 and len(history.notes) == 1 and "ran on 64 threads" in history.notes[0]
