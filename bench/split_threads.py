@@ -53,10 +53,11 @@ def main():
             seconds, threads = per_sample_us(width, 2, X, y)
             two.append(seconds)
         rows.append((width, statistics.median(one), statistics.median(two), threads))
-    # t1(h) = a + b h, least squares over the widths; the model for T threads:
+    # t1(h) = a + b h, least squares over the widths whose weights fit one core's L2 (up to
+    # 512 units: 1.6 MB in float32); the model for T threads:
     # t_T(h) = a + b h / T + c_T, with c_T = c_2 (T - 1) (T arrivals on one counter).
-    h = np.array([r[0] for r in rows], dtype=float)
-    t1 = np.array([r[1] for r in rows])
+    h = np.array([r[0] for r in rows if r[0] <= 512], dtype=float)
+    t1 = np.array([r[1] for r in rows if r[0] <= 512])
     b, a = np.polyfit(h, t1, 1)
     print(f"one thread: t1(h) = {a:.2f} us + {b * 1e3:.1f} ns x h (per hidden unit, 784-h-10 float32)")
     print("width  1 thread us  2 threads us  threads  measured  model")
