@@ -315,7 +315,8 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
     else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
     products and predictions, None: BLAS's default; applied in the main thread only, see
-    fastmlp._engine.threads).
+    fastmlp._engine.threads; with batch_size=1, the threads that split a single hidden
+    layer's units, as MLP's n_threads).
 
     Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
     validation_scores_, best_validation_score_, validation_loss_curve_ (the held-out mean

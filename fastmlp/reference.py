@@ -47,19 +47,44 @@ def seen(x, r, l):
     return [r_j * x_j for r_j, x_j in zip(r[l - 1], x[l])]
 
 
-def forward(W, thetas, x0, r=None):
+def forward(W, thetas, x0, r=None, parts=None):
     """Forward propagation: s_j^(l) = sum_{i=0}^{d^(l-1)} w_ij^(l) x_i^(l-1), x^(l) = theta(s^(l)).
 
     Returns the lists s (L entries) and x (L+1 entries, x[0] = x0). With dropout factors r,
-    layer l+1 takes its input from seen(x, r, l)."""
+    layer l+1 takes its input from seen(x, r, l). parts (see split_of): the output sums
+    s^(L) added part by part, as the threads that split the last hidden layer add them."""
     L = len(W)
     s, x = [], [list(x0)]
     for l in range(1, L + 1):
         x_prev = [1.0] + seen(x, r, l - 1)  # x_0^(l-1) = 1 multiplies the bias row
-        s_l = [sum(W[l - 1][i][j] * x_prev[i] for i in range(len(x_prev))) for j in range(len(W[l - 1][0]))]
+        if l == L and parts is not None:
+            s_l = [summed_in_parts(W[l - 1], x_prev, j, parts) for j in range(len(W[l - 1][0]))]
+        else:
+            s_l = [sum(W[l - 1][i][j] * x_prev[i] for i in range(len(x_prev))) for j in range(len(W[l - 1][0]))]
         s.append(s_l)
         x.append(theta_layer(thetas[l - 1], s_l))
     return s, x
+
+
+def split_of(units, T, itemsize):
+    """The boundaries b_0 = 0 <= b_1 <= ... <= b_T = units of T parts of a layer's units
+    I_t = {b_t + 1, ..., b_{t+1}} (unit numbers from 1), as equal as whole 64-byte lines of
+    ``itemsize``-byte numbers allow: thread t of the split per-sample kernels owns part t."""
+    per_line = 64 // itemsize
+    lines = -(-units // per_line)
+    return [min(units, (t * lines // T) * per_line) for t in range(T + 1)]
+
+
+def summed_in_parts(W_l, x_prev, j, parts):
+    """s_j = P_0j + P_1j + ... + P_(T-1)j, added in this order, where
+    P_tj = sum_{i in I_t} w_ij x_i (P_0j starting from the bias w_0j): the order in which T
+    threads that each own the units I_t (see split_of) add the output sums."""
+    P = [sum((W_l[i][j] * x_prev[i] for i in range(b + 1, e + 1)), W_l[0][j] if t == 0 else 0.0)
+         for t, (b, e) in enumerate(zip(parts, parts[1:]))]
+    total = P[0]
+    for P_t in P[1:]:
+        total += P_t
+    return total
 
 
 def loss_and_output_delta(loss, theta, s_L, x_L, y):
@@ -122,12 +147,12 @@ def update(W, grad, eta, l2=0.0, l1=0.0):
                     w_i[j] = soft_threshold(w_i[j] - eta * (g_i[j] + l2 * w_i[j]), eta * l1)
 
 
-def backpropagation(W, thetas, loss, x0, y, weight=1.0, r=None):
+def backpropagation(W, thetas, loss, x0, y, weight=1.0, r=None, parts=None):
     """One sample: forward, output delta, backward, gradient. Returns (s, x, delta, grad, loss).
 
     A sample of weight c counts c times: c l in the loss, so c delta^(L). r: the sample's
-    dropout factors (see dropout_factors), or None."""
-    s, x = forward(W, thetas, x0, r)
+    dropout factors (see dropout_factors), or None; parts: see forward."""
+    s, x = forward(W, thetas, x0, r, parts)
     ell, delta_L = loss_and_output_delta(loss, thetas[-1], s[-1], x[-1], y)
     if weight != 1:
         ell, delta_L = weight * ell, [delta_j * weight for delta_j in delta_L]
@@ -293,10 +318,10 @@ def mean_gradient(arch, params, X, Y, grad, weight=None):
     return sum(r[4] for r in results) / len(results)
 
 
-def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
+def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts=None):
     """For each step of an epoch over X[order]: (position of its first sample, the
-    backpropagation results of its samples, with their weights and dropout factors), from
-    the weights in the list W when the step is reached."""
+    backpropagation results of its samples, with their weights and dropout factors, and the
+    output sums in ``parts``), from the weights in the list W when the step is reached."""
     rows, targets, order = X.tolist(), Y.tolist(), order.tolist()
     weights = None if weight is None else weight.tolist()
     for start in range(0, len(order), batch_size):
@@ -304,21 +329,21 @@ def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
         for k, row in enumerate(order[start : start + batch_size], start=position + start):
             c = 1.0 if weights is None else weights[row]
             r = None if dropout is None else dropout_factors(arch.sizes, dropout.tolist(), key, k)
-            results.append(backpropagation(W, arch.thetas, arch.loss, rows[row], targets[row], c, r))
+            results.append(backpropagation(W, arch.thetas, arch.loss, rows[row], targets[row], c, r, parts))
         yield position + start, results
 
 
 def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, *, weight=None, dropout=None,
-                    update_dropout=0.0, key=0, position=0):
+                    update_dropout=0.0, key=0, position=0, parts=None):
     """SGD over X[order], batch_size samples per update with the mean gradient (batch_size 1:
     the lecture's per-sample algorithm), penalties l2 and l1 as in update. weight: sample
     weights by row; dropout: a rate per layer 1..L (see dropout_factors); update_dropout:
     see keep_frozen; key: the epoch's key for the draws; position: where order[0] stands
-    in the epoch. Returns (summed loss, samples completed) and writes the new weights into
-    params."""
+    in the epoch; parts: see forward. Returns (summed loss, samples completed) and writes the
+    new weights into params."""
     W = _unflatten(arch, params.tolist())
     total, done = 0.0, 0
-    for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
+    for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts):
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break
@@ -348,7 +373,7 @@ def perceptron_epoch(w, X, y, order, eta):
 
 
 def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1, beta2, epsilon, m, v, t, *,
-                    weight=None, dropout=None, update_dropout=0.0, key=0, position=0):
+                    weight=None, dropout=None, update_dropout=0.0, key=0, position=0, parts=None):
     """SGD over X[order] in batches of batch_size, each step by optimizer_update with the mean
     gradient; m, v (numpy) are updated in place; the keywords as in minibatch_epoch (update
     dropout keeps weights, not their moments, as they were). Returns (summed loss, samples
@@ -356,7 +381,7 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
     w, ms, vs = params.tolist(), m.tolist(), v.tolist()
     is_weight = _is_weight(arch)
     total, done, W = 0.0, 0, _unflatten(arch, w)
-    for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position):
+    for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts):
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break
@@ -371,6 +396,55 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
     with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
         params[:], m[:], v[:] = w, ms, vs
     return total, done, t
+
+
+class Team:
+    """Stands in for the kernels' team of threads: the reference runs the split per-sample
+    epochs on one thread, adding the output sums in the team's parts (see split_of)."""
+
+    def __init__(self, n_threads):
+        self.size = n_threads
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def split_supported(arch, update_dropout=0.0):
+    """Why the split per-sample epochs cannot train this network, or None (as the kernels'):
+    they take one hidden layer, unit by unit (not softmax), and no update dropout."""
+    if len(arch.sizes) != 3:
+        return f"the network has {len(arch.sizes) - 2} hidden layers (the split kernel takes one)"
+    if arch.thetas[0].name == "softmax":
+        return "a softmax hidden layer couples its units"
+    if update_dropout > 0:
+        return "update_dropout"
+    return None
+
+
+def _parts(team, arch, params, update_dropout):
+    why = split_supported(arch, update_dropout)
+    if why is not None:
+        raise ValueError(f"the split per-sample kernel cannot train this network: {why}")
+    return split_of(arch.sizes[1], team.size, params.dtype.itemsize)
+
+
+def split_sgd_epoch(team, arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **options):
+    """sgd_epoch with the output sums added in the parts of team.size threads."""
+    parts = _parts(team, arch, params, options.get("update_dropout", 0.0))
+    return sgd_epoch(arch, params, X, Y, order, eta, l2, l1, **options, parts=parts)
+
+
+def split_optimizer_epoch(team, arch, params, X, Y, order, *args, **options):
+    """optimizer_epoch with batch size 1 and the output sums added in the parts of
+    team.size threads."""
+    parts = _parts(team, arch, params, options.get("update_dropout", 0.0))
+    return optimizer_epoch(arch, params, X, Y, order, 1, *args, **options, parts=parts)
 
 
 def _is_weight(arch):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks as checks, schedules
-from ._engine import feeding, optimizers, weights_dropout
+from ._engine import feeding, optimizers, per_sample_threads, weights_dropout
 from ._errors import DivergenceError
 from .datasets import stratified_mask
 from .progress import Progress
@@ -36,6 +36,8 @@ class History:
     the validation score after the epoch (accuracy for classification losses, R^2 for l2).
     With early stopping, ``best_epoch`` is the epoch (counted from 1) whose weights the
     network was left with, ``stopped_epoch`` the epoch after which it stopped (None: all ran).
+    ``threads``: the threads per-sample SGD ran on (see MLP's n_threads); ``notes``: why
+    the fit ran otherwise than asked (e.g. on fewer threads).
     """
 
     loss: list = field(default_factory=list)
@@ -46,6 +48,8 @@ class History:
     val_score: list = field(default_factory=list)
     best_epoch: int | None = None
     stopped_epoch: int | None = None
+    threads: int = 1
+    notes: list = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -171,7 +175,13 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
             net.optimizer = moments
-            _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options)
+            threads, note = per_sample_threads.plan(net, batch_size, options.update_dropout)
+            with per_sample_threads.team(net, threads) as team:
+                loop.history.threads = 1 if team is None else team.size
+                if loop.history.threads < threads:
+                    note = f"per-sample steps ran on {loop.history.threads} threads: no more could be started"
+                loop.history.notes += [note] if note else []
+                _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options, team)
         else:
             _lbfgs(net, X, Y, epochs, loop, l2, options.weight)
     except BaseException as exc:
@@ -198,7 +208,7 @@ def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, ca
                update_dropout=update_dropout, **settings)
 
 
-def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options):
+def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options, team=None):
     n = len(X)
     for t in range(epochs):
         value = schedule(t, loop.history)
@@ -209,7 +219,8 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
         keywords = options.for_epoch(rng)
         start = time.perf_counter()
         try:
-            total = feeding.run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
+            total = feeding.run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords,
+                                      team)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from

@@ -75,6 +75,9 @@ WORKLOADS = {
         Workload("W9", (784, 128, 10), "float32", 32, "train", 60_000, optimizer="adam"),
         # W1 in single precision: against FANN's float build and the compiled loops in float32.
         Workload("W10", (64, 32, 10), "float32", 1, "train", 200_000),
+        # Per sample on wider hidden layers, whose units fastmlp-2t splits between two threads.
+        Workload("W11", (784, 256, 10), "float32", 1, "train", 40_000),
+        Workload("W12", (784, 1024, 10), "float32", 1, "train", 20_000),
     ]
 }
 

@@ -51,8 +51,11 @@ class FastMLP:
     minibatch = True
     optimizers = ("sgd", "momentum", "adam")
 
+    n_threads = None
+
     def __init__(self, sizes, dtype, batch_size, eta, seed, optimizer="sgd"):
-        self.net = MLP(sizes, activation="tanh", loss="cross_entropy", dtype=dtype, seed=seed)
+        self.net = MLP(sizes, activation="tanh", loss="cross_entropy", dtype=dtype, seed=seed,
+                       n_threads=self.n_threads)
         self.batch_size, self.eta, self.optimizer = batch_size, eta, optimizer
 
     def data(self, X, y):
@@ -74,6 +77,14 @@ class FastMLP:
 
     def set_weights(self, weights):
         self.net.set_weights(weights)
+
+
+class FastMLPTwoThreads(FastMLP):
+    """fastmlp with n_threads=2: per sample, the hidden units split between two threads
+    (under the process's limit of BLAS threads, which the split does not use)."""
+
+    name = "fastmlp-2t"
+    n_threads = 2
 
 
 class TeachingNetwork:
@@ -464,7 +475,8 @@ class FannData:
         weakref.finalize(self, destroy, self.train)
 
 
-PEERS = {peer.name: peer for peer in [FastMLP, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer, JaxPeer]}
+PEERS = {peer.name: peer for peer in [FastMLP, FastMLPTwoThreads, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer,
+                                      JaxPeer]}
 
 
 def available(name: str, dtype="float64") -> bool:

@@ -38,6 +38,13 @@ class Backend(NamedTuple):
     step_gradient: Callable  # (arch, params, X, Y, order, grad, room=None) -> (loss sum, room); adds to grad
     gradient_step: Callable  # (arch, params, grad, rows, kind, eta, l2, l1, mu, beta1, beta2, epsilon,
     #                          m, v, t) -> t; kind "sgd" needs no m, v
+    # Per-sample SGD with the hidden units split between the threads of a team (one hidden layer).
+    team: Callable  # (n_threads) -> a context manager with .size, the threads started
+    have_threads: Callable  # () -> whether a team can have more than one thread
+    split_supported: Callable  # (arch, update_dropout) -> None, or why the split cannot train it
+    split_sgd_epoch: Callable  # (team, arch, params, X, Y, order, eta, l2, l1) -> as sgd_epoch
+    split_optimizer_epoch: Callable  # (team, arch, params, X, Y, order, kind, eta, l2, l1, mu, beta1, beta2,
+    #                                  epsilon, m, v, t) -> as optimizer_epoch with batch size 1
 
 
 def _cython(isa: str) -> Backend:
@@ -72,6 +79,11 @@ def _cython(isa: str) -> Backend:
         kernels.optimizer_epoch,
         kernels.step_gradient,
         kernels.gradient_step,
+        kernels.Team,
+        kernels.have_threads,
+        kernels.split_supported,
+        kernels.split_sgd_epoch,
+        kernels.split_optimizer_epoch,
     )
 
 
@@ -104,6 +116,11 @@ def _reference() -> Backend:
         reference.optimizer_epoch,
         reference.step_gradient,
         reference.gradient_step,
+        reference.Team,
+        lambda: True,
+        reference.split_supported,
+        reference.split_sgd_epoch,
+        reference.split_optimizer_epoch,
     )
 
 

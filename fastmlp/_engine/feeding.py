@@ -139,11 +139,13 @@ def mean_gradient(net, X, Y, grad, weight=None) -> float:
 # -- writing: epochs of steps ----------------------------------------------------------------
 
 
-def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
+def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None,
+              team=None) -> float:
     """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
     loss. optimizer: the network's optimizer object (see fastmlp._engine.optimizers), None
     for the lecture's plain step; options: the kernels' keywords for sample weights and dropout (see
-    fastmlp._engine.weights_dropout). On a non-finite loss or weight the weights and the
+    fastmlp._engine.weights_dropout); team: per sample, the threads that split the hidden
+    units (see fastmlp._engine.per_sample_threads), or None. On a non-finite loss or weight the weights and the
     optimizer's state are put back as they were and DivergenceError names ``where``.
 
     Whole minibatches go to the kernels in pieces of about WORK_PER_CALL multiply-adds;
@@ -161,7 +163,7 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
         if parts:
             total, finite = _steps_in_parts(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {})
         else:
-            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
+            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {}, team)
     except KeyboardInterrupt:
         if not _finite(net, optimizer):
             _undo(net, before, optimizer, moments)
@@ -175,10 +177,11 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     return total
 
 
-def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
+def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team=None):
     """run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
-    multiply-adds. Returns (summed loss, whether every step was finite)."""
-    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
+    multiply-adds (a team's threads share a call: as many times more, for the same wall
+    time). Returns (summed loss, whether every step was finite)."""
+    per_call = max(1, WORK_PER_CALL * (1 if team is None else team.size) // (3 * net.params.size))
     per_call = max(batch_size, per_call - per_call % batch_size)
     total, backend, arch = 0.0, net.backend, architecture(net)
     # Per sample no BLAS: the plain kernel runs on this thread alone, the others on one thread.
@@ -186,8 +189,8 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
     for start in range(0, len(order), per_call):
         part = order[start : start + per_call]
         with blas_threads(threads):
-            loss, done = optimizer.epoch(backend, arch, net.params, X, Y, part, batch_size, eta, l2, l1, **options,
-                                         position=start)
+            loss, done = optimizer.epoch(backend, arch, net.params, X, Y, part, batch_size, eta, l2, l1, team=team,
+                                         **options, position=start)
         total += loss
         if done < len(part) or not math.isfinite(total):
             return total, False

@@ -119,17 +119,20 @@ class Optimizer:
     # call (the reference kernels are interrupted anywhere, and store their state at the
     # end) puts t back. Nothing may run Python code between setting t and the call.
 
-    def epoch(self, backend, arch, params, X, Y, order, batch_size, eta, l2, l1, **options):
+    def epoch(self, backend, arch, params, X, Y, order, batch_size, eta, l2, l1, team=None, **options):
         """SGD over X[order] with this optimizer (options: the kernels' keywords, see
-        fastmlp._engine.weights_dropout); returns (summed loss, samples completed)."""
+        fastmlp._engine.weights_dropout; team: per sample, the threads that split the hidden
+        units, see fastmlp._engine.per_sample_threads); returns (summed loss, samples
+        completed)."""
         self.suits(params)
         t = self.t
         self.t = t - (-len(order) // batch_size)
+        settings = (self.kind, eta, l2, l1, *self.kernel_settings(), self.m, self.v, t)
         try:
-            loss, done, self.t = backend.optimizer_epoch(
-                arch, params, X, Y, order, batch_size, self.kind, eta, l2, l1, *self.kernel_settings(),
-                self.m, self.v, t, **options,
-            )
+            if team is not None:
+                loss, done, self.t = backend.split_optimizer_epoch(team, arch, params, X, Y, order, *settings, **options)
+            else:
+                loss, done, self.t = backend.optimizer_epoch(arch, params, X, Y, order, batch_size, *settings, **options)
         except BaseException as exc:
             if _raised_inside(exc):
                 self.t = t
@@ -160,7 +163,9 @@ class SGD(Optimizer):
 
     kind = "sgd"
 
-    def epoch(self, backend, arch, params, X, Y, order, batch_size, eta, l2, l1, **options):
+    def epoch(self, backend, arch, params, X, Y, order, batch_size, eta, l2, l1, team=None, **options):
+        if team is not None:
+            return backend.split_sgd_epoch(team, arch, params, X, Y, order, eta, l2, l1, **options)
         if batch_size == 1:
             return backend.sgd_epoch(arch, params, X, Y, order, eta, l2, l1, **options)
         return backend.minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2, l1, **options)

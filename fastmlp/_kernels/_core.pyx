@@ -32,3 +32,4 @@ include "batches.pxi"             # minibatches through BLAS
 include "small_batches.pxi"       # minibatches of a few samples without BLAS (small_batches.h)
 include "entry_points.pxi"        # the Python entry points
 include "steps_in_parts.pxi"      # one large step in several calls, so that Ctrl-C lands
+include "per_sample_threads.pxi"  # per-sample SGD split between threads (thread_team.h)

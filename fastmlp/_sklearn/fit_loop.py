@@ -123,6 +123,9 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
     calls = batches(n, batch_size, strict=est.alpha > 0 or est.l1 > 0)
     options = _step_options(est)
     order = np.arange(n)
+    # Per sample, n_threads splits the hidden units between threads (fastmlp.MLP's n_threads;
+    # the BLAS limit is held around the whole fit instead, see fastmlp._engine.threads).
+    net.n_threads = est.n_threads if batch_size == 1 else None
     try:
         for _ in range(est.max_iter):
             if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
@@ -166,6 +169,8 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
                               "optimization hasn't converged yet.", ConvergenceWarning)
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
+    finally:
+        net.n_threads = None
     if early_stopping:
         net.set_weights(state.best_weights)
         state.best_weights = None

@@ -1,0 +1,48 @@
+"""Per-sample SGD on several threads: whether a fit's per-sample steps split the hidden
+units between ``net.n_threads`` threads (the kernels' per_sample_threads.pxi), and the
+team of threads they run on, started once per fit.
+
+The split is deterministic: the same seed and thread count give the same weights on every
+run, and they agree with one thread's to rounding (only the order in which the output
+sums are added differs). Where it cannot run, or would not pay, the fit runs on one
+thread, bit for bit as without n_threads, and its history says why.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from .feeding import architecture
+
+# Multiply-adds per sample (forward, delta and update: 3 per weight) that each thread must
+# have for the split to pay: below it, the exchange of the output sums, one barrier per
+# sample (about a microsecond on two cores of this Xeon, see bench/README.md), costs about
+# what the split saves. 64-32-10 (7,300 multiply-adds per sample) stays on one thread.
+MIN_WORK_PER_THREAD = 20_000
+
+
+def plan(net, batch_size, update_dropout=0.0) -> tuple[int, str | None]:
+    """(threads, note): how many threads fit's per-sample steps run on, and, when that is
+    fewer than net.n_threads asks for, why (a sentence for History.notes)."""
+    asked = net.n_threads
+    if asked is None or asked == 1 or batch_size != 1:
+        return 1, None
+    why = net.backend.split_supported(architecture(net), update_dropout)
+    if why is None and not net.backend.have_threads():
+        why = "this build of the kernels has no threads"
+    if why is None and 3 * net.params.size / asked < MIN_WORK_PER_THREAD:
+        why = (f"the network is too narrow for {asked} threads to pay ({3 * net.params.size:,} multiply-adds "
+               f"per sample; the split wants {MIN_WORK_PER_THREAD:,} per thread)")
+    if why is not None:
+        return 1, f"per-sample steps ran on one thread, not n_threads={asked}: {why}"
+    return asked, None
+
+
+@contextmanager
+def team(net, threads):
+    """The backend's team of ``threads`` threads for the block (joined when it ends), or
+    None for one thread."""
+    if threads == 1:
+        yield None
+        return
+    with net.backend.team(threads) as started:
+        yield started

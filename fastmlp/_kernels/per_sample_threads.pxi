@@ -1,0 +1,437 @@
+# ---------------------------------------------------------------------------------------
+# Per-sample SGD on T threads, model-parallel: the hidden units of a one-hidden-layer
+# network (L = 2) are split into T contiguous parts I_0 .. I_{T-1}. Thread t owns the
+# columns I_t of W^(1) and the rows I_t of W^(2) (thread 0 also W^(2)'s bias row), and for
+# each sample:
+#   forward   s^(1)_i, x^(1)_i for i in I_t, and its partial output sums
+#             P_t = sum_{i in I_t} w_ij^(2) x_i^(1) (P_0 starting from the bias w_0j^(2));
+#   exchange  one barrier; every thread adds s^(2) = P_0 + P_1 + ... + P_{T-1} in this
+#             order, so the bits depend on T and never on timing, and forms h(x), the loss
+#             and delta^(2) itself;
+#   backward  delta^(1)_i for i in I_t from its own rows of W^(2), updating them in the same
+#             pass, then its columns of W^(1), fused with the next sample's s^(1) as the
+#             one-thread kernel does.
+# The partial sums are double-buffered by the sample's parity: a thread that starts sample
+# k + 1 writes the other buffer, and cannot reach sample k + 2 before every thread has
+# passed sample k + 1's barrier, that is, finished reading sample k's sums.
+# fastmlp.reference.forward(..., parts=...) adds the output sums in the same order.
+
+cdef extern from "thread_team.h" nogil:
+    ctypedef void (*fastmlp_job)(void* arg, int t) noexcept nogil
+    ctypedef struct fastmlp_team:
+        int n
+    int fastmlp_have_threads()
+    int fastmlp_team_open(fastmlp_team* team, int n)
+    void fastmlp_team_run(fastmlp_team* team, fastmlp_job job, void* arg)
+    void fastmlp_team_meet(fastmlp_team* team)
+    void fastmlp_team_close(fastmlp_team* team)
+
+# Entries per cache line of the widest dtype's vectors: the parts of a layer, and each
+# thread's buffers, start on a 64-byte boundary, so that no line is written by two threads.
+cdef enum:
+    LINE_BYTES = 64
+
+
+def have_threads():
+    """Whether this build starts threads (POSIX threads); elsewhere a Team has one thread."""
+    return bool(fastmlp_have_threads())
+
+
+cdef class Team:
+    """Threads for the split per-sample kernels, started once (for a fit) and joined by
+    close() or when the Team goes. ``size``: the threads it has, the caller's included (1
+    if the platform has no threads or none could be started). One caller at a time."""
+    cdef fastmlp_team team
+    cdef readonly int size
+
+    def __cinit__(self, int n_threads):
+        if n_threads < 1:
+            raise ValueError(f"a team needs at least one thread, not {n_threads}")
+        with nogil:
+            self.size = fastmlp_team_open(&self.team, n_threads)
+
+    def close(self):
+        """Lets the threads return and joins them; the Team then has one thread."""
+        with nogil:
+            fastmlp_team_close(&self.team)
+        self.size = 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __dealloc__(self):
+        fastmlp_team_close(&self.team)
+
+
+def split_of(Py_ssize_t units, int parts, Py_ssize_t itemsize):
+    """The boundaries 0 = b_0 <= b_1 <= ... <= b_parts = units of the hidden units' parts
+    I_t = b_t .. b_{t+1} - 1: as equal as whole cache lines of ``itemsize``-byte numbers
+    allow. A function of its arguments only, so that the summation order is too."""
+    cdef Py_ssize_t per_line = LINE_BYTES // itemsize
+    cdef Py_ssize_t lines = (units + per_line - 1) // per_line
+    return [min(units, (t * lines // parts) * per_line) for t in range(parts + 1)]
+
+
+cdef struct SplitEpoch:
+    # One call's work and what thread 0 reports back.
+    const Net* net
+    fastmlp_team* team
+    void* params
+    const void* X
+    const void* Y
+    const Py_ssize_t* order
+    Py_ssize_t n
+    const Step* step
+    const Options* opt
+    const Optimizer* rule       # the optimizer, or NULL; each thread steps a copy
+    void* part                  # 2 x T partial output sums, part_pitch entries apart
+    Py_ssize_t part_pitch
+    void* room                  # T blocks of room_pitch entries: s, x, delta, r, xd
+    Py_ssize_t room_pitch
+    const Py_ssize_t* split     # the parts' boundaries, T + 1
+    int T
+    Py_ssize_t done             # samples completed
+    double loss_sum
+    long long t                 # the optimizer's update count after the call
+
+
+cdef void partial_sums(const floating* W, const floating* x_in, Py_ssize_t i0, Py_ssize_t i1,
+                       Py_ssize_t d, bint bias, floating* P) noexcept nogil:
+    """P_j = [w_0j if bias] + sum_{i0 <= i < i1} x_i w_{i+1,j}, i in increasing order,
+    skipping x_i = 0 as the one-thread forward pass does."""
+    cdef Py_ssize_t i, j
+    cdef floating xi
+    cdef const floating* row
+    for j in range(d):
+        P[j] = W[j] if bias else 0
+    for i in range(i0, i1):
+        xi = x_in[i]
+        if xi == 0:
+            continue
+        row = W + (i + 1) * d
+        for j in range(d):
+            P[j] += xi * row[j]
+
+
+cdef void split_forward_first(const floating* W, const floating* x0, Py_ssize_t d0,
+                              Py_ssize_t d1, Py_ssize_t i0, Py_ssize_t i1,
+                              floating* s) noexcept nogil:
+    """s^(1)_j for the columns i0 <= j < i1 of W^(1), a column block at a time."""
+    cdef Py_ssize_t r, jb = i0
+    while jb < i1:
+        r = block_width(i1 - jb, sizeof(floating))
+        forward_columns(W, x0, d0, d1, jb, r, s)
+        jb += r
+
+
+cdef void split_output_rows(floating* W2, floating* M2, floating* V2, const floating* x_in,
+                            Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t d2, const floating* delta2,
+                            floating* back, bint bias, const Step* step,
+                            const Optimizer* rule) noexcept nogil:
+    """Rows i0 + 1 .. i1 of W^(2) (and its bias row if ``bias``), as layer_backward or
+    layer_optimizer make them: back_i = sum_j w_ij delta_j read before row i changes, then
+    the row's step."""
+    cdef Py_ssize_t i, k, r, jb = 0, n_t = i1 - i0
+    cdef floating c = <floating>step.scale
+    cdef floating* rows = W2 + i0 * d2
+    if rule != NULL:
+        if bias:
+            rule_row(W2, M2, V2, c, delta2, d2, False, rule)
+        for i in range(i0, i1):
+            k = (i + 1) * d2
+            back[i] = dot(W2 + k, delta2, d2)
+            rule_row(W2 + k, M2 + k, V2 + k, c * x_in[i], delta2, d2, True, rule)
+        return
+    if bias:
+        for k in range(d2):
+            W2[k] += <floating>step.scale * delta2[k]
+    memset(back + i0, 0, n_t * sizeof(floating))
+    if step.decay != 1 or step.shrink != 0:
+        penalised_columns(rows, rows, x_in + i0, n_t, d2, 0, d2, delta2, back + i0, step)
+        return
+    while jb < d2:
+        r = block_width(d2 - jb, sizeof(floating))
+        backward_columns(rows, rows, x_in + i0, n_t, d2, jb, r, delta2, back + i0, c)
+        jb += r
+
+
+cdef void split_input_columns(floating* W1, floating* M1, floating* V1, const floating* x0,
+                              const floating* x_next, Py_ssize_t d0, Py_ssize_t d1,
+                              Py_ssize_t i0, Py_ssize_t i1, const floating* delta,
+                              const Step* step, const Optimizer* rule,
+                              floating* s) noexcept nogil:
+    """Columns i0 .. i1 - 1 of W^(1) (bias row included), as backprop_sample makes W^(1):
+    fused with the next sample's sums s^(1) over those columns (x_next, or momentum's
+    pass, whose sums are then unused), else the separate step."""
+    cdef Py_ssize_t i, j, r, jb = i0, n_t = i1 - i0
+    cdef floating c = <floating>step.scale
+    if x_next != NULL or momentum_in_blocks(rule):
+        if x_next == NULL:
+            x_next = x0
+        if rule != NULL:
+            rule_row(W1 + i0, M1 + i0, V1 + i0, c, delta + i0, n_t, False, rule)
+        else:
+            for j in range(i0, i1):
+                W1[j] += c * delta[j]
+        if momentum_in_blocks(rule):
+            while jb < i1:
+                r = block_width(i1 - jb, sizeof(floating))
+                momentum_and_forward_columns(W1, M1, x0, x_next, d0, d1, jb, r, delta, c, rule, s)
+                jb += r
+        elif rule != NULL:
+            while jb + BLOCK <= i1:
+                optimizer_and_forward_columns(W1, M1, V1, x0, x_next, d0, d1, jb, BLOCK, delta, c,
+                                              rule, s)
+                jb += BLOCK
+            if jb < i1:
+                optimizer_and_forward_columns(W1, M1, V1, x0, x_next, d0, d1, jb, i1 - jb, delta, c,
+                                              rule, s)
+        else:
+            while jb < i1:
+                r = block_width(i1 - jb, sizeof(floating))
+                update_and_forward_columns(W1, x0, x_next, d0, d1, jb, r, delta, c, s)
+                jb += r
+        return
+    if rule != NULL:
+        rule_row(W1 + i0, M1 + i0, V1 + i0, c, delta + i0, n_t, False, rule)
+        for i in range(d0):
+            j = (i + 1) * d1 + i0
+            rule_row(W1 + j, M1 + j, V1 + j, c * x0[i], delta + i0, n_t, True, rule)
+        return
+    for j in range(i0, i1):
+        W1[j] += <floating>step.scale * delta[j]
+    if step.decay != 1 or step.shrink != 0:
+        penalised_columns(W1, W1, x0, d0, d1, i0, n_t, delta, <floating*>NULL, step)
+        return
+    while jb < i1:
+        r = block_width(i1 - jb, sizeof(floating))
+        backward_columns(W1, W1, x0, d0, d1, jb, r, delta, <floating*>NULL, c)
+        jb += r
+
+
+cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nogil:
+    """Thread t's share of sgd_epoch_nogil over the samples job.order (see the top of this
+    file); ``kind`` only selects the dtype. Every thread forms the same s^(2), loss and
+    delta^(2), so all stop at the same first non-finite loss, after its update."""
+    cdef const Net* net = job.net
+    cdef const Options* opt = job.opt
+    cdef Py_ssize_t d0 = net.d[0], d1 = net.d[1], d2 = net.d[2], units = d1 + d2
+    cdef Py_ssize_t i0 = job.split[t], i1 = job.split[t + 1]
+    cdef Py_ssize_t k, j, u, row, ahead, n = job.n
+    cdef int T = job.T
+    cdef floating* W1 = <floating*>job.params
+    cdef floating* W2 = W1 + net.offset[1]
+    cdef const floating* X = <const floating*>job.X
+    cdef const floating* Y = <const floating*>job.Y
+    cdef floating* room = <floating*>job.room + t * job.room_pitch
+    cdef floating* s = room
+    cdef floating* x = room + units
+    cdef floating* delta = room + 2 * units
+    cdef floating* r = room + 3 * units
+    cdef floating* xd = room + 4 * units
+    cdef floating* parts
+    cdef floating* P
+    cdef const floating* x0
+    cdef const floating* x_in
+    cdef const floating* x_next
+    cdef const double* p0 = net.act_param
+    cdef const double* p1 = net.act_param + 4
+    cdef Optimizer own
+    cdef Optimizer* rule = NULL
+    cdef floating* M1 = NULL
+    cdef floating* V1 = NULL
+    cdef floating* M2 = NULL
+    cdef floating* V2 = NULL
+    cdef Step weighted = job.step[0]
+    cdef bint plain = weighted.decay == 1 and weighted.shrink == 0
+    cdef bint dropped = drops(net, opt, 0)
+    cdef bint first_ready = False
+    cdef double loss, total = 0.0
+    if job.rule != NULL:
+        own = job.rule[0]
+        rule = &own
+        M1, V1 = <floating*>own.m, <floating*>own.v
+        M2, V2 = M1 + net.offset[1], V1 + net.offset[1]
+    k = 0
+    while k < n:
+        row = job.order[k]
+        x0 = X + row * d0
+        if k + PREFETCH_AHEAD < n:
+            ahead = job.order[k + PREFETCH_AHEAD]
+            fastmlp_prefetch(X + ahead * d0, d0 * sizeof(floating))
+            fastmlp_prefetch(Y + ahead * d2, d2 * sizeof(floating))
+        x_next = X + job.order[k + 1] * d0 if plain and k + 1 < n else NULL
+        if opt.weight != NULL:
+            weighted.scale = job.step.scale * opt.weight[row]
+        if rule != NULL:
+            next_update(rule)
+        # Forward through the own units, and the own part of the output sums.
+        if not first_ready:
+            split_forward_first(W1, x0, d0, d1, i0, i1, s)
+        activate(net.act[0], p0, s + i0, x + i0, i1 - i0)
+        x_in = x
+        if dropped:
+            drop_units(opt, 0, i0, opt.position + k, x + i0, r + i0, xd + i0, i1 - i0)
+            x_in = xd
+        parts = <floating*>job.part + (k & 1) * T * job.part_pitch
+        partial_sums(W2, x_in, i0, i1, d2, t == 0, parts + t * job.part_pitch)
+        fastmlp_team_meet(job.team)
+        # The exchange: s^(2) in the parts' order, then h(x), the loss and delta^(2).
+        for j in range(d2):
+            s[d1 + j] = parts[j]
+        for u in range(1, T):
+            P = parts + u * job.part_pitch
+            for j in range(d2):
+                s[d1 + j] += P[j]
+        activate(net.act[1], p1, s + d1, x + d1, d2)
+        loss = output_delta(net, s + d1, x + d1, Y + row * d2, delta + d1)
+        # Backward and update of the own rows of W^(2), then delta^(1) of the own units.
+        split_output_rows(W2, M2, V2, x_in, i0, i1, d2, delta + d1, delta, t == 0, &weighted, rule)
+        times_theta_prime(net.act[0], p0, s + i0, x + i0, delta + i0, i1 - i0)
+        if dropped:
+            scale_by(delta + i0, r + i0, i1 - i0)
+        split_input_columns(W1, M1, V1, x0, x_next, d0, d1, i0, i1, delta, &weighted, rule, s)
+        if opt.weight != NULL:
+            loss *= opt.weight[row]
+        if not isfinite(loss):
+            break
+        first_ready = x_next != NULL
+        total += loss
+        k += 1
+    if t == 0:
+        job.done = k
+        job.loss_sum = total
+        if rule != NULL:
+            job.t = rule.t
+
+
+cdef void split_epoch_d(void* job, int t) noexcept nogil:
+    split_epoch(<SplitEpoch*>job, t, <const double*>NULL)
+
+
+cdef void split_epoch_f(void* job, int t) noexcept nogil:
+    split_epoch(<SplitEpoch*>job, t, <const float*>NULL)
+
+
+cdef void* aligned_room(list keep, Py_ssize_t nbytes):
+    """nbytes of new memory starting on a LINE_BYTES boundary, kept alive in ``keep``."""
+    a = np.empty(nbytes + LINE_BYTES, dtype=np.uint8)
+    keep.append(a)
+    cdef unsigned char[::1] raw = a
+    cdef size_t address = <size_t>&raw[0]
+    return &raw[(LINE_BYTES - address % LINE_BYTES) % LINE_BYTES]
+
+
+def split_supported(Architecture arch, double update_dropout=0.0):
+    """Why the split per-sample kernels cannot train this network (a sentence), or None if
+    they can: one hidden layer whose activation is unit by unit (not softmax), and no
+    update dropout."""
+    if arch.net.L != 2:
+        return f"the network has {arch.net.L - 1} hidden layers (the split kernel takes one)"
+    if arch.net.act[0] == SOFTMAX:
+        return "a softmax hidden layer couples its units"
+    if update_dropout > 0:
+        return "update_dropout"
+    return None
+
+
+cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const floating[:, ::1] X,
+                     const floating[:, ::1] Y, const Py_ssize_t[::1] order, Step* step,
+                     Options* opt, Optimizer* rule):
+    """One call of the split kernel on ``team``'s threads; returns (summed loss, samples
+    completed, the optimizer's update count)."""
+    why = split_supported(arch, 1.0 if opt.update_threshold else 0.0)
+    if why is not None:
+        raise ValueError(f"the split per-sample kernel cannot train this network: {why}")
+    if X.shape[1] != arch.d[0] or Y.shape[1] != arch.d[2] or params.shape[0] != arch.n_params:
+        raise ValueError("params, X and Y do not fit the architecture")
+    cdef int T = team.size
+    cdef Py_ssize_t size = sizeof(floating), per_line = LINE_BYTES // sizeof(floating)
+    cdef Py_ssize_t units = arch.d[1] + arch.d[2]
+    cdef list keep = []
+    split = np.array(split_of(arch.d[1], T, size), dtype=np.intp)
+    cdef const Py_ssize_t[::1] bounds = split
+    cdef SplitEpoch job
+    job.net = &arch.net
+    job.team = &team.team
+    job.params = &params[0]
+    job.X = &X[0, 0]
+    job.Y = &Y[0, 0]
+    job.order = &order[0]
+    job.n = order.shape[0]
+    job.step = step
+    job.opt = opt
+    job.rule = rule
+    job.part_pitch = (arch.d[2] + per_line - 1) // per_line * per_line
+    job.part = aligned_room(keep, 2 * T * job.part_pitch * size)
+    job.room_pitch = (5 * units + per_line - 1) // per_line * per_line
+    job.room = aligned_room(keep, T * job.room_pitch * size)
+    job.split = &bounds[0]
+    job.T = T
+    job.done = 0
+    job.loss_sum = 0.0
+    job.t = rule.t if rule != NULL else 0
+    if job.n == 0:
+        return 0.0, 0, job.t
+    with nogil:
+        if floating is double:
+            fastmlp_team_run(&team.team, split_epoch_d, &job)
+        else:
+            fastmlp_team_run(&team.team, split_epoch_f, &job)
+    return job.loss_sum, job.done, job.t
+
+
+def split_sgd_epoch(Team team, Architecture arch, floating[::1] params, const floating[:, ::1] X,
+                    const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta,
+                    double l2=0.0, double l1=0.0, *, const double[::1] weight=None,
+                    const double[::1] dropout=None, double update_dropout=0.0, uint64_t key=0,
+                    Py_ssize_t position=0):
+    """sgd_epoch on ``team``'s threads, the hidden units split between them (see
+    split_supported). Returns (summed loss, samples completed)."""
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Step step = sgd_step_of(eta, l2, l1)
+    loss, done, _ = run_split(team, arch, params, X, Y, order, &step, &opt, <Optimizer*>NULL)
+    return loss, done
+
+
+def split_optimizer_epoch(Team team, Architecture arch, floating[::1] params,
+                          const floating[:, ::1] X, const floating[:, ::1] Y,
+                          const Py_ssize_t[::1] order, str kind, double eta, double l2, double l1,
+                          double mu, double beta1, double beta2, double epsilon, floating[::1] m,
+                          floating[::1] v, long long t, *, const double[::1] weight=None,
+                          const double[::1] dropout=None, double update_dropout=0.0,
+                          uint64_t key=0, Py_ssize_t position=0):
+    """optimizer_epoch with batch size 1 on ``team``'s threads (moments m and v split like
+    the weights). Returns (summed loss, samples completed, t)."""
+    if m.shape[0] != params.shape[0] or v.shape[0] != params.shape[0]:
+        raise ValueError("the moments m and v must have one entry per weight")
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t,
+                                    eta, &m[0], &v[0])
+    return run_split(team, arch, params, X, Y, order, &GRADIENT, &opt, &rule)
+
+
+cdef struct Meetings:
+    fastmlp_team* team
+    Py_ssize_t rounds
+
+
+cdef void meet_only(void* job, int t) noexcept nogil:
+    cdef Meetings* meetings = <Meetings*>job
+    cdef Py_ssize_t k
+    for k in range(meetings.rounds):
+        fastmlp_team_meet(meetings.team)
+
+
+def exchange_seconds(Team team, Py_ssize_t rounds):
+    """Wall seconds of ``rounds`` meetings of the team's threads with no work between them:
+    what one exchange of the split kernels costs (bench/README.md models the speedup with it)."""
+    from time import perf_counter
+    cdef Meetings meetings = Meetings(&team.team, rounds)
+    start = perf_counter()
+    with nogil:
+        fastmlp_team_run(&team.team, meet_only, &meetings)
+    return perf_counter() - start
