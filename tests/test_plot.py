@@ -193,9 +193,11 @@ def test_learning_rates_marks_the_divergence(tmp_path):
     failed = caught.value.history.epochs + 1
     ax = fig.axes[0]
     marks = [line for line in ax.lines if line.get_gid() == "divergence"]
-    assert len(marks) == 1 and list(marks[0].get_xdata()) == [failed]
     curves = [line for line in ax.lines if line.get_gid() != "divergence"]
     assert [len(c.get_xdata()) for c in curves] == [15, 15, failed - 1]
+    # the X sits on the diverging curve's last point, the last epoch that finished
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [failed - 1]
+    assert list(marks[0].get_ydata()) == [curves[2].get_ydata()[-1]]
     assert curves[2].get_label() == f"$\\eta$ = 5 (diverged in epoch {failed})"
     # the curves are the runs' own histories
     np.testing.assert_allclose(curves[1].get_ydata(), net.copy().fit(X, y, epochs=15, eta=0.1, batch_size=None).loss)
