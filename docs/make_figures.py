@@ -3,6 +3,7 @@
 The docs build calls ``draw_all`` into ``docs/_generated/`` at its start; ``python
 docs/make_figures.py`` draws them there too, to look at without a build.
 """
+import json
 import pathlib
 import warnings
 
@@ -15,6 +16,7 @@ from fastmlp.datasets import blobs, moons, xor
 
 HERE = pathlib.Path(__file__).resolve().parent
 DPI = 100
+WIDTHS = HERE.parent / "bench" / "results" / "compare-widths.json"  # python bench/compare.py --widths ... --json
 
 
 def worked_example():
@@ -103,8 +105,34 @@ def decision_regions():
     return fig
 
 
+def performance():
+    """Per-sample SGD samples/s against the hidden width H of 784-H-10 float32, one line per
+    implementation, from a result file of bench/compare.py (with its CPU, load and date)."""
+    run = json.loads(WIDTHS.read_text())
+    fig = Figure(figsize=(7.0, 4.4), layout="constrained")
+    ax = fig.add_subplot()
+    names = dict.fromkeys(r["implementation"] for r in run["results"] if r["samples_per_second"])
+    for k, name in enumerate(names):
+        points = sorted((r["sizes"][1], r["samples_per_second"]) for r in run["results"]
+                        if r["implementation"] == name and r["samples_per_second"])
+        ax.plot(*zip(*points), "o-", color=f"C{k}", label=name, lw=2.5 if name == "fastmlp" else 1.2)
+    ax.set_xscale("log", base=2)
+    widths = sorted({r["sizes"][1] for r in run["results"]})
+    ax.set_xticks(widths, [str(h) for h in widths])
+    ax.minorticks_off()
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden width H of 784-H-10, float32, one sample per step")
+    ax.set_ylabel("samples/s (median of the repeats)")
+    load = run["machine"][0].split("load average ")[1].split(";")[0]
+    ax.set_title(f"{run['cpu']}, {run['cpus']} CPUs, load average {load} at the start, {run['date']}",
+                 fontsize="small")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
 FIGURES = (network, network_after_step, activations, learning_rates, sgd_modes, regularisation, dropout,
-           decision_regions)
+           decision_regions, performance)
 
 
 def draw_all(directory) -> list:
