@@ -1,5 +1,5 @@
 """A drop-in for ``network.py`` of Michael Nielsen's "Neural Networks and Deep Learning"
-(chapters 1 and 2), computed by fastmlp's kernels.
+(chapters 1 and 2), computed by fastmlp's kernels::
 
     from fastmlp.compat.nielsen import Network    # instead of: from network import Network
     net = Network([784, 30, 10])

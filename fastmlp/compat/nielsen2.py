@@ -1,5 +1,5 @@
 """A drop-in for ``network2.py`` of Michael Nielsen's "Neural Networks and Deep Learning"
-(chapter 3), computed by fastmlp's kernels.
+(chapter 3), computed by fastmlp's kernels::
 
     from fastmlp.compat.nielsen2 import Network, CrossEntropyCost, load
     net = Network([784, 30, 10], cost=CrossEntropyCost)
