@@ -376,14 +376,14 @@ def test_missing_matplotlib_names_the_extra():
     assert "fastmlp.plot needs matplotlib: pip install 'fastmlp[plot]'" in done.stderr
 
 
-def test_readme_pictures_code_runs(tmp_path, monkeypatch):
+def test_the_docs_pictures_code_runs(tmp_path, monkeypatch):
     import pathlib
     import re
 
-    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-    section = readme.read_text().split("## The lecture's pictures", 1)[1]
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide" / "plotting.md"
+    section = page.read_text()
     code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})
+    exec(compile(code, str(page), "exec"), {})
     for name in ("loss", "moons", "network", "thetas", "rates"):
         assert imread(tmp_path / f"{name}.png").std() > 0.05
