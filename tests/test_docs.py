@@ -29,7 +29,7 @@ BLOCK = re.compile(r"(?:^(?P<skip>[ ]*% not run: .*)\n)?^(?P<indent>[ ]*)```pyth
 PUBLIC_MODULES = [
     "fastmlp", "fastmlp.network", "fastmlp.training", "fastmlp.trace", "fastmlp.perceptron", "fastmlp.activations",
     "fastmlp.losses", "fastmlp.schedules", "fastmlp.io", "fastmlp.onnx", "fastmlp.plot", "fastmlp.estimators",
-    "fastmlp.compat.nielsen", "fastmlp.compat.nielsen2", "fastmlp.datasets", "fastmlp.progress",
+    "fastmlp.compat.nielsen", "fastmlp.compat.nielsen2", "fastmlp.datasets", "fastmlp.datasets.toy", "fastmlp.progress",
 ]
 
 

@@ -23,7 +23,14 @@ CITATION = (
 
 
 def load_digits():
-    """(X, y): X float64 of shape (1797, 64) with pixel counts 0..16, y int64 labels 0..9."""
+    """The shipped handwritten digits: (X, y), X float64 of shape (1797, 64) with pixel
+    counts 0..16 (8x8 images, row by row), y int64 labels 0..9 of shape (1797,).
+
+    >>> from fastmlp.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> X.shape, X.dtype, y.shape, y.dtype
+    ((1797, 64), dtype('float64'), (1797,), dtype('int64'))
+    """
     with resources.files(__package__).joinpath("data/digits.csv.gz").open("rb") as raw:
         with gzip.open(raw, "rt") as text:
             table = np.loadtxt(text, delimiter=",", dtype=np.float64)
