@@ -57,6 +57,21 @@ def activations(*thetas, s=(-4.0, 4.0), axes=None, columns: int = 2) -> Figure:
     that order), or None for a new figure with ``columns`` activations per row.
     Softmax is shown as x_1 of two units as s_1 moves and s_2 = 0; sign as the
     perceptron's unit, whose derivative is 0 wherever it exists (it is not trainable).
+
+    Raises
+    ------
+    TypeError
+        For something other than what is described above.
+    ValueError
+        For bad values: a wrong shape, NaN or infinity, an empty range.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> fig = plot.activations("tanh", fm.activation("elu", alpha=0.5))
+    >>> len(fig.axes)   # theta and theta' for each
+    4
     """
     thetas = [activation(t) for t in thetas] or [activation(name) for name in KINDS]
     low, high = _interval(s, "s")
@@ -132,7 +147,25 @@ def loss_curves(histories, *, ax=None, log: bool | None = None) -> Figure:
     mapping {label: History}, and the validation score (dotted) where there is one: in a
     panel below, or on a second y axis of ``ax`` when axes are given. A dot marks the best
     epoch kept by early stopping. log: a logarithmic loss axis (default: when the losses
-    span more than two decades)."""
+    span more than two decades).
+
+    Raises
+    ------
+    TypeError
+        For anything but a History or a mapping of them.
+    ValueError
+        For no History, or one with no epochs.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> from fastmlp.datasets import moons
+    >>> X, y = moons(100, seed=0)
+    >>> net = fm.MLP([2, 8, 1], loss="binary_cross_entropy", seed=0)
+    >>> fig = plot.loss_curves(net.fit(X, y, epochs=5, eta=0.3, validation_fraction=0.2))
+    >>> fig.savefig("loss.png")  # doctest: +SKIP
+    """
     labelled = _histories(histories)
     scored = any(h.val_score for h in labelled.values())
     panel = ax is None and scored
@@ -219,7 +252,36 @@ def learning_rates(net, X, y, *, etas=(0.001, 0.01, 0.1, 1.0), epochs: int = 30,
     DivergenceError's history holds the epochs before) on the loss of the last epoch that
     finished (the starting loss, at epoch 0, when the first epoch failed); losses above 100
     times the starting loss run along the top of the frame. ``net`` itself is not changed.
-    fit_options go to ``fit`` (batch_size, shuffle, seed, optimizer, ...)."""
+    fit_options go to ``fit`` (batch_size, shuffle, seed, optimizer, ...).
+
+    Parameters
+    ----------
+    net : MLP
+    X, y : array-like
+        Training data as ``net.fit`` takes it: X of shape (n_samples, d^(0)).
+    etas : sequence of float, default (0.001, 0.01, 0.1, 1.0)
+        Rates > 0.
+    epochs : int, default 30
+    ax : matplotlib Axes, optional
+
+    Raises
+    ------
+    TypeError
+        For anything but an MLP, or etas that are not a list.
+    ValueError
+        For no rates, a rate <= 0, ``solver="lbfgs"``, or data ``net.fit`` refuses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> X = np.linspace(-2, 2, 64)[:, None]
+    >>> net = fm.MLP([1, 16, 1], activation="relu", seed=0)
+    >>> fig = plot.learning_rates(net, X, np.sin(1.5 * X[:, 0]), etas=[0.03, 10.0], epochs=10, batch_size=None)
+    >>> fig.axes[0].get_legend().get_texts()[1].get_text().endswith("(diverged in epoch 6)")
+    True
+    """
     if not isinstance(net, MLP):
         raise TypeError(f"learning_rates trains an MLP, not {type(net).__name__}")
     if isinstance(etas, (str, bytes)) or not hasattr(etas, "__iter__"):
@@ -270,7 +332,35 @@ def decision_regions(model, X, y, *, ax=None, title: str | None = None) -> Figur
     on top, coloured by their true class, and the boundary between the regions. ``model``
     is a trained MLP on two inputs (classification loss, or l2 with one output, whose
     nearest class value counts, or one-hot targets y) or a fitted Perceptron. The title
-    says how many samples it gets right (and whether the perceptron converged)."""
+    says how many samples it gets right (and whether the perceptron converged).
+
+    Parameters
+    ----------
+    model : MLP or Perceptron
+    X : array-like of shape (n_samples, 2)
+    y : array-like of shape (n_samples,)
+        The true classes (one-hot rows of shape (n_samples, d^(L)) for an l2 network).
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Raises
+    ------
+    TypeError
+        For a model that is neither an MLP nor a Perceptron.
+    ValueError
+        For a model not on two inputs, an unfitted Perceptron, X not of shape (n, 2), NaN or
+        infinity, or y of another length.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> from fastmlp.datasets import blobs
+    >>> X, y = blobs(40, seed=0)
+    >>> fig = plot.decision_regions(fm.Perceptron(seed=0).fit(X, y), X, y)
+    >>> fig.axes[0].get_title()
+    'perceptron (converged): 100% right'
+    """
     X = checks.real_array(X, "X")
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
         raise ValueError(f"decision_regions draws two inputs: X must have shape (n, 2), got {X.shape}")
@@ -367,7 +457,23 @@ def network(net, *, ax=None, max_units: int = MAX_UNITS, values: bool | None = N
     output as a square, and every weight w_ij^(l) as an edge coloured by its sign and as
     wide as its size. Layers wider than ``max_units`` show their first units and the last
     one around an ellipsis. values: write each weight on its edge (default: when at most
-    16 edges are drawn)."""
+    16 edges are drawn).
+
+    Raises
+    ------
+    TypeError
+        For anything but an MLP.
+    ValueError
+        For ``max_units`` below 3.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> fig = plot.network(fm.MLP([3, 2, 1], seed=0))
+    >>> len(fig.axes[0].lines)   # one edge per weight
+    11
+    """
     if not isinstance(net, MLP):
         raise TypeError(f"network draws an MLP, not {type(net).__name__}")
     max_units = checks.positive_int(max_units, "max_units")

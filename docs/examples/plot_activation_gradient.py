@@ -15,8 +15,10 @@ elu = fm.activation("elu", alpha=0.5)
 fig = plot.activations(elu, "tanh")
 
 # %%
-# The derivative that backpropagation uses, against (theta(s + h) - theta(s - h)) / 2h:
-s = np.linspace(-3, 3, 13)
+# The derivative that backpropagation uses, against (theta(s + h) - theta(s - h)) / 2h,
+# away from s = 0, where ELU with alpha != 1 has a kink (slope alpha on the left, 1 on the
+# right) and no derivative:
+s = np.linspace(-3, 3, 12)
 h = 1e-6
 exact = np.array([elu.theta_prime(v, elu.theta(v)) for v in s])
 numeric = np.array([(elu.theta(v + h) - elu.theta(v - h)) / (2 * h) for v in s])

@@ -39,7 +39,17 @@ def load_digits():
 
 def train_test_split(X, y, test_fraction=0.25, seed=0):
     """A stratified split: each class contributes ``test_fraction`` of its samples to the
-    test set, chosen at random from ``seed``. Returns X_train, X_test, y_train, y_test."""
+    test set, chosen at random from ``seed``. Returns X_train, X_test, y_train, y_test.
+
+    X is array-like of shape (n_samples, ...), y of shape (n_samples,). Raises ValueError for a
+    fraction outside (0, 1) or X and y of different lengths.
+
+    >>> from fastmlp.datasets import load_digits, train_test_split
+    >>> X, y = load_digits()
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.25, seed=0)
+    >>> len(X_train) + len(X_test) == len(X)
+    True
+    """
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
     X, y = checks.real_array(X, "X"), checks.real_array(y, "y")
