@@ -6,6 +6,9 @@ One changed import: ``fastmlp.estimators.MLPClassifier`` takes scikit-learn's pa
 and works in its pipelines and searches. From the same ``random_state`` it draws the same
 initial weights and visits the samples in the same order, so the two agree.
 """
+import warnings
+
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 from sklearn.pipeline import make_pipeline
@@ -14,6 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from fastmlp.datasets import load_digits
 from fastmlp.estimators import MLPClassifier
 
+warnings.filterwarnings("ignore", category=ConvergenceWarning)  # 5 epochs stop short on purpose
 X, y = load_digits()
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 for name, estimator in (("scikit-learn", SklearnMLP), ("fastmlp", MLPClassifier)):
