@@ -39,6 +39,23 @@ class History:
     the validation score after the epoch (accuracy for classification losses, R^2 for l2).
     With early stopping, ``best_epoch`` is the epoch (counted from 1) whose weights the
     network was left with, ``stopped_epoch`` the epoch after which it stopped (None: all ran).
+
+    Attributes
+    ----------
+    loss, seconds, samples_per_second, eta, val_loss, val_score : list of float
+        One entry per epoch, as described above (``val_*`` empty without validation).
+    best_epoch, stopped_epoch : int or None
+    epochs : int
+        How many epochs ran.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp.datasets import xor
+    >>> X, y = xor()
+    >>> history = fm.MLP([2, 4, 1], loss="binary_cross_entropy", seed=0).fit(X, y, epochs=3, eta=0.5)
+    >>> history.epochs, len(history.loss), history.eta
+    (3, 3, [0.5, 0.5, 0.5])
     """
 
     loss: list = field(default_factory=list)
