@@ -18,6 +18,8 @@ built with ``bash .ci/docs``; the README for the two commands that install and t
 """
 from . import schedules
 from ._errors import ConvergenceWarning, DivergenceError
+
+DivergenceError.__module__ = ConvergenceWarning.__module__ = __name__  # help() and tracebacks name fastmlp.X
 from ._version import __version__
 from .activations import Activation, activation
 from .network import MLP, Trace

@@ -30,7 +30,7 @@ PUBLIC_MODULES = [
     "fastmlp", "fastmlp.network", "fastmlp.training", "fastmlp.trace", "fastmlp.perceptron", "fastmlp.activations",
     "fastmlp.losses", "fastmlp.schedules", "fastmlp.io", "fastmlp.onnx", "fastmlp.plot", "fastmlp.estimators",
     "fastmlp.compat.nielsen", "fastmlp.compat.nielsen2", "fastmlp.datasets", "fastmlp.datasets.toy", "fastmlp.progress",
-    "fastmlp.reference", "fastmlp._errors",  # the latter defines fastmlp.DivergenceError and ConvergenceWarning, whose docstrings the API shows
+    "fastmlp.reference",
 ]
 
 
