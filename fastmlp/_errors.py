@@ -4,7 +4,20 @@ import these without importing the others."""
 
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or weight; the weights were restored to those
-    before the failing step or epoch. From fit, ``history`` holds the finite epochs."""
+    before the failing step or epoch. From fit, ``history`` holds the finite epochs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastmlp as fm
+    >>> X = np.linspace(-2, 2, 64)[:, None]
+    >>> net = fm.MLP([1, 16, 1], activation="relu", seed=0)
+    >>> try:
+    ...     net.fit(X, np.sin(1.5 * X[:, 0]), epochs=40, eta=10.0, batch_size=None)
+    ... except fm.DivergenceError as exc:
+    ...     print(exc.history.epochs, "epochs finished")
+    5 epochs finished
+    """
 
     history = None
 

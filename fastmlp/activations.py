@@ -123,7 +123,24 @@ class Activation:
 
 def activation(name, **params) -> Activation:
     """Build an activation by name with its parameters, e.g. ``activation("elu", alpha=0.5)``
-    or ``activation("maxout", a1=1, b1=0, a2=-1, b2=0)``."""
+    or ``activation("maxout", a1=1, b1=0, a2=-1, b2=0)``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a parameter that is not a finite number.
+    TypeError
+        For an unknown parameter, or parameters given with an Activation.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> elu = fm.activation("elu", alpha=0.5)
+    >>> elu.name, elu.params[0]
+    ('elu', 0.5)
+    >>> round(elu.theta(-1.0), 6)
+    -0.31606
+    """
     if isinstance(name, Activation):
         if params:
             raise TypeError("parameters go with a name, not with an Activation")

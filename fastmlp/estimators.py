@@ -8,7 +8,7 @@ and the stopping rules. The network underneath is a ``fastmlp.MLP`` (``net_``).
 
 How scikit-learn's terms map onto the lecture's network:
 
-- sizes = [n_features, *hidden_layer_sizes, n_outputs]; "logistic" is the sigmoid. The
+- ``sizes = [n_features, *hidden_layer_sizes, n_outputs]``; "logistic" is the sigmoid. The
   output layer is softmax with cross_entropy for several classes, one sigmoid with
   binary_cross_entropy per label for two classes and for multilabel targets, identity
   with the l2 loss for regression.
@@ -16,7 +16,7 @@ How scikit-learn's terms map onto the lecture's network:
 - ``alpha`` is the L2 strength on the summed loss: scikit-learn adds
   alpha / (2 n_b) * sum W^2 to the mean loss of each batch of n_b samples, so each step
   decays the weights by l2 = alpha / n_b (the last, partial batch of an epoch with its own
-  n_b), and L-BFGS uses l2 = alpha / n. ``l1`` is the same for sum |W|.
+  n_b), and L-BFGS uses l2 = alpha / n. ``l1`` is the same for ``sum |W|``.
 - "squared_error": the gradient is that of the lecture's l2 loss, 1/2 sum over the outputs
   of (h - y)^2, but ``loss_`` is the mean over samples *and* outputs, fastmlp's loss divided
   by n_outputs.
@@ -24,8 +24,8 @@ How scikit-learn's terms map onto the lecture's network:
   the batch's total weight, fastmlp by its size; the weights are rescaled to average 1, so
   the two agree exactly for full batches and L-BFGS, and for minibatches whose mean weight
   is the overall mean.
-- "invscaling" sets the rate after each epoch to learning_rate_init / (t_ + 1)^power_t with
-  t_ the number of samples seen; "adaptive" divides it by 5 each time n_iter_no_change
+- "invscaling" sets the rate after each epoch to ``learning_rate_init / (t_ + 1)^power_t``
+  with ``t_`` the number of samples seen; "adaptive" divides it by 5 each time n_iter_no_change
   epochs in a row fail to improve by tol, and stops below 1e-6. Adam ignores learning_rate
   and uses fastmlp's Adam, whose bias-corrected step is scikit-learn's.
 
@@ -228,8 +228,26 @@ class _MLPEstimator(BaseEstimator):
         return self
 
     def fit(self, X, y, sample_weight=None):
-        """Train on X (n_samples, n_features) and targets y; sample_weight weighs each
-        sample's loss. Starts from fresh weights unless warm_start."""
+        """Train on X and y from fresh weights (from the current ones with warm_start).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Real numbers; float32 data trains in float32 unless ``dtype`` says otherwise.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Labels for a classifier (a 0/1 matrix for multilabel), targets for a regressor.
+        sample_weight : array-like of shape (n_samples,), optional
+            One weight >= 0 per sample, multiplying its loss.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Bad parameters, NaN or infinity in X, or X and y of different lengths.
+        """
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _sample_weight(self, sample_weight, y, n):
@@ -267,20 +285,20 @@ class _MLPEstimator(BaseEstimator):
     def save(self, path, *, metadata=None) -> None:
         """Write the fitted estimator (parameters, fitted attributes, network and the state
         warm_start and partial_fit go on from) to ``path`` atomically; ``fastmlp.load(path)``
-        gives it back. See fastmlp.io.save; NotFittedError before fit."""
+        gives it back. See :func:`fastmlp.io.save`; raises NotFittedError before fit."""
         from .io import save
 
         save(self, path, metadata=metadata)
 
     def to_onnx(self, path=None):
         """The ONNX model of the fitted network's forward pass (fastmlp.onnx.to_model), also
-        written to ``path`` if one is given; needs the onnx extra: pip install 'fastmlp[onnx]'.
+        written to ``path`` if one is given; needs the onnx extra (``pip install ".[onnx]"``).
 
         The graph's output "h" is the network's output layer, not predict's labels: for a
         classifier with several classes the softmax rows, which equal predict_proba; for a
         binary or multilabel classifier the sigmoid of each output, i.e. for binary one column
         equal to predict_proba[:, 1] (predict_proba adds the column 1 - h); for a regressor
-        the raw outputs, shape (N, n_outputs_) even for one output."""
+        the raw outputs, shape (N, ``n_outputs_``) even for one output."""
         from . import onnx
 
         check_is_fitted(self)
@@ -298,30 +316,81 @@ class _MLPEstimator(BaseEstimator):
 
 
 class MLPClassifier(ClassifierMixin, _MLPEstimator):
-    """scikit-learn's MLPClassifier on fastmlp's kernels (see the module note for the
-    mapping).
+    """scikit-learn's MLPClassifier, trained by fastmlp's kernels.
 
-    scikit-learn's parameters keep their names, defaults and meanings: hidden_layer_sizes,
-    activation ("identity", "logistic", "tanh", "relu", and fastmlp's "leaky_relu", "elu",
-    "maxout" with ``activation_params``, e.g. {"alpha": 0.1} or {"a1": 1, "b1": 0, "a2": -1,
-    "b2": 0}), solver ("sgd", "adam", "lbfgs"), alpha, batch_size, learning_rate,
-    learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start,
-    momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2,
-    epsilon, n_iter_no_change, max_fun.
+    A drop-in for ``sklearn.neural_network.MLPClassifier``: the same parameters with the
+    same defaults and meanings, the same fitted attributes, and the same initial weights,
+    sample order and stopping rules for a given ``random_state`` (the module docstring,
+    ``help(fastmlp.estimators)``, says how each maps onto the lecture's network).
 
-    fastmlp's own: l1 (the L1 strength on the summed loss, like alpha), dropout (the rate,
-    or one per hidden layer, at which hidden units are left out in each step),
-    update_dropout (the share of weights each step leaves unchanged), class_weight
-    ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
-    else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
-    products and predictions, None: BLAS's default; applied in the main thread only, see
-    fastmlp._engine.threads; with batch_size=1, the threads that split a single hidden
-    layer's units, as MLP's n_threads).
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default (100,)
+        d^(1), ..., d^(L-1): the units of each hidden layer.
+    activation : {"relu", "identity", "logistic", "tanh", "leaky_relu", "elu", "maxout"}, default "relu"
+        The hidden layers' theta; the last three are fastmlp's, with ``activation_params``.
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
+    alpha : float, default 0.0001
+        L2 strength on the summed loss (scikit-learn's meaning).
+    batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun
+        As in scikit-learn, with its defaults (shown in the signature).
+    activation_params : dict, optional
+        Parameters of the hidden theta, e.g. ``{"alpha": 0.1}`` for leaky_relu and elu or
+        ``{"a1": 1, "b1": 0, "a2": -1, "b2": 0}`` for maxout.
+    l1 : float, default 0.0
+        L1 strength on the summed loss, scaled like ``alpha``.
+    dropout : float or list of float, optional
+        The rate (one for all hidden layers, or one per hidden layer) at which hidden units
+        are left out of each training sample; None leaves all in.
+    update_dropout : float, default 0.0
+        The share of the weights, drawn at random, that each step leaves unchanged.
+    class_weight : "balanced" or dict, optional
+        Weights per class, multiplied into ``sample_weight``.
+    dtype : {None, "float32", "float64"}, default None
+        None trains float32 data in float32 and anything else in float64.
+    n_threads : int, optional
+        BLAS threads of the minibatch products and predictions (None: BLAS's default),
+        applied around calls made from the main thread; with ``batch_size=1``, the threads
+        that split a single hidden layer's units, as ``fastmlp.MLP``'s ``n_threads``.
 
-    Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
-    validation_scores_, best_validation_score_, validation_loss_curve_ (the held-out mean
-    loss after each epoch, with early_stopping), n_iter_, t_, n_features_in_,
-    feature_names_in_, n_layers_, n_outputs_, out_activation_, and net_ (the fastmlp.MLP).
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels seen in ``fit``, numbers or text.
+    coefs_, intercepts_ : list of ndarray
+        ``coefs_[l]`` is W^(l+1) without its bias row, ``intercepts_[l]`` the bias row.
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, n_iter_, t_, n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_
+        As in scikit-learn.
+    validation_loss_curve_ : list of float
+        The held-out mean loss after each epoch, with ``early_stopping``.
+    net_ : fastmlp.MLP
+        The trained network.
+
+    Raises
+    ------
+    ValueError
+        From ``fit`` for bad parameters, NaN or infinite input, or inconsistent shapes;
+        ``TypeError`` for sparse X (convert it with ``X.toarray()``).
+
+    See Also
+    --------
+    MLPRegressor, fastmlp.MLP
+
+    Examples
+    --------
+    X is a float array of shape (n_samples, n_features), y an array of n_samples labels
+    (numbers or strings; a 0/1 matrix for multilabel):
+
+    >>> from fastmlp.datasets import load_digits
+    >>> from fastmlp.estimators import MLPClassifier
+    >>> X, y = load_digits()
+    >>> clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=30, random_state=0).fit(X / 16, y)
+    >>> clf.predict(X[:3] / 16).shape
+    (3,)
+    >>> clf.score(X / 16, y) > 0.9
+    True
+    >>> clf.predict_proba(X[:3] / 16).shape
+    (3, 10)
     """
 
     _is_classifier = True
@@ -381,7 +450,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         return self._decide(self._outputs(X))
 
     def predict_proba(self, X):
-        """Probabilities (n_samples, n_classes), columns in the order of classes_."""
+        """Probabilities of shape (n_samples, n_classes), columns in the order of ``classes_``."""
         H = self._outputs(X)
         return np.hstack([1 - H, H]) if self._binarizer.y_type_ == "binary" else H
 
@@ -397,10 +466,39 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
 
 
 class MLPRegressor(RegressorMixin, _MLPEstimator):
-    """scikit-learn's MLPRegressor on fastmlp's kernels (see the module note for the
-    mapping). Parameters and fitted attributes as MLPClassifier's (without classes_ and
-    class_weight), and ``loss``: "squared_error" (scikit-learn's "poisson" needs an
-    exponential output unit, which fastmlp does not have)."""
+    """scikit-learn's MLPRegressor, trained by fastmlp's kernels.
+
+    A drop-in for ``sklearn.neural_network.MLPRegressor``. The parameters and fitted
+    attributes are those of :class:`MLPClassifier`, without ``classes_`` and
+    ``class_weight``; the output layer is the identity with the lecture's l2 loss.
+
+    Parameters
+    ----------
+    loss : {"squared_error"}, default "squared_error"
+        scikit-learn's "poisson" needs an exponential output unit, which fastmlp does not
+        have (a ValueError).
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, activation_params, l1, dropout, update_dropout, dtype, n_threads
+        As in :class:`MLPClassifier`.
+
+    Raises
+    ------
+    ValueError
+        From ``fit`` for bad parameters, NaN or infinite input, or inconsistent shapes.
+
+    Examples
+    --------
+    X is a float array of shape (n_samples, n_features), y a float array of shape
+    (n_samples,) or (n_samples, n_outputs):
+
+    >>> import numpy as np
+    >>> from fastmlp.estimators import MLPRegressor
+    >>> X = np.linspace(-1, 1, 50)[:, None]
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0).fit(X, X[:, 0] ** 2)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    >>> reg.score(X, X[:, 0] ** 2) > 0.95
+    True
+    """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,

@@ -28,10 +28,9 @@ Other models plug in with ``register(name, cls, state, from_state)``: ``state(mo
 returns ``(fields, arrays)``, a JSON-ready dict and a dict of 1-d numeric arrays (not named
 "header"); ``from_state(fields, archive)`` rebuilds the model, checking each field and
 fetching each array with ``archive.array(name, dtype, length)``, which refuses a member
-that disagrees (fastmlp/_model_files.py does this for MLP and Perceptron; a model holding an
-MLP can reuse its ``mlp_state`` and ``mlp_from_state``). A module that registers kinds when
-it is imported is named with ``add_plugin(module)``; ``load`` imports it when a file names
-a kind not yet registered.
+that disagrees (fastmlp registers MLP and Perceptron this way). A module that registers
+kinds when it is imported is named with ``add_plugin(module)``; ``load`` imports it when a
+file names a kind not yet registered.
 """
 from __future__ import annotations
 
@@ -133,12 +132,19 @@ def _kind_named(name: str, archive) -> Kind:
 
 
 def save(model, path, *, metadata=None) -> None:
-    """Write ``model`` (an MLP, a Perceptron or a registered kind) to ``path`` atomically:
-    the file is written beside ``path``, flushed to disk and renamed over it, so a failure
-    mid-way leaves any previous file at ``path`` as it was. ``metadata``: a dict of
-    JSON-ready values kept with the model (see ``load_with_header``). The file is written to
-    ``path`` exactly as given (no ".npz" is appended); through a symbolic link, the file it
-    points to is replaced, keeping its permissions.
+    """Write ``model`` to ``path`` atomically.
+
+    The file is written beside ``path``, flushed to disk and renamed over it, so a failure
+    mid-way leaves any previous file at ``path`` as it was. It is written to ``path``
+    exactly as given (no ".npz" is appended); through a symbolic link, the file it points to
+    is replaced, keeping its permissions.
+
+    Parameters
+    ----------
+    model : MLP, Perceptron or a registered kind (the scikit-learn estimators)
+    path : str or os.PathLike
+    metadata : dict, optional
+        JSON-ready values kept with the model (see ``load_with_header``).
 
     Raises
     ------
@@ -148,6 +154,8 @@ def save(model, path, *, metadata=None) -> None:
         The metadata nests more than MAX_METADATA_DEPTH levels or makes the header larger
         than MAX_HEADER_BYTES, or the file written would fail ``load``'s checks (the
         message says why); ``path`` is then left as it was.
+    OSError
+        The file cannot be written (the previous one stays).
     """
     kind = _kind_of(model)
     if metadata is not None and not isinstance(metadata, dict):
@@ -253,9 +261,36 @@ def atomic_write(path, check=None):
 
 
 def load(path):
-    """The model saved in ``path`` by ``save``, checked: ValueError (naming the file and
-    the problem) for anything that is not a valid model file, FileNotFoundError if there is
-    no file."""
+    """The model saved in ``path`` by ``save``, checked before anything is built.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    MLP, Perceptron or a registered kind (the scikit-learn estimators)
+        As it was saved.
+
+    Raises
+    ------
+    ModelFileError
+        A ValueError naming the file and the problem, for anything that is not a valid model
+        file (a truncated file, a pickle, a header that disagrees with the arrays, NaN
+        weights, a newer format version).
+    FileNotFoundError
+        If there is no file.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> net = fm.MLP([2, 3, 1], seed=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> net.save(path)
+    >>> bool((fm.load(path).forward([1.0, 2.0]) == net.forward([1.0, 2.0])).all())
+    True
+    """
     return load_with_header(path)[0]
 
 

@@ -93,6 +93,13 @@ LOSSES = {
 
 
 def get(name) -> Loss:
+    """The Loss registered under ``name`` ("l2", "cross_entropy" or "binary_cross_entropy");
+    TypeError for anything but a string, ValueError for an unknown name.
+
+    >>> from fastmlp import losses
+    >>> losses.get("cross_entropy").classifier
+    True
+    """
     if not isinstance(name, str):
         raise TypeError(f"loss must be a name, got {type(name).__name__}")
     if name not in LOSSES:

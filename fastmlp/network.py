@@ -73,19 +73,62 @@ def _open_to_readers(net, callback):
 
 
 class MLP:
-    """A multilayer perceptron with d^(0..L) = ``sizes`` units per layer.
+    """A multilayer perceptron with d^(0), ..., d^(L) = ``sizes`` units per layer.
 
-    activation: theta of the hidden layers, one name (or ``fastmlp.activation(...)``) for all,
-    or a list with one per hidden layer. output: theta of layer L (default: what the loss
-    pairs with, identity for l2). loss: "l2", "cross_entropy" (softmax outputs) or
-    "binary_cross_entropy" (sigmoid outputs). seed: weights and shuffling are drawn from it.
-    backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
-    n_threads: threads for the matrix products of minibatch training and batched forward
-    passes (None: the BLAS default, all cores), and for per-sample SGD (batch_size=1), which
-    splits a single hidden layer's units between them, deterministically (None or 1: one
-    thread; a network too narrow to gain runs on one, and fit's history says so).
-    init: how initialise draws the weights: "auto", "glorot_uniform", "glorot_normal", "he_uniform",
-    "he_normal", "lecun_uniform", "lecun_normal" or "zeros" (see the README).
+    The weights of layer l are ``weights[l-1]``, shape (d^(l-1) + 1, d^(l)), row 0 the bias
+    (the lecture's x_0 = 1): ``weights[l-1][i, j-1]`` is w_ij^(l). All of them are views into
+    one flat contiguous buffer, ``params``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        d^(0), ..., d^(L): inputs, the units of each hidden layer, outputs (L >= 1); kept as
+        the tuple ``sizes``.
+    activation : str, Activation or list, default "tanh"
+        Theta of the hidden layers: one name (or ``fastmlp.activation(...)``) for all, or a
+        list with one per hidden layer.
+    output : str or Activation, optional
+        Theta of layer L; None takes what the loss pairs with (identity for l2, softmax for
+        cross_entropy, sigmoid for binary_cross_entropy).
+    loss : {"l2", "cross_entropy", "binary_cross_entropy"}, default "l2"
+    dtype : {"float64", "float32"}, default "float64"
+    seed : int, optional
+        Initial weights, shuffles and dropout masks are drawn from it; None draws fresh
+        entropy.
+    backend : {"cython", "reference"}, optional
+        None takes the ``FASTMLP_BACKEND`` environment variable, else "cython"; "reference"
+        is the pure-Python version of every call.
+    n_threads : int, optional
+        Threads of the matrix products of minibatch training and batched forward passes
+        (None: the BLAS default, all cores), and of per-sample SGD (``batch_size=1``), which
+        splits the hidden units between them deterministically (None or 1: one thread; a
+        network too narrow to gain runs on one, and fit's history says so).
+    init : str, default "auto"
+        How ``initialise`` draws the weights: "auto" (Glorot uniform for tanh, sigmoid and
+        linear units, He normal for the ReLU family), "glorot_uniform", "glorot_normal",
+        "he_uniform", "he_normal", "lecun_uniform", "lecun_normal" or "zeros".
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad sizes, an unknown activation, loss, dtype, backend or init, or an output
+        theta the loss cannot pair with.
+    MemoryError
+        A network too large for the memory the system has left, before anything is
+        allocated.
+
+    See Also
+    --------
+    fastmlp.MLP.fit : training, with every option.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> net = fm.MLP([4, 8, 3], loss="cross_entropy", seed=0)
+    >>> [W.shape for W in net.weights]
+    [(5, 8), (9, 3)]
+    >>> net.forward([0.5, -1.0, 0.0, 2.0]).shape
+    (3,)
     """
 
     def __init__(self, sizes, activation="tanh", output=None, loss="l2", dtype="float64", seed=None, backend=None,
@@ -182,7 +225,28 @@ class MLP:
             self.optimizer = None  # fresh weights, fresh momentum
 
     def set_weights(self, weights) -> None:
-        """Copy W^(1) .. W^(L) in; each must have shape (d^(l-1) + 1, d^(l)) and be finite."""
+        """Copy W^(1) .. W^(L) in.
+
+        Parameters
+        ----------
+        weights : list of array-like
+            One per layer, each of shape (d^(l-1) + 1, d^(l)), row 0 the bias, finite.
+
+        Raises
+        ------
+        ValueError
+            A wrong number of layers, a wrong shape, NaN or infinity; the weights stay as they
+            were.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([1, 1])
+        >>> net.set_weights([np.array([[0.5], [2.0]])])
+        >>> net.forward([1.0])
+        array([2.5])
+        """
         if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__"):
             raise TypeError("weights must be a list of L arrays, W^(1) .. W^(L)")
         if len(weights) != self.L:
@@ -239,18 +303,64 @@ class MLP:
     # -- prediction ----------------------------------------------------------------------
 
     def forward(self, X) -> np.ndarray:
-        """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L)).
+        """h(x) = x^(L), the network's output, without changing it.
 
+        Parameters
+        ----------
+        X : array-like of shape (d^(0),) or (n_samples, d^(0))
+            One sample or a batch of real numbers.
+
+        Returns
+        -------
+        ndarray of shape (d^(L),) or (n_samples, d^(L))
+            In the network's dtype.
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity.
+
+        Notes
+        -----
         Many rows go to the kernels in parts, so that a Ctrl-C during a large prediction is
-        noticed within a fraction of a second."""
+        noticed within a fraction of a second.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([2, 3, 1], seed=0).forward([[0.0, 1.0], [1.0, 0.0]]).shape
+        (2, 1)
+        """
         X, single = feeding.inputs(self, X)
         with self._lock.reading():
             H = feeding.forward(self, X)
         return H[0] if single else H
 
     def predict(self, X) -> np.ndarray:
-        """Class labels for classification losses (argmax of softmax, or sigmoid >= 1/2),
-        the outputs h(x) for l2."""
+        """Class labels for classification losses, the outputs h(x) for l2.
+
+        Parameters
+        ----------
+        X : array-like of shape (d^(0),) or (n_samples, d^(0))
+
+        Returns
+        -------
+        ndarray
+            For cross_entropy the argmax of the softmax rows, integer labels of shape
+            (n_samples,); for binary_cross_entropy 0 or 1 per output (sigmoid >= 1/2); for l2
+            ``forward(X)``.
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([2, 3, 4], loss="cross_entropy", seed=0).predict([[0.0, 1.0], [1.0, 0.0]]).shape
+        (2,)
+        """
         H = self.forward(X)
         if not self.loss.classifier:
             return H
@@ -262,7 +372,33 @@ class MLP:
     # -- learning ------------------------------------------------------------------------
 
     def trace(self, x, y) -> Trace:
-        """Forward and backward for one sample, returning every lecture quantity."""
+        """Forward and backward pass for one sample, returning every lecture quantity.
+
+        Parameters
+        ----------
+        x : array-like of shape (d^(0),)
+            One sample.
+        y : float, int or array-like
+            Its target, as ``fit`` takes one (a label for cross_entropy).
+
+        Returns
+        -------
+        Trace
+            ``x`` (x^(0) .. x^(L)), ``s``, ``delta`` and ``grad`` (index l-1 for layer l) and
+            ``loss``; ``print(trace)`` shows the lecture's table.
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity, or a label out of range.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> t = fm.MLP([2, 2, 1], activation="relu", seed=0).trace([1.0, 2.0], 0.5)
+        >>> [g.shape for g in t.grad]
+        [(3, 2), (3, 1)]
+        """
         feeding.require_trainable(self, "trace")
         if checks.real_array(x, "X").ndim != 1:
             raise ValueError(f"trace takes one sample of shape ({self.sizes[0]},), got shape {np.shape(x)}")
@@ -278,8 +414,34 @@ class MLP:
         )
 
     def gradient(self, X, y, sample_weight=None):
-        """(mean loss, [dl/dW^(1), ..., dl/dW^(L)]) over the samples, without changing W;
-        with sample weights c_i, of the mean of c_i l_i."""
+        """The mean loss and its gradient over the samples, without changing the weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d^(0)) or (d^(0),)
+        y : array-like
+            Targets as ``fit`` takes them.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights c_i >= 0: the loss becomes the mean of c_i l_i.
+
+        Returns
+        -------
+        loss : float
+        grads : list of ndarray
+            dl/dW^(1), ..., dl/dW^(L), each shaped like ``weights[l-1]``.
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity, or a label out of range.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> loss, grads = fm.MLP([2, 3, 1], seed=0).gradient([[0.0, 1.0], [1.0, 0.0]], [0.0, 1.0])
+        >>> [g.shape for g in grads]
+        [(3, 3), (4, 1)]
+        """
         feeding.require_trainable(self, "gradient")
         X, Y = feeding.data(self, X, y)
         grad = np.empty_like(self.params)
@@ -287,9 +449,18 @@ class MLP:
         return loss, self._split_params(grad)
 
     def loss_value(self, X, y, sample_weight=None) -> float:
-        """The mean loss over the samples (with sample weights c_i: the mean of c_i l_i), by
-        the kernels' own (numerically stable) formulas. It runs the gradient pass and
-        discards the gradient: it costs what ``gradient`` does."""
+        """The mean loss over the samples (with sample weights c_i: the mean of c_i l_i).
+
+        It uses the kernels' own numerically stable formulas and runs the gradient pass, so it
+        costs what ``gradient`` does. X, y and sample_weight are as for ``gradient``; it raises
+        what ``gradient`` raises.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([1, 1], seed=0).loss_value([[0.0]], [0.0])   # biases start at 0: h(0) = 0
+        0.0
+        """
         feeding.require_trainable(self, "loss_value")
         X, Y = feeding.data(self, X, y)
         return self._mean_gradient(X, Y, np.empty_like(self.params), sample_weight)
@@ -335,14 +506,17 @@ class MLP:
         return [W.copy() for W in _layer_views(flat, self.sizes)]
 
     def save(self, path, *, metadata=None) -> None:
-        """Write the network to ``path`` atomically; see fastmlp.io.save and fastmlp.load."""
+        """Write the network to ``path`` atomically (see :func:`fastmlp.io.save`); read it back
+        with :func:`fastmlp.load`.
+        """
         from .io import save
 
         save(self, path, metadata=metadata)
 
     def to_onnx(self, path=None):
-        """The ONNX model of the forward pass (fastmlp.onnx.to_model), also written to
-        ``path`` if one is given. Needs the onnx extra: pip install 'fastmlp[onnx]'."""
+        """The ONNX model of the forward pass (:func:`fastmlp.onnx.to_model`), also written to
+        ``path`` if one is given. Needs the onnx extra (``pip install ".[onnx]"``).
+        """
         from . import onnx
 
         return onnx.to_model(self) if path is None else onnx.export(self, path)

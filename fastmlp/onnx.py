@@ -80,8 +80,21 @@ def to_model(net) -> onnx.ModelProto:
 
 
 def export(net, path) -> onnx.ModelProto:
-    """Write ``to_model(net)`` to ``path`` (a .onnx file) and return it. The file is written
-    beside the target and renamed over it, so an existing file is replaced whole or not at all."""
+    """Write ``to_model(net)`` to ``path`` (a .onnx file) and return it.
+
+    The file is written beside the target and renamed over it, so an existing file is
+    replaced whole or not at all. Raises what ``to_model`` raises, and OSError when the
+    file cannot be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> import fastmlp.onnx
+    >>> model = fastmlp.onnx.export(fm.MLP([2, 3, 1], seed=0), os.path.join(tempfile.mkdtemp(), "net.onnx"))
+    >>> [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+    (['x'], ['h'])
+    """
     model = to_model(net)
     with atomic_write(path) as file:
         file.write(model.SerializeToString())

@@ -19,13 +19,48 @@ from ._locking import NetworkLock
 
 
 class Perceptron:
-    """A perceptron for two classes (any two label values; the larger counts as +1).
+    """Rosenblatt's perceptron for two classes: sign(w_0 + w_1 x_1 + ... + w_d x_d).
 
-    After ``fit``: ``w`` (w_0 .. w_d), ``classes``, ``mistakes`` (per epoch) and
-    ``converged`` (an epoch made no mistake within ``max_epochs``).
+    Any two label values work; the larger counts as +1. For each misclassified sample the
+    rule adds eta y [1; x] to w, epoch by epoch, until an epoch makes no mistake.
 
-    Like an MLP it holds a lock (fastmlp._locking): fits from several threads run one after
-    the other, and predictions, saving and pickling see the result of one whole fit."""
+    Parameters
+    ----------
+    eta : float, default 1.0
+        The step of the update.
+    max_epochs : int, default 1000
+        The most epochs before giving up with a ConvergenceWarning.
+    shuffle : bool, default True
+        Visit the samples in a fresh random order each epoch.
+    seed : int, optional
+        The shuffles are drawn from it.
+    dtype : {"float64", "float32"}, default "float64"
+    backend : {"cython", "reference"}, optional
+        As for :class:`fastmlp.MLP`.
+
+    Attributes
+    ----------
+    w : ndarray of shape (d + 1,)
+        w_0 (the bias) .. w_d, after ``fit``.
+    classes : ndarray of shape (2,)
+        The two labels, the smaller first.
+    mistakes : list of int
+        Misclassified samples per epoch.
+    converged : bool
+        Whether an epoch made no mistake within ``max_epochs``.
+
+    Notes
+    -----
+    Like an MLP it holds a lock: fits from several threads run one after the other, and
+    predictions, saving and pickling see the result of one whole fit.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> p = fm.Perceptron(seed=0).fit([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 0, 0, 1])
+    >>> p.converged, p.predict([[1.0, 1.0], [0.0, 0.0]]).tolist()
+    (True, [1, 0])
+    """
 
     def __init__(self, eta=1.0, max_epochs=1000, shuffle=True, seed=None, dtype="float64", backend=None):
         self.dtype = checks.dtype(dtype)
@@ -52,10 +87,34 @@ class Perceptron:
         self._lock = NetworkLock()
 
     def fit(self, X, y) -> Perceptron:
-        """Run the perceptron algorithm from w = 0 until an epoch makes no mistake, or for
-        max_epochs epochs (then a ConvergenceWarning says so). DivergenceError if w, or
-        w^T [1; x] for a sample, overflows (inputs too large); w is then the last finite
-        epoch's."""
+        """Run the perceptron rule from w = 0 until an epoch makes no mistake, or for
+        ``max_epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            Real numbers.
+        y : array-like of shape (n_samples,)
+            Exactly two distinct labels.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity, or not exactly two labels.
+        DivergenceError
+            w, or w^T [1; x] for a sample, overflows (inputs too large); w is then the last
+            finite epoch's.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When ``max_epochs`` epochs all made mistakes (the data may not be linearly
+            separable: XOR, for one).
+        """
         X, _ = checks.samples(X, None, self.dtype)
         y = np.asarray(y)
         if y.shape != (len(X),):
@@ -105,7 +164,22 @@ class Perceptron:
             return self._decision(X)
 
     def predict(self, X) -> np.ndarray:
-        """The class on the side of the boundary where each sample lies."""
+        """The class on the side of the line (hyperplane) where each sample lies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d) or (d,)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes``.
+
+        Raises
+        ------
+        ValueError
+            Before ``fit``, or for a wrong shape, NaN or infinity.
+        """
         with self._lock.reading():
             return self.classes[(self._decision(X) > 0).astype(np.intp)]
 

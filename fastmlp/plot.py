@@ -57,6 +57,21 @@ def activations(*thetas, s=(-4.0, 4.0), axes=None, columns: int = 2) -> Figure:
     that order), or None for a new figure with ``columns`` activations per row.
     Softmax is shown as x_1 of two units as s_1 moves and s_2 = 0; sign as the
     perceptron's unit, whose derivative is 0 wherever it exists (it is not trainable).
+
+    Raises
+    ------
+    TypeError
+        For something other than what is described above.
+    ValueError
+        For bad values: a wrong shape, NaN or infinity, an empty range.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> fig = plot.activations("tanh", fm.activation("elu", alpha=0.5))
+    >>> len(fig.axes)   # theta and theta' for each
+    4
     """
     thetas = [activation(t) for t in thetas] or [activation(name) for name in KINDS]
     low, high = _interval(s, "s")
@@ -132,7 +147,25 @@ def loss_curves(histories, *, ax=None, log: bool | None = None) -> Figure:
     mapping {label: History}, and the validation score (dotted) where there is one: in a
     panel below, or on a second y axis of ``ax`` when axes are given. A dot marks the best
     epoch kept by early stopping. log: a logarithmic loss axis (default: when the losses
-    span more than two decades)."""
+    span more than two decades).
+
+    Raises
+    ------
+    TypeError
+        For anything but a History or a mapping of them.
+    ValueError
+        For no History, or one with no epochs.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> from fastmlp.datasets import moons
+    >>> X, y = moons(100, seed=0)
+    >>> net = fm.MLP([2, 8, 1], loss="binary_cross_entropy", seed=0)
+    >>> fig = plot.loss_curves(net.fit(X, y, epochs=5, eta=0.3, validation_fraction=0.2))
+    >>> fig.savefig("loss.png")  # doctest: +SKIP
+    """
     labelled = _histories(histories)
     scored = any(h.val_score for h in labelled.values())
     panel = ax is None and scored
@@ -216,8 +249,39 @@ def learning_rates(net, X, y, *, etas=(0.001, 0.01, 0.1, 1.0), epochs: int = 30,
     ``etas`` for ``epochs`` epochs and draw each run's mean training loss per epoch: too
     small a rate creeps, a good one falls fast, too large a one oscillates or diverges. A
     run that diverges ends its curve with an X at the epoch that failed (its
-    DivergenceError's history holds the epochs before). ``net`` itself is not changed.
-    fit_options go to ``fit`` (batch_size, shuffle, seed, optimizer, ...)."""
+    DivergenceError's history holds the epochs before) on the loss of the last epoch that
+    finished (the starting loss, at epoch 0, when the first epoch failed); losses above 100
+    times the starting loss run along the top of the frame. ``net`` itself is not changed.
+    fit_options go to ``fit`` (batch_size, shuffle, seed, optimizer, ...).
+
+    Parameters
+    ----------
+    net : MLP
+    X, y : array-like
+        Training data as ``net.fit`` takes it: X of shape (n_samples, d^(0)).
+    etas : sequence of float, default (0.001, 0.01, 0.1, 1.0)
+        Rates > 0.
+    epochs : int, default 30
+    ax : matplotlib Axes, optional
+
+    Raises
+    ------
+    TypeError
+        For anything but an MLP, or etas that are not a list.
+    ValueError
+        For no rates, a rate <= 0, ``solver="lbfgs"``, or data ``net.fit`` refuses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> X = np.linspace(-2, 2, 64)[:, None]
+    >>> net = fm.MLP([1, 16, 1], activation="relu", seed=0)
+    >>> fig = plot.learning_rates(net, X, np.sin(1.5 * X[:, 0]), etas=[0.03, 10.0], epochs=10, batch_size=None)
+    >>> fig.axes[0].get_legend().get_texts()[1].get_text().endswith("(diverged in epoch 6)")
+    True
+    """
     if not isinstance(net, MLP):
         raise TypeError(f"learning_rates trains an MLP, not {type(net).__name__}")
     if isinstance(etas, (str, bytes)) or not hasattr(etas, "__iter__"):
@@ -244,13 +308,14 @@ def learning_rates(net, X, y, *, etas=(0.001, 0.01, 0.1, 1.0), epochs: int = 30,
     for k, (eta, losses, diverged) in enumerate(runs):
         colour = f"C{k % 10}"
         label = f"$\\eta$ = {eta:g}" + (f" (diverged in epoch {len(losses) + 1})" if diverged else "")
-        ax.plot(np.arange(1, len(losses) + 1), losses, color=colour, label=label)
-        if diverged:
-            last = losses[-1] if losses else top
-            ax.plot([len(losses) + 1], [min(last, top / 3)], "X", color=colour, markersize=11,
-                    markeredgecolor="black", gid="divergence")
+        shown = np.minimum(losses, top)  # a loss above the frame runs along its top edge
+        ax.plot(np.arange(1, len(losses) + 1), shown, color=colour, label=label, clip_on=False)
+        if diverged:  # the X sits on the curve's last point: the last epoch that finished
+            at = (len(losses), shown[-1]) if losses else (0, min(start, top))
+            ax.plot([at[0]], [at[1]], "X", color=colour, markersize=11, markeredgecolor="black",
+                    gid="divergence", zorder=3, clip_on=False)
     ax.set_ylim(min(finite, default=start) / 2, top)
-    ax.set_xlim(0.5, epochs + 0.5)
+    ax.set_xlim(0.5 if all(losses for _, losses, _ in runs) else -0.5, epochs + 0.5)
     _epoch_axis(ax)
     ax.set_ylabel("mean training loss")
     ax.set_title("the same network at several learning rates", fontsize="medium")
@@ -267,7 +332,35 @@ def decision_regions(model, X, y, *, ax=None, title: str | None = None) -> Figur
     on top, coloured by their true class, and the boundary between the regions. ``model``
     is a trained MLP on two inputs (classification loss, or l2 with one output, whose
     nearest class value counts, or one-hot targets y) or a fitted Perceptron. The title
-    says how many samples it gets right (and whether the perceptron converged)."""
+    says how many samples it gets right (and whether the perceptron converged).
+
+    Parameters
+    ----------
+    model : MLP or Perceptron
+    X : array-like of shape (n_samples, 2)
+    y : array-like of shape (n_samples,)
+        The true classes (one-hot rows of shape (n_samples, d^(L)) for an l2 network).
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Raises
+    ------
+    TypeError
+        For a model that is neither an MLP nor a Perceptron.
+    ValueError
+        For a model not on two inputs, an unfitted Perceptron, X not of shape (n, 2), NaN or
+        infinity, or y of another length.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> from fastmlp.datasets import blobs
+    >>> X, y = blobs(40, seed=0)
+    >>> fig = plot.decision_regions(fm.Perceptron(seed=0).fit(X, y), X, y)
+    >>> fig.axes[0].get_title()
+    'perceptron (converged): 100% right'
+    """
     X = checks.real_array(X, "X")
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
         raise ValueError(f"decision_regions draws two inputs: X must have shape (n, 2), got {X.shape}")
@@ -296,6 +389,8 @@ def decision_regions(model, X, y, *, ax=None, title: str | None = None) -> Figur
         if members.any():
             ax.scatter(X[members, 0], X[members, 1], color=colours[k], edgecolors="black", s=28,
                        label=f"class {label}", zorder=3)
+    if isinstance(model, Perceptron):
+        _draw_perceptron_line(ax, model, low, high)
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
     ax.set_xlabel("$x_1$")
@@ -328,6 +423,25 @@ def _decider(model, y):
     return lambda P: values[np.abs(model.forward(P)[:, :1] - values).argmin(axis=1)]
 
 
+def _draw_perceptron_line(ax, model, low, high) -> None:
+    """The perceptron's line w_0 + w_1 x_1 + w_2 x_2 = 0 (its last one if it never
+    converged), dashed across the frame, or a note where it lies outside the frame."""
+    w0, w1, w2 = (float(v) for v in model.w)
+    label = "its line" if model.converged else "its last line"
+    if abs(w2) >= abs(w1) and w2 != 0:
+        x1 = np.array([low[0], high[0]])
+        x2 = -(w0 + w1 * x1) / w2
+    elif w1 != 0:
+        x2 = np.array([low[1], high[1]])
+        x1 = -(w0 + w2 * x2) / w1
+    else:  # w_1 = w_2 = 0: no line, one class everywhere
+        x1 = x2 = np.array([])
+    corners = [w0 + w1 * a + w2 * b for a in (low[0], high[0]) for b in (low[1], high[1])]
+    if not (min(corners) < 0 < max(corners)):  # the line misses the frame
+        label += " (outside the frame)"
+    ax.plot(x1, x2, "--", color="black", lw=1.6, gid="perceptron_line", label=label, zorder=4)
+
+
 def _model_name(model) -> str:
     if isinstance(model, Perceptron):
         state = "converged" if model.converged else f"no convergence in {len(model.mistakes)} epochs"
@@ -343,7 +457,23 @@ def network(net, *, ax=None, max_units: int = MAX_UNITS, values: bool | None = N
     output as a square, and every weight w_ij^(l) as an edge coloured by its sign and as
     wide as its size. Layers wider than ``max_units`` show their first units and the last
     one around an ellipsis. values: write each weight on its edge (default: when at most
-    16 edges are drawn)."""
+    16 edges are drawn).
+
+    Raises
+    ------
+    TypeError
+        For anything but an MLP.
+    ValueError
+        For ``max_units`` below 3.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp import plot
+    >>> fig = plot.network(fm.MLP([3, 2, 1], seed=0))
+    >>> len(fig.axes[0].lines)   # one edge per weight
+    11
+    """
     if not isinstance(net, MLP):
         raise TypeError(f"network draws an MLP, not {type(net).__name__}")
     max_units = checks.positive_int(max_units, "max_units")
@@ -364,15 +494,17 @@ def network(net, *, ax=None, max_units: int = MAX_UNITS, values: bool | None = N
     norm, cmap = Normalize(-size, size), matplotlib.colormaps["coolwarm"]
     width = SPACING * net.L + 1.6
     fig, ax = _figure_and_ax(ax, (0.6 * width + 1.4, 0.6 * (rows + 2.4)))
+    segments = {(l, i, j): (place[l - 1][i], place[l][j]) for l, i, j in edges}
+    labels = _label_places(segments) if values else {}
     for l, i, j in edges:
         w = float(net.weights[l - 1][i, j - 1])
-        (x0, y0), (x1, y1) = place[l - 1][i], place[l][j]
+        (x0, y0), (x1, y1) = segments[l, i, j]
         ax.plot([x0, x1], [y0, y1], color=cmap(norm(w)), lw=0.4 + 3.6 * abs(w) / size, zorder=1,
-                solid_capstyle="round")
-        if values:  # edges into unit j carry their values at the j-th of evenly spaced points along them
-            t = j / (net.sizes[l] + 1)
-            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), f"{w:.3g}", fontsize="x-small", ha="center",
-                    va="center", zorder=4, bbox=LABEL_BOX)
+                solid_capstyle="round", gid=f"w_{i}{j}^({l})")
+        if values:  # on its own edge, turned with it, where the other edges and labels are farthest
+            (x, y), angle = labels[l, i, j]
+            ax.text(x, y, f"{w:.3g}", fontsize="x-small", ha="center", va="center", rotation=angle,
+                    rotation_mode="anchor", zorder=4, bbox=LABEL_BOX, gid=f"value w_{i}{j}^({l})")
     for l, units in enumerate(place):
         for j, (x, y) in units.items():
             if j is None:
@@ -392,6 +524,36 @@ def network(net, *, ax=None, max_units: int = MAX_UNITS, values: bool | None = N
     ax.set_aspect("equal")
     ax.axis("off")
     return fig
+
+
+def _label_places(segments: dict) -> dict:
+    """{edge: ((x, y), angle in degrees)}: for each edge, in turn, the point between 20% and
+    80% of its length that lies farthest from every other edge of its layer and from the
+    labels placed before it, so that no value sits where edges cross."""
+    placed, found = [], {}
+    ts = np.linspace(0.2, 0.8, 25)
+    for key, (a, b) in segments.items():
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        points = a + ts[:, None] * (b - a)
+        clearance = np.full(len(ts), np.inf)
+        for other, (c, d) in segments.items():
+            if other != key and other[0] == key[0]:
+                clearance = np.minimum(clearance, _distance_to_segment(points, np.asarray(c, float),
+                                                                       np.asarray(d, float)))
+        for q in placed:
+            clearance = np.minimum(clearance, np.hypot(*(points - q).T))
+        best = points[int(np.argmax(clearance - 1e-3 * np.abs(ts - 0.5)))]  # ties: nearer the middle
+        placed.append(best)
+        angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+        found[key] = ((float(best[0]), float(best[1])), angle)
+    return found
+
+
+def _distance_to_segment(points, c, d):
+    """Distance from each of points (m, 2) to the segment from c to d."""
+    span = d - c
+    t = np.clip((points - c) @ span / max(float(span @ span), 1e-12), 0.0, 1.0)
+    return np.hypot(*(points - (c + t[:, None] * span)).T)
 
 
 def _units_shown(d: int, limit: int) -> list:

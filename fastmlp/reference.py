@@ -130,7 +130,7 @@ def gradient(x, delta, r=None):
 
 
 def soft_threshold(w, t):
-    """sign(w) max(|w| - t, 0): the L1 step, leaving at 0 a weight it would carry past 0."""
+    """``sign(w) max(|w| - t, 0)``: the L1 step, leaving at 0 a weight it would carry past 0."""
     return w - t if w > t else (w + t if w < -t else 0.0)
 
 

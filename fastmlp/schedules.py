@@ -22,7 +22,14 @@ def _rate(eta) -> float:
 
 @dataclass
 class Constant:
-    """eta_t = eta."""
+    """eta_t = eta.
+
+    Raises ValueError for a rate that is not a finite number >= 0.
+
+    >>> from fastmlp import schedules
+    >>> schedules.constant(0.1)(5, None)
+    0.1
+    """
 
     eta: float
 
@@ -35,7 +42,14 @@ class Constant:
 
 @dataclass
 class InverseScaling:
-    """eta_t = eta / (t + 1)^power (scikit-learn's 'invscaling', counted in epochs)."""
+    """eta_t = eta / (t + 1)^power (scikit-learn's 'invscaling', counted in epochs).
+
+    Raises ValueError for a rate that is not a finite number >= 0.
+
+    >>> from fastmlp import schedules
+    >>> schedules.inverse_scaling(0.1, power=0.5)(3, None)
+    0.05
+    """
 
     eta: float
     power: float = 0.5
@@ -50,7 +64,15 @@ class InverseScaling:
 
 @dataclass
 class StepDecay:
-    """eta_t = eta * factor^(t // every): the rate drops by ``factor`` every ``every`` epochs."""
+    """eta_t = eta * factor^(t // every): the rate drops by ``factor`` every ``every`` epochs.
+
+    Raises ValueError for a rate that is not a finite number >= 0, or a bad factor or
+    ``every``.
+
+    >>> from fastmlp import schedules
+    >>> [schedules.step_decay(1.0, factor=0.5, every=2)(t, None) for t in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
 
     eta: float
     factor: float = 0.5

@@ -21,7 +21,15 @@ DIGITS = 6  # significant digits of every number
 class Trace:
     """The lecture's quantities for one sample: x has L+1 entries (x[0] is the input);
     s, delta and grad have L entries, index l-1 holding layer l; grad[l-1][i, j] is
-    dl/dw_ij^(l)."""
+    dl/dw_ij^(l).
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> t = fm.MLP([2, 3, 1], seed=0).trace([1.0, -1.0], 0.5)
+    >>> len(t.x), len(t.delta), t.grad[0].shape
+    (3, 2, (3, 3))
+    """
 
     x: list
     s: list

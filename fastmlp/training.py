@@ -36,8 +36,27 @@ class History:
     the validation score after the epoch (accuracy for classification losses, R^2 for l2).
     With early stopping, ``best_epoch`` is the epoch (counted from 1) whose weights the
     network was left with, ``stopped_epoch`` the epoch after which it stopped (None: all ran).
-    ``threads``: the threads per-sample SGD ran on (see MLP's n_threads); ``notes``: why
-    the fit ran otherwise than asked (e.g. on fewer threads).
+
+    Attributes
+    ----------
+    loss, seconds, samples_per_second, eta, val_loss, val_score : list of float
+        One entry per epoch, as described above (``val_*`` empty without validation).
+    best_epoch, stopped_epoch : int or None
+    epochs : int
+        How many epochs ran.
+    threads : int
+        The threads per-sample SGD ran on (see MLP's ``n_threads``).
+    notes : list of str
+        Why the fit ran otherwise than asked (e.g. on fewer threads).
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp.datasets import xor
+    >>> X, y = xor()
+    >>> history = fm.MLP([2, 4, 1], loss="binary_cross_entropy", seed=0).fit(X, y, epochs=3, eta=0.5)
+    >>> history.epochs, len(history.loss), history.eta
+    (3, 3, [0.5, 0.5, 0.5])
     """
 
     loss: list = field(default_factory=list)
@@ -76,63 +95,110 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         progress=False, solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False,
         patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd",
         sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0, **settings):
-    """Train the network in place from its current weights; returns the History (one entry
-    per epoch, per iteration for L-BFGS).
+    """Train the network in place from its current weights.
 
-    The loop:
-      epochs: epochs of SGD (for L-BFGS: the most iterations).
-      batch_size: 1 is the lecture's per-sample SGD, k minibatches of k, None the full batch.
-      eta: the learning rate, a number >= 0 or a schedule(t, history) -> eta called before
-        each epoch (see fastmlp.schedules).
-      shuffle: visit the samples in a fresh random order each epoch.
-      seed: draw shuffles, splits and dropout masks from this seed (default: from the
-        network's own generator ``net.rng``, which then advances).
-      callback: callback(epoch, history), run after each epoch (epoch counted from 1). While
-        it runs, other threads may read the network (predict, save, copy), so that it may
-        hand the network to a thread pool and wait; a change it makes (sgd_step) waits for
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d^(0))
+        Real numbers (lists, any real dtype, any memory order), converted once to the
+        network's dtype.
+    y : array-like
+        For ``l2``: targets of shape (n_samples, d^(L)), or (n_samples,) for one output.
+        For ``cross_entropy``: integer labels 0..K-1 of shape (n_samples,) or one-hot rows.
+        For ``binary_cross_entropy``: values in [0, 1] of shape (n_samples,) or
+        (n_samples, d^(L)).
+    epochs : int, default 10
+        Epochs of SGD (for L-BFGS: the most iterations).
+    batch_size : int or None, default 1
+        1 is the lecture's per-sample SGD, k minibatches of k, None the full batch.
+    eta : float or callable, default 0.1
+        The learning rate, a number >= 0, or a schedule ``schedule(t, history) -> eta``
+        called before each epoch (see :mod:`fastmlp.schedules`).
+    shuffle : bool, default True
+        Visit the samples in a fresh random order each epoch.
+    seed : int, optional
+        Draw shuffles, splits and dropout masks from this seed (default: from the network's
+        own generator ``net.rng``, which then advances).
+    callback : callable, optional
+        ``callback(epoch, history)``, run after each epoch (epoch counted from 1). While it
+        runs, other threads may read the network (predict, save, copy), so that it may hand
+        the network to a thread pool and wait; a change it makes (``sgd_step``) waits for
         those reads first.
-      verbose: print one line per epoch (loss, validation, samples/s).
-      progress: show a progress bar on stderr (epoch, loss, validation loss, samples/s;
-        tqdm's when it is installed), redrawn at most a few times a second.
-      solver: "sgd", or "lbfgs" for scipy's L-BFGS-B on the full-batch mean loss (batch_size,
-        shuffle, eta and the optimizers do not apply; it may stop early when it converges).
-      reinitialise: draw fresh weights (and clear the optimizer's state) first.
+    verbose : bool, default False
+        Print one line per epoch (loss, validation, samples/s).
+    progress : bool, default False
+        Show a progress bar on stderr (tqdm's when it is installed).
+    solver : {"sgd", "lbfgs"}, default "sgd"
+        "lbfgs" runs scipy's L-BFGS-B on the full-batch mean loss (batch_size, shuffle, eta,
+        the optimizers and dropout do not apply; it may stop early when it converges).
+    validation_data : tuple, optional
+        ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``.
+    validation_fraction : float, optional
+        Or hold out this share of X (stratified by class for classification losses). Either
+        way each epoch records ``history.val_loss`` and ``val_score`` (accuracy, or R^2 for
+        l2).
+    early_stopping : bool, default False
+        Stop once ``patience`` epochs in a row have not improved the best ``monitor`` by
+        ``tol``, and keep the best epoch's weights.
+    patience : int, default 10
+    tol : float, default 1e-4
+    monitor : {"val_loss", "val_score"}, default "val_loss"
+    reinitialise : bool, default False
+        Draw fresh weights (and clear the optimizer's state) first.
+    l2, l1 : float, default 0.0
+        Penalties on the weights, not the biases: ``w <- soft(w - eta (g + l2 w), eta l1)``.
+        L-BFGS minimises ``the mean loss + l2/2 |w|^2`` and takes no l1.
+    optimizer : str, default "sgd"
+        By name; its hyperparameters are keyword options (each optimizer reads its own,
+        with the defaults shown):
 
-    Validation and early stopping:
-      validation_data: (X_val, y_val) or (X_val, y_val, sample_weight_val).
-      validation_fraction: or hold out this share of X (stratified by class for
-        classification losses; held-out samples keep their weights). Either way each epoch
-        records history.val_loss and val_score (accuracy, or R^2 for l2).
-      early_stopping: stop once ``patience`` epochs in a row have not improved the best
-        ``monitor`` ("val_loss" or "val_score") by ``tol``, and keep the best epoch's weights.
-
-    Penalties and optimizers:
-      l2, l1: penalise the weights, not the biases: w <- soft(w - eta (g + l2 w), eta l1).
-        L-BFGS minimises the mean loss + l2/2 |w|^2 and takes no l1. history.loss is the
-        unpenalised mean loss for SGD, the penalised objective for L-BFGS.
-      optimizer: by name, its hyperparameters as keywords (each optimizer reads its own):
 {optimizers}
-        Their state stays in ``net.optimizer``, so a later fit or sgd_step with the same
+
+        The state stays in ``net.optimizer``, so a later fit or sgd_step with the same
         optimizer and settings continues it.
+    sample_weight : array-like of shape (n_samples,), optional
+        One number >= 0 per sample: sample i counts c_i times (its loss is c_i l_i).
+    class_weight : "balanced" or dict, optional
+        For classification losses: "balanced" weighs class k by n / (K n_k); a dict
+        ``{class: weight}`` sets single classes. Multiplies ``sample_weight``.
+    dropout : float or list of float, optional
+        Inverted dropout of hidden units, one rate for all hidden layers or one per hidden
+        layer; kept units are scaled by 1 / (1 - rate), so prediction drops nothing.
+    update_dropout : float, default 0.0
+        The lecture's variant: the share of the weights each step leaves unchanged.
 
-    Weights and dropout (SGD only for dropout):
-      sample_weight: one number >= 0 per sample; sample i counts c_i times (its loss is
-        c_i l_i; per sample, c_i scales eta).
-      class_weight: "balanced" (class k weighs n / (K n_k)) or {class: weight}, for
-        classification losses; multiplies sample_weight. history.loss, val_loss and
-        val_score are then weighted.
-      dropout: inverted dropout of hidden units, one rate for all hidden layers or one per
-        hidden layer; kept units are scaled by 1 / (1 - rate), so prediction drops nothing.
-      update_dropout: the lecture's variant: the share of the weights each step leaves
-        unchanged, drawn at random.
+    Returns
+    -------
+    History
+        One entry per epoch (per iteration for L-BFGS): ``loss`` (the unpenalised mean
+        training loss for SGD, the penalised objective for L-BFGS), ``seconds``,
+        ``samples_per_second``, ``eta``, and with validation ``val_loss`` and ``val_score``.
 
-    A rejected argument raises before anything changes. If an epoch diverges the weights and
-    the generator are those after the last finite epoch. Any exception that ends training
-    (a DivergenceError, a KeyboardInterrupt, or one the callback or the schedule raises,
-    which passes through unchanged) carries the history so far as ``exc.history``, and the
-    network keeps the weights of the last epoch that finished.
+    Raises
+    ------
+    ValueError, TypeError
+        A rejected argument (a wrong shape, NaN or infinity, an unknown option or a bad
+        value), before anything changes.
+    DivergenceError
+        The loss or the weights became non-finite; the weights and the generator are those
+        after the last finite epoch.
 
-    Other threads wait while a fit trains a network (see "Threads" in the README).
+    Notes
+    -----
+    Any exception that ends training (a DivergenceError, a KeyboardInterrupt, or one the
+    callback or the schedule raises, which passes through unchanged) carries the history so
+    far as ``exc.history``, and the network keeps the weights of the last epoch that
+    finished. Other threads wait while a fit trains a network.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> from fastmlp.datasets import moons
+    >>> X, y = moons(100, seed=0)
+    >>> net = fm.MLP([2, 8, 1], loss="binary_cross_entropy", seed=0)
+    >>> history = net.fit(X, y, epochs=5, batch_size=10, eta=0.5)
+    >>> history.epochs, history.loss[-1] < history.loss[0]
+    (5, True)
     """
     feeding.require_trainable(net, "fit")
     epochs = checks.positive_int(epochs, "epochs")

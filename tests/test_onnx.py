@@ -257,12 +257,12 @@ def test_missing_onnx_names_the_extra(monkeypatch):
         fm.MLP([2, 1]).to_onnx()
 
 
-def test_readme_example(tmp_path, monkeypatch):
-    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-    section = readme.read_text().split("## Deploy with ONNX", 1)[1]
-    code, printed = re.findall(r"```(?:python)?\n(.*?)```", section, flags=re.S)[:2]
+def test_the_docs_example(tmp_path, monkeypatch):
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide" / "saving.md"
+    section = page.read_text().split("## Deploy with ONNX", 1)[1]
+    code, printed = re.findall(r"```(?:python|text)\n(.*?)```", section, flags=re.S)[:2]
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, str(page), "exec"), {})
     assert out.getvalue().split() == printed.split()

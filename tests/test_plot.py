@@ -193,9 +193,11 @@ def test_learning_rates_marks_the_divergence(tmp_path):
     failed = caught.value.history.epochs + 1
     ax = fig.axes[0]
     marks = [line for line in ax.lines if line.get_gid() == "divergence"]
-    assert len(marks) == 1 and list(marks[0].get_xdata()) == [failed]
     curves = [line for line in ax.lines if line.get_gid() != "divergence"]
     assert [len(c.get_xdata()) for c in curves] == [15, 15, failed - 1]
+    # the X sits on the diverging curve's last point, the last epoch that finished
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [failed - 1]
+    assert list(marks[0].get_ydata()) == [curves[2].get_ydata()[-1]]
     assert curves[2].get_label() == f"$\\eta$ = 5 (diverged in epoch {failed})"
     # the curves are the runs' own histories
     np.testing.assert_allclose(curves[1].get_ydata(), net.copy().fit(X, y, epochs=15, eta=0.1, batch_size=None).loss)
@@ -374,14 +376,14 @@ def test_missing_matplotlib_names_the_extra():
     assert "fastmlp.plot needs matplotlib: pip install 'fastmlp[plot]'" in done.stderr
 
 
-def test_readme_pictures_code_runs(tmp_path, monkeypatch):
+def test_the_docs_pictures_code_runs(tmp_path, monkeypatch):
     import pathlib
     import re
 
-    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-    section = readme.read_text().split("## The lecture's pictures", 1)[1]
+    page = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide" / "plotting.md"
+    section = page.read_text()
     code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "README.md", "exec"), {})
+    exec(compile(code, str(page), "exec"), {})
     for name in ("loss", "moons", "network", "thetas", "rates"):
         assert imread(tmp_path / f"{name}.png").std() > 0.05

@@ -13,7 +13,7 @@ import pytest
 import fastmlp as fm
 
 PACKAGE = pathlib.Path(fm.__file__).resolve().parent
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+API_INDEX = pathlib.Path(__file__).resolve().parent.parent / "docs" / "api" / "index.rst"
 
 # What a user sees on a network: the lecture's quantities, the settings and the methods.
 NETWORK_NAMES = {
@@ -28,13 +28,13 @@ PUBLIC_MODULES = {
 }
 
 
-def readme_public_names():
-    section = README.read_text().split("## Public names", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"`fm\.(\w+)`", section))
+def documented_public_names():
+    section = API_INDEX.read_text().split("Public names\n", 1)[1]
+    return set(re.findall(r"``fm\.(\w+)``", section))
 
 
-def test_all_is_what_the_readme_documents():
-    assert set(fm.__all__) == readme_public_names()
+def test_all_is_what_the_api_reference_lists():
+    assert set(fm.__all__) == documented_public_names()
     for name in fm.__all__:
         assert hasattr(fm, name), name
 

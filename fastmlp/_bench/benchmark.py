@@ -1,6 +1,8 @@
 """fastmlp against its peers: the same SGD epochs and predictions, timed in one run.
 
     python bench/compare.py [--threads 1] [--quick] [--workloads W1,W2] [--markdown]
+    python bench/compare.py --widths 16,64,256 --json widths.json
+
 
 Each workload is one epoch of SGD (tanh hidden layers, softmax + cross-entropy, eta 0.01,
 shuffled) or one batched prediction, on random data: only the shapes matter. For every
@@ -80,6 +82,11 @@ WORKLOADS = {
         Workload("W12", (784, 1024, 10), "float32", 1, "train", 20_000),
     ]
 }
+
+
+def width_workload(hidden: int) -> Workload:
+    """One per-sample SGD epoch of 784-``hidden``-10 float32: a point of the width sweep."""
+    return Workload(f"H{hidden}", (784, hidden, 10), "float32", 1, "train", 40_000)
 
 
 @dataclass(frozen=True)
@@ -416,7 +423,18 @@ def parse_args(argv):
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, e.g. W1,W2")
     parser.add_argument("--peers", default=",".join(_peers.PEERS), help="comma-separated implementations")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--widths", default="", help="instead of the workloads, per-sample SGD epochs of "
+                        "784-H-10 float32 at each hidden width H, e.g. 16,64,256")
+    parser.add_argument("--json", metavar="FILE", help="also write the results, machine, load and date to FILE")
     args = parser.parse_args(argv)
+    if args.widths:
+        try:
+            widths = [int(h) for h in args.widths.split(",")]
+        except ValueError:
+            parser.error(f"--widths: whole numbers separated by commas, got {args.widths!r}")
+        if not widths or min(widths) < 1:
+            parser.error(f"--widths: widths must be >= 1, got {args.widths!r}")
+        args.workloads = ",".join(WORKLOADS.setdefault(f"H{h}", width_workload(h)).name for h in widths)
     for option, choices in (("workloads", WORKLOADS), ("peers", _peers.PEERS)):
         chosen = [c.strip() for c in getattr(args, option).split(",") if c.strip()]
         unknown = [c for c in chosen if c not in choices]
@@ -476,7 +494,30 @@ def main(argv=None) -> int:
     startup = {what: startup_seconds(code, settings.import_repeats) for what, code in IMPORTS.items()}
     memory = {p: peak_memory(p, settings.memory_samples, args.threads) for p in ("fastmlp", "torch") if p in present}
     print(render(header, roof, results, startup, memory, checks, settings, args.markdown))
+    if args.json:
+        Path(args.json).write_text(json.dumps(as_record(header, roof, results, args.threads), indent=1) + "\n")
     return 0
+
+
+def as_record(header, roof, results, threads: int) -> dict:
+    """The run as JSON-ready data: when, on what (the machine lines, CPU and load), the roof,
+    and each implementation's rates per workload."""
+    models = [line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")]
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": models[0] if models else platform.processor(),
+        "cpus": os.cpu_count(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "threads": threads,
+        "machine": header,
+        "roof_gflops": roof,
+        "results": [{
+            "workload": r.workload.name, "sizes": list(r.workload.sizes), "dtype": r.workload.dtype,
+            "batch_size": r.workload.batch_size, "kind": r.workload.kind, "optimizer": r.workload.optimizer,
+            "implementation": r.peer, "n": r.n, "samples_per_second": r.rate if r.rates else None,
+            "rates": r.rates, "note": r.note,
+        } for r in results],
+    }
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def blas_threads(n_threads):
     from the main thread only: set from another thread it reads back unchanged, and setting
     it there around every call slows the calls of other threads (four 64-100-10 digits fits
     took 0.9 s in two worker threads without a limit, 20-60 s when each worker set and
-    restored it; see the README's "Scaling out"). So in other threads this changes
+    restored it; see docs/guide/threads.md, "Scaling out with Dask"). So in other threads this changes
     nothing; limit BLAS around the threads instead, e.g. with
     threadpoolctl.threadpool_limits(1) in the main thread. The network's kernel calls and
     the estimators' whole fits and predictions both go through it. ValueError unless

@@ -1,5 +1,5 @@
 """A drop-in for ``network.py`` of Michael Nielsen's "Neural Networks and Deep Learning"
-(chapters 1 and 2), computed by fastmlp's kernels.
+(chapters 1 and 2), computed by fastmlp's kernels::
 
     from fastmlp.compat.nielsen import Network    # instead of: from network import Network
     net = Network([784, 30, 10])
@@ -24,7 +24,31 @@ from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_prime
 
 class Network(ColumnNetwork):
     """A sigmoid network with ``sizes`` units per layer (input first), trained on the
-    quadratic cost C = 1/2 ||a - y||^2 per sample."""
+    quadratic cost C = 1/2 ||a - y||^2 per sample, as in Nielsen's ``network.py``.
+
+    Parameters
+    ----------
+    sizes : list of int
+        Units per layer, input first, e.g. [784, 30, 10].
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad sizes; ``SGD``, ``feedforward`` and ``evaluate`` raise them for data of the wrong
+        shape.
+
+    Examples
+    --------
+    His data: lists of ``(x, y)`` pairs of column vectors, x of shape (sizes[0], 1), y one-hot
+    of shape (sizes[-1], 1) for training and an integer label for testing.
+
+    >>> import numpy as np
+    >>> from fastmlp.compat.nielsen import Network
+    >>> np.random.seed(0)
+    >>> net = Network([2, 3, 1])
+    >>> net.feedforward(np.array([[0.5], [1.0]])).shape
+    (1, 1)
+    """
 
     def __init__(self, sizes):
         super().__init__(sizes, loss="l2")

@@ -1,5 +1,5 @@
 """A drop-in for ``network2.py`` of Michael Nielsen's "Neural Networks and Deep Learning"
-(chapter 3), computed by fastmlp's kernels.
+(chapter 3), computed by fastmlp's kernels::
 
     from fastmlp.compat.nielsen2 import Network, CrossEntropyCost, load
     net = Network([784, 30, 10], cost=CrossEntropyCost)
@@ -74,7 +74,17 @@ def vectorized_result(j, classes=10):
 
 class Network(ColumnNetwork):
     """A sigmoid network with ``sizes`` units per layer (input first), trained on ``cost``
-    (QuadraticCost or CrossEntropyCost); weights drawn by ``default_weight_initializer``."""
+    (QuadraticCost or CrossEntropyCost); weights drawn by ``default_weight_initializer``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp.compat.nielsen2 import Network, QuadraticCost
+    >>> np.random.seed(0)
+    >>> net = Network([2, 3, 1], cost=QuadraticCost)
+    >>> net.feedforward(np.array([[0.5], [1.0]])).shape
+    (1, 1)
+    """
 
     def __init__(self, sizes, cost=CrossEntropyCost):
         super().__init__(sizes, loss=_loss_of(cost))

@@ -23,7 +23,14 @@ CITATION = (
 
 
 def load_digits():
-    """(X, y): X float64 of shape (1797, 64) with pixel counts 0..16, y int64 labels 0..9."""
+    """The shipped handwritten digits: (X, y), X float64 of shape (1797, 64) with pixel
+    counts 0..16 (8x8 images, row by row), y int64 labels 0..9 of shape (1797,).
+
+    >>> from fastmlp.datasets import load_digits
+    >>> X, y = load_digits()
+    >>> X.shape, X.dtype, y.shape, y.dtype
+    ((1797, 64), dtype('float64'), (1797,), dtype('int64'))
+    """
     with resources.files(__package__).joinpath("data/digits.csv.gz").open("rb") as raw:
         with gzip.open(raw, "rt") as text:
             table = np.loadtxt(text, delimiter=",", dtype=np.float64)
@@ -32,7 +39,17 @@ def load_digits():
 
 def train_test_split(X, y, test_fraction=0.25, seed=0):
     """A stratified split: each class contributes ``test_fraction`` of its samples to the
-    test set, chosen at random from ``seed``. Returns X_train, X_test, y_train, y_test."""
+    test set, chosen at random from ``seed``. Returns X_train, X_test, y_train, y_test.
+
+    X is array-like of shape (n_samples, ...), y of shape (n_samples,). Raises ValueError for a
+    fraction outside (0, 1) or X and y of different lengths.
+
+    >>> from fastmlp.datasets import load_digits, train_test_split
+    >>> X, y = load_digits()
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.25, seed=0)
+    >>> len(X_train) + len(X_test) == len(X)
+    True
+    """
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction!r}")
     X, y = checks.real_array(X, "X"), checks.real_array(y, "y")

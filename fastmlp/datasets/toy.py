@@ -13,7 +13,16 @@ from .. import _checks as checks
 
 def xor(n_per_corner: int = 1, noise: float = 0.0, seed=0):
     """The corners (0,0), (0,1), (1,0), (1,1) with y = x_1 XOR x_2, each repeated
-    ``n_per_corner`` times with Gaussian noise of standard deviation ``noise`` added."""
+    ``n_per_corner`` times with Gaussian noise of standard deviation ``noise`` added.
+
+    Returns (X, y): X float64 of shape (4 n_per_corner, 2), y int64 labels 0 and 1 of shape (4 n_per_corner,).
+    Raises ValueError for a count below 1 or a negative noise.
+
+    >>> from fastmlp.datasets import xor
+    >>> X, y = xor()
+    >>> X.tolist(), y.tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
+    """
     n, noise, rng = _settings(n_per_corner, "n_per_corner", noise, seed)
     corners = np.repeat(np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), n, axis=0)
     y = np.repeat(np.array([0, 1, 1, 0], dtype=np.int64), n)
@@ -22,7 +31,11 @@ def xor(n_per_corner: int = 1, noise: float = 0.0, seed=0):
 
 def blobs(n: int = 100, distance: float = 3.0, noise: float = 0.5, seed=0):
     """Two Gaussian clouds of n // 2 and n - n // 2 points, their centres ``distance``
-    apart on the diagonal: linearly separable when noise is small against distance."""
+    apart on the diagonal: linearly separable when noise is small against distance.
+
+    Returns (X, y): X float64 of shape (n, 2), y int64 labels 0 and 1 of shape (n,).
+    Raises ValueError for a count below 1 or a negative noise or distance.
+    """
     n, noise, rng = _settings(n, "n", noise, seed)
     distance = checks.real_number(distance, "distance", lowest=0.0)
     y = (np.arange(n) >= n // 2).astype(np.int64)
@@ -32,7 +45,16 @@ def blobs(n: int = 100, distance: float = 3.0, noise: float = 0.5, seed=0):
 
 def moons(n: int = 200, noise: float = 0.1, seed=0):
     """Two interleaved half circles of radius 1: the upper one centred at (0, 0) (class
-    0), the lower one at (1, 0.5) (class 1), with Gaussian noise ``noise``."""
+    0), the lower one at (1, 0.5) (class 1), with Gaussian noise ``noise``.
+
+    Returns (X, y): X float64 of shape (n, 2), y int64 labels 0 and 1 of shape (n,).
+    Raises ValueError for a count below 1 or a negative noise.
+
+    >>> from fastmlp.datasets import moons
+    >>> X, y = moons(100, noise=0.2, seed=1)
+    >>> X.shape, y.shape, int(y.sum())
+    ((100, 2), (100,), 50)
+    """
     n, noise, rng = _settings(n, "n", noise, seed)
     y = (np.arange(n) >= n // 2).astype(np.int64)
     angle = np.pi * rng.random(n)
@@ -43,7 +65,11 @@ def moons(n: int = 200, noise: float = 0.1, seed=0):
 
 def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed=0):
     """Two concentric circles, radius 1 (class 0) and ``factor`` (class 1), with
-    Gaussian noise ``noise``."""
+    Gaussian noise ``noise``.
+
+    Returns (X, y): X float64 of shape (n, 2), y int64 labels 0 and 1 of shape (n,).
+    Raises ValueError for a count below 1 or a negative noise or factor.
+    """
     n, noise, rng = _settings(n, "n", noise, seed)
     factor = checks.real_number(factor, "factor", lowest=0.0)
     y = (np.arange(n) >= n // 2).astype(np.int64)
