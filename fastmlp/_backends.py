@@ -15,8 +15,23 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._sparse import SparseRows
+
 # Bytes: a cache line, and the width of an AVX-512 vector.
 ALIGNMENT = 64
+
+
+class SparseKernels(NamedTuple):
+    """The backend's calls that read X, taking X as fastmlp._sparse.SparseRows (compressed
+    sparse rows) with the dense calls' arguments otherwise: the first layer reads only the
+    rows of W^(1) for each sample's nonzero inputs."""
+
+    forward: Callable
+    mean_gradient: Callable
+    sgd_epoch: Callable
+    minibatch_epoch: Callable
+    optimizer_epoch: Callable
+    step_gradient: Callable
 
 
 class Backend(NamedTuple):
@@ -36,6 +51,12 @@ class Backend(NamedTuple):
     step_gradient: Callable  # (arch, params, X, Y, order, grad, room=None) -> (loss sum, room); adds to grad
     gradient_step: Callable  # (arch, params, grad, rows, kind, eta, l2, l1, mu, beta1, beta2, epsilon,
     #                          m, v, t) -> t; kind "sgd" needs no m, v
+    sparse: SparseKernels  # the calls above that read X, for sparse X
+
+
+def for_rows(backend: Backend, X):
+    """The calls that read X: the backend's own for an array, its sparse ones for SparseRows."""
+    return backend.sparse if isinstance(X, SparseRows) else backend
 
 
 def _cython(isa: str) -> Backend:
@@ -53,6 +74,12 @@ def _cython(isa: str) -> Backend:
     def architecture(sizes, activations, loss):
         return kernels.Architecture(sizes, [a.code for a in activations], [a.params for a in activations], loss.code)
 
+    def sparse(kernel):
+        def call(arch, params, X, *args, **keywords):
+            return kernel(arch, params, X.data, X.indices, X.indptr, *args, **keywords)
+
+        return call
+
     return Backend(
         f"cython-{isa}",
         architecture,
@@ -65,6 +92,7 @@ def _cython(isa: str) -> Backend:
         kernels.optimizer_epoch,
         kernels.step_gradient,
         kernels.gradient_step,
+        SparseKernels(*(sparse(getattr(kernels, f"sparse_{name}")) for name in SparseKernels._fields)),
     )
 
 
@@ -97,6 +125,9 @@ def _reference() -> Backend:
         reference.optimizer_epoch,
         reference.step_gradient,
         reference.gradient_step,
+        # The reference's calls read sparse rows as they read arrays (see reference.samples).
+        SparseKernels(reference.forward_rows, reference.mean_gradient, reference.sgd_epoch, reference.minibatch_epoch,
+                      reference.optimizer_epoch, reference.step_gradient),
     )
 
 

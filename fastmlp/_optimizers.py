@@ -49,7 +49,7 @@ class Optimizer:
         t = self.t
         self.t = t - (-len(order) // batch_size)
         try:
-            loss, done, self.t = net.backend.optimizer_epoch(
+            loss, done, self.t = backends.for_rows(net.backend, X).optimizer_epoch(
                 net._arch, net.params, X, Y, order, batch_size, self.kind, eta, l2, l1,
                 self.momentum, self.beta1, self.beta2, self.epsilon, self.m, self.v, t, **options,
             )

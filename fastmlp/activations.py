@@ -13,7 +13,7 @@ from typing import Callable
 
 from . import _checks as checks
 
-IDENTITY, SIGN, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, MAXOUT, SOFTMAX = range(9)
+IDENTITY, SIGN, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, MAXOUT, SOFTMAX, EXP = range(10)
 
 
 def _sigmoid(s: float) -> float:
@@ -22,6 +22,11 @@ def _sigmoid(s: float) -> float:
         return 1.0 / (1.0 + math.exp(-s))
     e = math.exp(s)
     return e / (1.0 + e)
+
+
+def _exp(s: float) -> float:
+    # e^s, infinite where it overflows (as the kernels' exp), not an OverflowError.
+    return math.exp(s) if s < 709.8 else math.inf
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ KINDS = {
         ),
         # Softmax acts on the whole output layer; see fastmlp.reference.softmax.
         Kind("softmax", SOFTMAX, {}, None, None, hidden=False),
+        # The inverse of the log link: the Poisson loss's output, theta' = theta.
+        Kind("exp", EXP, {}, lambda s, p: _exp(s), lambda s, x, p: x),
     ]
 }
 

@@ -18,6 +18,7 @@ from . import _backends as backends, _checks as checks, _initialisers as initial
 from . import _stepping as stepping, losses, training
 from ._locking import NetworkLock
 from ._memory import require
+from ._sparse import issparse, sparse_samples
 from ._threads import blas_threads
 from .activations import activation as make_activation
 from .trace import Trace
@@ -28,8 +29,9 @@ class MLP:
 
     activation: theta of the hidden layers, one name (or ``fastmlp.activation(...)``) for all,
     or a list with one per hidden layer. output: theta of layer L (default: what the loss
-    pairs with, identity for l2). loss: "l2", "cross_entropy" (softmax outputs) or
-    "binary_cross_entropy" (sigmoid outputs). seed: weights and shuffling are drawn from it.
+    pairs with, identity for l2). loss: "l2", "cross_entropy" (softmax outputs),
+    "binary_cross_entropy" (sigmoid outputs) or "poisson" (exp outputs, targets >= 0).
+    seed: weights and shuffling are drawn from it.
     backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
     n_threads: threads for the matrix products of minibatch training and batched forward
     passes (None: the BLAS default, all cores); per-sample SGD always uses one.
@@ -137,20 +139,22 @@ class MLP:
 
     def forward(self, X) -> np.ndarray:
         """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L)).
+        X may be a scipy.sparse matrix or array (any format; CSR is read without a copy).
 
         Many rows go to the kernels in parts (training.part_rows), so that a Ctrl-C during
         a large prediction is noticed within a fraction of a second."""
         X, single = self._inputs(X)
         n = len(X)
         require(n * self.sizes[-1] * self.dtype.itemsize, f"the outputs of {n} samples")
-        rows = training.part_rows(self, passes=1)
+        rows = training.part_rows(self, passes=1, X=X)
+        kernels = backends.for_rows(self.backend, X)
         with self._lock.reading(), blas_threads(self.n_threads):
             if n <= rows:
-                H = self.backend.forward(self._arch, self.params, X)
+                H = kernels.forward(self._arch, self.params, X)
             else:
                 H = np.empty((n, self.sizes[-1]), dtype=self.dtype)
                 for start in range(0, n, rows):
-                    H[start : start + rows] = self.backend.forward(self._arch, self.params, X[start : start + rows])
+                    H[start : start + rows] = kernels.forward(self._arch, self.params, X[start : start + rows])
         return H[0] if single else H
 
     def predict(self, X) -> np.ndarray:
@@ -169,6 +173,8 @@ class MLP:
     def trace(self, x, y) -> Trace:
         """Forward and backward for one sample, returning every lecture quantity."""
         self._require_trainable("trace")
+        if issparse(x):
+            raise TypeError("trace takes one dense sample; give x.toarray().ravel() for a sparse one")
         if checks.real_array(x, "X").ndim != 1:
             raise ValueError(f"trace takes one sample of shape ({self.sizes[0]},), got shape {np.shape(x)}")
         x, Y = self._data(x, y)
@@ -210,16 +216,17 @@ class MLP:
         large gradient, as L-BFGS takes, is noticed within a fraction of a second and the
         kernels' buffers stay small; the parts' means are combined by their rows."""
         n = len(X)
-        rows = training.part_rows(self)
+        rows = training.part_rows(self, X=X)
+        kernels = backends.for_rows(self.backend, X)
         with self._lock.reading(), blas_threads(self.n_threads):
             if n <= rows:
-                return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad, weight))
+                return float(kernels.mean_gradient(self._arch, self.params, X, Y, grad, weight))
             total, part = 0.0, np.empty_like(grad)
             grad[...] = 0
             for start in range(0, n, rows):
                 stop = min(n, start + rows)
                 share = None if weight is None else weight[start:stop]
-                loss = self.backend.mean_gradient(self._arch, self.params, X[start:stop], Y[start:stop], part, share)
+                loss = kernels.mean_gradient(self._arch, self.params, X[start:stop], Y[start:stop], part, share)
                 total += float(loss) * (stop - start)
                 grad += part * (stop - start)
             grad /= n
@@ -251,8 +258,10 @@ class MLP:
     # -- input conversion ----------------------------------------------------------------
 
     def _inputs(self, X):
-        """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was
-        one sample."""
+        """X as a C-contiguous (n, d^(0)) array of the network's dtype (a scipy.sparse X as
+        SparseRows), and whether it was one sample."""
+        if issparse(X):
+            return sparse_samples(X, self.sizes[0], self.dtype)
         return checks.samples(X, self.sizes[0], self.dtype)
 
     def _data(self, X, y):

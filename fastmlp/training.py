@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks as checks, _optimizers as optimizers, _stepping as stepping, schedules
+from . import _backends as backends, _checks as checks, _optimizers as optimizers, _stepping as stepping, schedules
 from ._errors import DivergenceError
 from ._memory import require
 from ._threads import blas_threads
 from .datasets import stratified_mask
+from ._sparse import SparseRows
 from .progress import Progress
 
 __all__ = ["History", "fit", "partial_fit"]
@@ -148,7 +149,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net._data(X, y)
     if solver == "sgd":
-        _require_room(net, min(len(X) if batch_size is None else batch_size, len(X), part_rows(net)))
+        _require_room(net, min(len(X) if batch_size is None else batch_size, len(X), part_rows(net, X=X)))
     table = stepping.class_weights(net, class_weight, Y)
     options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -209,14 +210,27 @@ FORWARD_ROWS = 2048
 LONGEST_CALL = 1_000_000_000
 
 
-def part_rows(net, passes=3) -> int:
-    """Rows per kernel call of a large pass over the data: about WORK_PER_CALL multiply-adds,
+def part_rows(net, passes=3, X=None) -> int:
+    """Rows per kernel call of a large pass over the data X: about WORK_PER_CALL multiply-adds,
     and at least PART_ROWS (FORWARD_ROWS for a forward pass) unless they would take more
-    than LONGEST_CALL. A training row costs ``passes`` = 3 multiply-adds per weight
+    than LONGEST_CALL. A training row costs ``passes`` = 3 multiply-adds per weight it reads
     (forward, delta and gradient), a forward row 1."""
-    per_row = passes * net.params.size
+    per_row = passes * weights_per_row(net, X)
     fewest = min(PART_ROWS if passes > 1 else FORWARD_ROWS, LONGEST_CALL // per_row)
     return max(1, fewest, WORK_PER_CALL // per_row)
+
+
+def weights_per_row(net, X=None, batch_size=1, dense_steps=False) -> int:
+    """The weights one row of X reads: all of them for dense rows; for sparse rows the rows
+    of W^(1) of an average row's nonzeros (and its bias row) and the other layers, plus, for
+    steps that change every weight of W^(1) (penalties, optimizers, update dropout), W^(1)
+    once per step of ``batch_size`` rows."""
+    if not isinstance(X, SparseRows):
+        return net.params.size
+    d1 = net.sizes[1]
+    first = (net.sizes[0] + 1) * d1
+    touched = d1 * (1 + -(-X.nnz // len(X)))
+    return net.params.size - first + touched + (first // batch_size if dense_steps else 0)
 
 
 def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
@@ -231,7 +245,7 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
     of rows and then the step at once (see _large_steps). The weights it leaves are those
     of the last finished piece or step, or the ones from before the call if those are not
     finite."""
-    rows = part_rows(net)
+    rows = part_rows(net, X=X)
     parts = rows if batch_size > rows else None
     _require_room(net, min(batch_size, len(order), rows))
     before = net.params.copy()
@@ -257,9 +271,10 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
 def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
     """_run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
     multiply-adds. Returns (summed loss, whether every step was finite)."""
-    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
+    dense_steps = optimizer is not None or l2 > 0 or l1 > 0 or options.get("update_dropout", 0) > 0
+    per_call = max(1, WORK_PER_CALL // (3 * weights_per_row(net, X, batch_size, dense_steps)))
     per_call = max(batch_size, per_call - per_call % batch_size)
-    total, backend, arch = 0.0, net.backend, net._arch
+    total, backend, arch = 0.0, backends.for_rows(net.backend, X), net._arch
     for start in range(0, len(order), per_call):
         part = order[start : start + per_call]
         if optimizer is not None:
@@ -284,6 +299,7 @@ def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, opt
     step. The same step as the kernels' minibatch and optimizer epochs make in one call.
     Returns (summed loss, whether every step was finite)."""
     backend, arch = net.backend, net._arch
+    kernels = backends.for_rows(backend, X)
     grad, total, room = np.empty_like(net.params), 0.0, None
     with blas_threads(net.n_threads):
         for start in range(0, len(order), batch_size):
@@ -291,7 +307,7 @@ def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, opt
             grad[...] = 0
             loss = 0.0
             for first in range(0, len(step), rows):
-                part, room = backend.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
+                part, room = kernels.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
                                                    **options, position=start + first, room=room)
                 loss += part
             if not math.isfinite(loss):
