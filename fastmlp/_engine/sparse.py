@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks as checks
-from ._memory import require
+from .. import _checks as checks
+from .memory import require
 
 # The kernels read column numbers as int32: at most this many inputs.
 MAX_COLUMNS = np.iinfo(np.int32).max
