@@ -18,7 +18,7 @@ from . import _checks as checks, _initialisers as initialisers, losses, training
 from ._engine import backends, optimizers, weights_dropout as stepping
 from ._locking import NetworkLock
 from ._engine.memory import require
-from ._engine.sparse import issparse, sparse_samples
+from ._engine.sparse import SparseRows, issparse, sparse_samples
 from ._engine.threads import blas_threads
 from .activations import activation as make_activation
 from .trace import Trace
@@ -259,7 +259,10 @@ class MLP:
 
     def _inputs(self, X):
         """X as a C-contiguous (n, d^(0)) array of the network's dtype (a scipy.sparse X as
-        SparseRows), and whether it was one sample."""
+        SparseRows), and whether it was one sample. SparseRows, which only the engine makes
+        (e.g. fit's validation rows), are already converted."""
+        if isinstance(X, SparseRows):
+            return X, False
         if issparse(X):
             return sparse_samples(X, self.sizes[0], self.dtype)
         return checks.samples(X, self.sizes[0], self.dtype)

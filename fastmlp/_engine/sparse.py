@@ -110,7 +110,8 @@ def sparse_samples(X, d0, dtype):
     indices = np.asarray(X.indices[:nnz])
     if nnz and (indices.min() < 0 or indices.max() >= d0):
         raise ValueError(f"sparse X has column numbers outside 0..{d0 - 1}")
-    data = np.ascontiguousarray(X.data[:nnz], dtype=dtype)
+    with np.errstate(over="ignore"):  # a value too large for float32 is refused just below
+        data = np.ascontiguousarray(X.data[:nnz], dtype=dtype)
     if not checks.all_finite(data):
         raise ValueError(f"X contains NaN or infinity (or values that overflow {np.dtype(dtype).name})")
     rows = SparseRows(data, np.ascontiguousarray(indices, dtype=np.int32), indptr, (n, d0))
