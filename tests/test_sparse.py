@@ -13,7 +13,8 @@ scipy_sparse = pytest.importorskip("scipy.sparse")
 import fastmlp as fm  # noqa: E402
 from fastmlp import training  # noqa: E402
 from conftest import (  # noqa: E402
-    HIDDEN_IDS, HIDDEN_SPECS, LOSS_IDS, LOSSES, LossCase, assert_weights_close, make_net, rejects, tolerance, twin,
+    HIDDEN_IDS, HIDDEN_SPECS, LOSS_IDS, LOSSES, LossCase, assert_weights_close, cython_variants, make_net, rejects,
+    tolerance, twin,
 )
 
 SIZES = [12, 6, 5, 3]
@@ -130,16 +131,18 @@ def test_loss_and_gradient_agree_with_dense(backend, dtype, case):
         assert net.loss_value(X, y, sample_weight) == pytest.approx(loss_dense, rel=tolerance(dtype)["rtol"])
 
 
-def test_the_kernels_agree_with_the_reference_on_sparse_inputs(dtype):
+@pytest.mark.parametrize("kernels", cython_variants())
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_every_build_of_the_kernels_agrees_with_the_reference_on_sparse_inputs(kernels, dtype, batch_size):
     X, _ = sparse_data()
     case = LOSSES[3]
     y = targets(case, np.random.default_rng(5), X.shape[0], SIZES[-1])
-    net, _ = pair("cython", dtype, case)
+    net, _ = pair(kernels, dtype, case)
     ref = twin(net, backend="reference")
     np.testing.assert_allclose(net.forward(X), ref.forward(X), **tolerance(dtype))
     assert_weights_close(net.gradient(X, y)[1], ref.gradient(X, y)[1], **tolerance(dtype))
-    net.fit(X, y, epochs=2, batch_size=1, seed=4, eta=0.05)
-    ref.fit(X, y, epochs=2, batch_size=1, seed=4, eta=0.05)
+    net.fit(X, y, epochs=2, batch_size=batch_size, seed=4, eta=0.05, l2=0.01)
+    ref.fit(X, y, epochs=2, batch_size=batch_size, seed=4, eta=0.05, l2=0.01)
     assert_weights_close(net.weights, ref.weights, **tolerance(dtype))
 
 

@@ -32,3 +32,4 @@ include "batches.pxi"             # minibatches through BLAS
 include "small_batches.pxi"       # minibatches of a few samples without BLAS (small_batches.h)
 include "entry_points.pxi"        # the Python entry points
 include "steps_in_parts.pxi"      # one large step in several calls, so that Ctrl-C lands
+include "sparse_rows.pxi"         # sparse X: W^(1) read and stepped in the rows of the nonzeros
