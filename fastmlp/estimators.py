@@ -218,8 +218,9 @@ class _MLPEstimator(BaseEstimator):
         return self
 
     def fit(self, X, y, sample_weight=None):
-        """Train on X (n_samples, n_features) and targets y; sample_weight weighs each
-        sample's loss. Starts from fresh weights unless warm_start."""
+        """Train on X (n_samples, n_features; an array, or a scipy.sparse CSR or CSC matrix)
+        and targets y; sample_weight weighs each sample's loss. Starts from fresh weights
+        unless warm_start."""
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _sample_weight(self, sample_weight, y, n):

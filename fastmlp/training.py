@@ -74,7 +74,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
         beta2=0.999, epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
     """Train the network in place from its current weights; returns the History (one entry
-    per epoch, per iteration for L-BFGS).
+    per epoch, per iteration for L-BFGS). X: (n, d^(0)), an array or a scipy.sparse matrix
+    (whose first layer reads only the rows of W^(1) for each sample's nonzero inputs).
 
     The loop:
       epochs: epochs of SGD (for L-BFGS: the most iterations).

@@ -3,7 +3,8 @@
     python bench/compare.py [--threads 1] [--quick] [--workloads W1,W2] [--markdown]
 
 Each workload is one epoch of SGD (tanh hidden layers, softmax + cross-entropy, eta 0.01,
-shuffled) or one batched prediction, on random data: only the shapes matter. For every
+shuffled) or one batched prediction, on random data: only the shapes matter (and, for the
+sparse workloads, the share of nonzero inputs: a bag of words as a scipy.sparse CSR matrix). For every
 implementation that is installed (see fastmlp._peers) the run first checks that it learns
 and, where it can be compared exactly, that its update equals fastmlp's (``check_*``).
 Then it sizes the work so that one measurement takes about ``seconds`` (that sizing run is
@@ -49,13 +50,16 @@ class Workload:
     max_samples: int
     budget: float = 1.0
     optimizer: str = "sgd"  # or "momentum" (0.9) or "adam" (0.9, 0.999, 1e-8), see _peers
+    density: float = 0.0  # > 0: X is sparse (see bag_of_words), this share of it nonzero
+    probe: int = 0  # samples of the sizing run, if not probe_size's
 
     @property
     def label(self) -> str:
         shape = "-".join(map(str, self.sizes))
         what = f"batch {self.batch_size}" if self.kind == "train" else "predict"
         rule = "" if self.optimizer == "sgd" else f" {self.optimizer}"
-        return f"{self.name} {shape} {self.dtype} {what}{rule}"
+        sparse = f" sparse {100 * self.density:g}%" if self.density else ""
+        return f"{self.name} {shape} {self.dtype} {what}{rule}{sparse}"
 
 
 WORKLOADS = {
@@ -75,6 +79,12 @@ WORKLOADS = {
         Workload("W9", (784, 128, 10), "float32", 32, "train", 60_000, optimizer="adam"),
         # W1 in single precision: against FANN's float build and the compiled loops in float32.
         Workload("W10", (64, 32, 10), "float32", 1, "train", 200_000),
+        # A bag of words: 100,000 features, 0.1% of them nonzero, 20 classes; scipy.sparse
+        # CSR input, per sample and in scikit-learn's default batch of 200.
+        # scikit-learn steps all of W^(1) for each sample (a few samples a second): W11's
+        # sizing run takes 32.
+        Workload("W11", (100_000, 100, 20), "float32", 1, "train", 50_000, density=0.001, probe=32),
+        Workload("W12", (100_000, 100, 20), "float32", 200, "train", 50_000, density=0.001),
     ]
 }
 
@@ -125,19 +135,22 @@ class Result:
     @property
     def gflops(self) -> float:
         w = self.workload
-        return self.rate * flops_per_sample(w.sizes, w.kind == "train") / 1e9
+        return self.rate * flops_per_sample(w.sizes, w.kind == "train", w.density) / 1e9
 
 
-def flops_per_sample(sizes, training: bool) -> float:
+def flops_per_sample(sizes, training: bool, density: float = 0.0) -> float:
     """Floating-point operations for one sample, counting a multiply-add as 2.
 
-    MACs = sum over the layers l = 1..L of d^(l-1) * d^(l) (biases and activations not counted).
+    MACs = sum over the layers l = 1..L of d^(l-1) * d^(l) (biases and activations not counted;
+    for sparse inputs, layer 1 counts the nonzero inputs only: density * d^(0) * d^(1)).
     Forward = 2 * MACs. Training = 3 * forward = 6 * MACs: the forward pass, the delta
     recursion (delta^(l-1) = W^(l) delta^(l), 2 * MACs; counted for layer 1 too, the usual
     convention) and the weight gradient / update (x^(l-1) delta^(l)^T, 2 * MACs).
     Prediction = forward only.
     """
     macs = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if density:
+        macs -= (1 - density) * sizes[0] * sizes[1]
     return 2 * macs * (3 if training else 1)
 
 
@@ -149,15 +162,35 @@ def timed(fn, *args) -> float:
 
 
 def make_data(w: Workload, n: int, seed=SEED):
-    """n random inputs of the workload's dtype and n random class labels."""
+    """n random inputs of the workload's dtype (sparse ones: bag_of_words) and n random
+    class labels."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, w.sizes[0]), dtype=np.dtype(w.dtype).type)
+    if w.density:
+        X = bag_of_words(rng, n, w.sizes[0], w.density, w.dtype)
+    else:
+        X = rng.standard_normal((n, w.sizes[0]), dtype=np.dtype(w.dtype).type)
     return X, rng.integers(0, w.sizes[-1], size=n)
+
+
+def bag_of_words(rng, n: int, d: int, density: float, dtype):
+    """n documents over a vocabulary of d words as a scipy.sparse CSR matrix: density * d
+    words per document, drawn uniformly, each with the logarithm of 1 + its count (1, 2, ...)."""
+    from scipy import sparse
+
+    words = max(1, round(density * d))
+    columns = rng.integers(0, d, size=(n, words))
+    counts = rng.geometric(0.6, size=(n, words)).astype(np.float64)
+    X = sparse.csr_matrix((np.log1p(counts).ravel(), columns.ravel(), np.arange(0, n * words + 1, words)),
+                          shape=(n, d))
+    X.sum_duplicates()
+    return X.astype(dtype)
 
 
 def probe_size(w: Workload, settings: Settings) -> int:
     """Samples in the first, sizing run: enough batches to see the steady rate."""
-    if w.kind == "predict":
+    if w.probe:
+        n = w.probe
+    elif w.kind == "predict":
         n = 1024
     else:
         n = 256 if w.batch_size == 1 else 8 * w.batch_size
@@ -174,13 +207,17 @@ def plan_size(rate: float, w: Workload, settings: Settings, limit: int) -> int:
 
 def prepare(name: str, w: Workload, X, y, settings: Settings):
     """Build peer ``name`` for the workload, size its measurement with a probe run (which
-    is also its warm-up), and return (n, the timed callable, its converted data)."""
+    is also its warm-up; a second one if the first was much shorter than a measurement),
+    and return (n, the timed callable, its converted data)."""
     rule = {} if w.optimizer == "sgd" else {"optimizer": w.optimizer}
     peer = _peers.PEERS[name](list(w.sizes), w.dtype, w.batch_size, ETA, SEED, **rule)
     run = peer.predict if w.kind == "predict" else peer.train_epoch
-    n0 = min(probe_size(w, settings), len(X))
+    n0 = min(probe_size(w, settings), X.shape[0])
     rate = n0 / timed(run, peer.data(X[:n0], y[:n0]))
-    n = plan_size(rate, w, settings, len(X))
+    n = plan_size(rate, w, settings, X.shape[0])
+    if n > 4 * n0:  # the probe was too short to see past the costs of each call: size again
+        rate = n / timed(run, peer.data(X[:n], y[:n]))
+        n = plan_size(rate, w, settings, X.shape[0])
     return n, run, peer.data(X[:n], y[:n])
 
 
@@ -195,6 +232,10 @@ def skip_reason(name: str, w: Workload) -> str:
         return "no minibatch SGD"
     if w.optimizer not in getattr(peer, "optimizers", ("sgd",)):
         return f"no {w.optimizer} here"
+    if w.density and not getattr(peer, "sparse", False):
+        return "no sparse input here"
+    if getattr(peer, "sparse_only", False) and not w.density:
+        return "sparse workloads only"
     return ""
 
 
@@ -208,7 +249,11 @@ def measure(w: Workload, names, settings: Settings, progress) -> list:
         results.append(result)
         if not result.note:
             progress(f"{w.name}: preparing {name}")
-            result.n, run, data = prepare(name, w, X, y, settings)
+            try:
+                result.n, run, data = prepare(name, w, X, y, settings)
+            except MemoryError as error:
+                result.note = str(error)
+                continue
             runs.append((result, run, data))
     for _ in range(settings.repeats):
         for result, run, data in runs:
