@@ -34,6 +34,8 @@ from ..network import MLP
 
 ETA = 0.01
 SEED = 0
+# The most sizing runs per implementation and workload (see prepare).
+SIZING_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -207,17 +209,18 @@ def plan_size(rate: float, w: Workload, settings: Settings, limit: int) -> int:
 
 def prepare(name: str, w: Workload, X, y, settings: Settings):
     """Build peer ``name`` for the workload, size its measurement with a probe run (which
-    is also its warm-up; a second one if the first was much shorter than a measurement),
-    and return (n, the timed callable, its converted data)."""
+    is also its warm-up; run again on the planned size while it was much shorter than a
+    measurement, whose fixed costs per call hid the steady rate), and return (n, the timed
+    callable, its converted data)."""
     rule = {} if w.optimizer == "sgd" else {"optimizer": w.optimizer}
     peer = _peers.PEERS[name](list(w.sizes), w.dtype, w.batch_size, ETA, SEED, **rule)
     run = peer.predict if w.kind == "predict" else peer.train_epoch
-    n0 = min(probe_size(w, settings), X.shape[0])
-    rate = n0 / timed(run, peer.data(X[:n0], y[:n0]))
-    n = plan_size(rate, w, settings, X.shape[0])
-    if n > 4 * n0:  # the probe was too short to see past the costs of each call: size again
+    n = min(probe_size(w, settings), X.shape[0])
+    for _ in range(SIZING_RUNS):
         rate = n / timed(run, peer.data(X[:n], y[:n]))
-        n = plan_size(rate, w, settings, X.shape[0])
+        n, probed = plan_size(rate, w, settings, X.shape[0]), n
+        if n <= 2 * probed:
+            break
     return n, run, peer.data(X[:n], y[:n])
 
 
