@@ -151,7 +151,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = net._data(X, y)
     if solver == "sgd":
-        _require_room(net, min(len(X) if batch_size is None else batch_size, len(X), part_rows(net, X=X)))
+        _require_room(net, min(len(X) if batch_size is None else batch_size, len(X), part_rows(net, X=X)), X)
     table = stepping.class_weights(net, class_weight, Y)
     options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -249,7 +249,7 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
     finite."""
     rows = part_rows(net, X=X)
     parts = rows if batch_size > rows else None
-    _require_room(net, min(batch_size, len(order), rows))
+    _require_room(net, min(batch_size, len(order), rows), X)
     before = net.params.copy()
     moments = optimizer.snapshot() if optimizer is not None else None
     try:
@@ -354,10 +354,12 @@ def _require_rows(net, X, Y, order):
         raise ValueError(f"order names rows outside 0..{len(X) - 1}")
 
 
-def _require_room(net, rows):
-    """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
-    (at most five values per unit and row)."""
-    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
+def _require_room(net, rows, X=None):
+    """MemoryError unless the kernels' buffers for steps of ``rows`` samples of X fit in
+    memory (at most five values per unit and row; sparse rows are read where they are, so
+    the input units do not count)."""
+    units = sum(net.sizes) - (net.sizes[0] if isinstance(X, SparseRows) else 0)
+    require(5 * rows * units * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
 
 
 def _undo(net, params, optimizer, moments):

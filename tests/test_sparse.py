@@ -293,3 +293,15 @@ def test_estimators_fit_sparse_x_as_its_dense_array(layout, solver):
         for a, b in zip(coefs, est.coefs_):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(outputs, est.predict(dense), rtol=1e-9, atol=1e-12)
+
+
+def test_the_room_for_a_step_of_sparse_rows_leaves_out_the_inputs(monkeypatch):
+    """A full-batch step of sparse rows needs no dense copy of its rows: the memory check
+    counts the hidden and output units only."""
+    asked = []
+    monkeypatch.setattr(training, "require", lambda nbytes, what: asked.append(nbytes))
+    net = fm.MLP([100_000, 50, 10], dtype="float32", seed=0)
+    X = scipy_sparse.random(64, 100_000, density=0.001, format="csr", random_state=0, dtype=np.float32)
+    training._require_room(net, 64, net._inputs(X)[0])
+    training._require_room(net, 64)
+    assert asked == [5 * 64 * 60 * 4, 5 * 64 * 100_060 * 4]
