@@ -152,6 +152,8 @@ TRAINING = {
     "per-sample": {"batch_size": 1},
     "per-sample-l2-l1": {"batch_size": 1, "l2": 0.02, "l1": 0.002},
     "per-sample-weights": {"batch_size": 1, "sample_weight": "random"},
+    "per-sample-l1": {"batch_size": 1, "l1": 0.01},
+    "per-sample-l2-weights": {"batch_size": 1, "l2": 0.05, "sample_weight": "random"},
     "per-sample-dropout": {"batch_size": 1, "dropout": 0.3, "update_dropout": 0.1},
     "per-sample-momentum": {"batch_size": 1, "optimizer": "momentum"},
     "per-sample-nesterov-l2": {"batch_size": 1, "optimizer": "nesterov", "l2": 0.01},
@@ -178,6 +180,20 @@ def test_training_on_sparse_rows_gives_the_dense_weights(backend, dtype, how, ca
     dense_history = other.fit(dense, y, epochs=2, seed=8, **options)
     assert_weights_close(net.weights, other.weights, **tolerance(dtype))
     np.testing.assert_allclose(history.loss, dense_history.loss, **tolerance(dtype))
+
+
+def test_lazy_penalties_match_the_dense_steps_over_long_gaps(dtype):
+    """Per sample, a row of W^(1) whose input stays 0 for many steps takes their decay and
+    soft threshold at once when it is next read (and at the end of each call): the same
+    weights as the dense path's step-by-step penalties, with weights driven to 0 by L1."""
+    X, dense = sparse_data(n=300, density=0.02, seed=3)
+    y = targets(LOSSES[0], np.random.default_rng(5), 300, SIZES[-1])
+    net, other = pair("cython", dtype)
+    for l2, l1 in ((0.05, 0.0), (0.0, 0.02), (0.02, 0.01)):
+        net.fit(X, y, epochs=2, batch_size=1, eta=0.05, l2=l2, l1=l1, seed=1)
+        other.fit(dense, y, epochs=2, batch_size=1, eta=0.05, l2=l2, l1=l1, seed=1)
+        assert_weights_close(net.weights, other.weights, **tolerance(dtype))
+    assert (net.weights[0] == 0).sum() == (other.weights[0] == 0).sum() > 0
 
 
 def test_sgd_step_and_validation_take_sparse_rows(backend):
@@ -305,3 +321,14 @@ def test_the_room_for_a_step_of_sparse_rows_leaves_out_the_inputs(monkeypatch):
     training._require_room(net, 64, net._inputs(X)[0])
     training._require_room(net, 64)
     assert asked == [5 * 64 * 60 * 4, 5 * 64 * 100_060 * 4]
+
+
+def test_a_diverging_sparse_epoch_leaves_the_weights_of_the_last_finite_one(backend):
+    X, dense = sparse_data()
+    y = targets(LOSSES[0], np.random.default_rng(5), len(dense), SIZES[-1])
+    net, _ = pair(backend, "float64")
+    before = [W.copy() for W in net.weights]
+    for options in ({"batch_size": 1, "l2": 0.01}, {"batch_size": 1}, {"batch_size": 4, "l1": 0.01}):
+        with pytest.raises(fm.DivergenceError):
+            net.fit(X * 1e150, y, epochs=1, eta=1e10, **options)
+        assert_weights_close(net.weights, before, rtol=0, atol=0)

@@ -33,8 +33,8 @@ def issparse(X) -> bool:
 @dataclass(frozen=True, eq=False)
 class SparseRows:
     """n samples of d inputs as compressed sparse rows: the nonzeros of row k are
-    ``data[indptr[k]:indptr[k + 1]]``, in the columns ``indices[indptr[k]:indptr[k + 1]]``
-    (in any order; a column given twice counts as the sum of its values)."""
+    ``data[indptr[k]:indptr[k + 1]]``, in the columns ``indices[indptr[k]:indptr[k + 1]]``,
+    each column at most once in a row (the kernels' lazy penalties count on it)."""
 
     data: np.ndarray  # (nnz,), the network's dtype
     indices: np.ndarray  # (nnz,), int32, each in 0..d-1
@@ -84,7 +84,7 @@ def sparse_samples(X, d0, dtype):
     shape (n, d0) and ``dtype``, and whether it was one sample (a 1-D sparse array). Raises
     ValueError or TypeError, naming the problem, for a wrong shape, an empty X, values that
     are not real numbers or not finite, or broken CSR arrays (column numbers out of range,
-    row starts out of order)."""
+    row starts out of order). Entries of one row in the same column are summed (in a copy)."""
     if X.dtype.kind == "c":
         raise TypeError(f"X must be real, got dtype {X.dtype}")
     if X.dtype.kind not in "biuf":
@@ -110,6 +110,11 @@ def sparse_samples(X, d0, dtype):
     indices = np.asarray(X.indices[:nnz])
     if nnz and (indices.min() < 0 or indices.max() >= d0):
         raise ValueError(f"sparse X has column numbers outside 0..{d0 - 1}")
+    if not X.has_canonical_format:  # a column repeated in a row, or unsorted: summed and sorted in a copy
+        require(nnz * (X.data.itemsize + 8), "a copy of the sparse X with its repeated entries summed")
+        X = X.copy()
+        X.sum_duplicates()
+        nnz, indptr, indices = X.nnz, np.asarray(X.indptr, dtype=np.intp), X.indices
     with np.errstate(over="ignore"):  # a value too large for float32 is refused just below
         data = np.ascontiguousarray(X.data[:nnz], dtype=dtype)
     if not checks.all_finite(data):

@@ -195,7 +195,7 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
     cdef double loss, total = 0.0
     if batch == 1 and sp != NULL:
         return sparse_sgd_epoch_nogil(net, params, sp, Y, order, n, &GRADIENT, opt, room, rule,
-                                      loss_sum)
+                                      <Py_ssize_t*>NULL, loss_sum)
     if batch == 1:
         return sgd_epoch_nogil(net, params, X, Y, order, n, &GRADIENT, opt, <floating*>room.S,
                                <floating*>room.Xs, <floating*>room.D, <floating*>room.R,

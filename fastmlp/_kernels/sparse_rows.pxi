@@ -5,9 +5,11 @@
 # x_i of w_ij x_i; and the lecture's plain step changes only those rows (and the bias
 # row), since x_i delta_j is 0 in every other one. A per-sample step then costs in
 # proportion to the nonzeros, not to d^(0). The layers above the first are the dense
-# kernels'. Steps that change every weight of W^(1) whatever the input (the penalties'
-# decay and soft threshold, the optimizers' moments) make that dense pass over W^(1); a
-# minibatch's first-layer products are sparse times dense, the rest BLAS as for arrays.
+# kernels'. The penalties' decay and soft threshold change every weight of W^(1) in every
+# step; per sample, a row whose input is 0 takes them lazily, all at once (in closed form)
+# when a sample next reads it and at the end of the call. The optimizers' moments and
+# update dropout make a dense pass over W^(1) per sample; a minibatch's first-layer
+# products are sparse times dense, its penalties a pass over W^(1), the rest as for arrays.
 
 
 cdef struct Sparse:
@@ -18,6 +20,27 @@ cdef struct Sparse:
     const int* indices
     const Py_ssize_t* indptr
     const Py_ssize_t* order
+
+
+cdef void catch_up(floating* w, Py_ssize_t d_out, Py_ssize_t steps, const Step* step) noexcept nogil:
+    """One row of W^(1)'s weights after ``steps`` penalised steps with its input 0, each
+    w <- soft-threshold(decay w, shrink), in closed form: while |w| stays above 0 it is
+    decay^m |w| - shrink (1 + decay + ... + decay^(m-1)), and 0 once it reaches 0."""
+    cdef Py_ssize_t j
+    cdef double a = step.decay, lg, factor, total
+    cdef floating z
+    if steps == 0:
+        return
+    lg = log1p(a - 1.0)
+    factor = exp(steps * lg)
+    total = step.shrink * (<double>steps if a == 1 else -expm1(steps * lg) / (1.0 - a))
+    if total == 0:
+        for j in range(d_out):
+            w[j] = <floating>(factor * w[j])
+        return
+    for j in range(d_out):
+        z = <floating>(factor * fabs(w[j]) - total)
+        w[j] = 0 if z <= 0 else (z if w[j] > 0 else -z)
 
 
 cdef inline void axpy(floating a, const floating* x, floating* y, Py_ssize_t n) noexcept nogil:
@@ -80,12 +103,16 @@ cdef void sparse_batch_gradient(floating* T, const Sparse* sp, Py_ssize_t B, Py_
 cdef double sparse_backprop_sample(const Net* net, floating* params, const Sparse* sp,
                                    Py_ssize_t row, const floating* y, const Step* step,
                                    const Options* opt, Py_ssize_t k, const Batch* room,
-                                   const Optimizer* rule) noexcept nogil:
+                                   const Optimizer* rule, Py_ssize_t* seen,
+                                   Py_ssize_t t) noexcept nogil:
     """backprop_sample's step into params for the sparse row ``row`` (room: S, Xs, D, R, Xd
     as its s, x, delta, r, xd). W^(1)'s sums and plain step read and change the rows of
-    the nonzeros only; a step with penalties or an optimizer's rule changes every weight
-    of W^(1), by the dense layer loop on room.Xb, a row of zeros into which the sample's
-    nonzeros are scattered for the step and from which they are cleared after it."""
+    the nonzeros only. With ``seen`` (how many of the call's steps each row of W^(1) has
+    had; this is step t) the penalised step does too: the rows of the nonzeros first catch
+    up on the steps they missed (catch_up), then take this one. Without it, a step with
+    penalties or an optimizer's rule changes every weight of W^(1), by the dense layer loop
+    on room.Xb, a row of zeros into which the sample's nonzeros are scattered for the step
+    and from which they are cleared after it."""
     cdef int l
     cdef Py_ssize_t p, top = 0, d_in, d_out, o, d1 = net.d[1]
     cdef Py_ssize_t first = sp.indptr[row], last = sp.indptr[row + 1]
@@ -104,6 +131,10 @@ cdef double sparse_backprop_sample(const Net* net, floating* params, const Spars
         M, V = <floating*>rule.m, <floating*>rule.v
     for l in range(net.L):
         top += net.d[l + 1]
+    if seen != NULL:
+        for p in range(first, last):
+            catch_up(params + (sp.indices[p] + 1) * d1, d1, t - seen[sp.indices[p]], step)
+            seen[sp.indices[p]] = t + 1
     sparse_layer_forward(params, values, sp.indices, first, last, d1, s)
     forward_sample(net, params, <floating*>NULL, s, x, True, opt, k, r, xd)
     d_out = net.d[net.L]
@@ -130,6 +161,16 @@ cdef double sparse_backprop_sample(const Net* net, floating* params, const Spars
         sparse_layer_step(params, values, sp.indices, first, last, d1, delta,
                           <floating>step.scale)
         return loss
+    if seen != NULL:
+        # The bias row, then each nonzero's row as penalised_columns steps it (a layer of
+        # one input x0[0] whose weights start one row before that row).
+        axpy(<floating>step.scale, delta, params, d1)
+        for p in range(first, last):
+            x0[0] = values[p]
+            penalised_columns(params + sp.indices[p] * d1, params + sp.indices[p] * d1, x0, 1, d1, 0,
+                              d1, delta, <floating*>NULL, step)
+        x0[0] = 0
+        return loss
     for p in range(first, last):
         x0[sp.indices[p]] += values[p]
     if rule != NULL:
@@ -144,13 +185,16 @@ cdef double sparse_backprop_sample(const Net* net, floating* params, const Spars
 cdef Py_ssize_t sparse_sgd_epoch_nogil(const Net* net, floating* params, const Sparse* sp,
                                        const floating* Y, const Py_ssize_t* order, Py_ssize_t n,
                                        const Step* step, const Options* opt, const Batch* room,
-                                       Optimizer* rule, double* loss_sum) noexcept nogil:
+                                       Optimizer* rule, Py_ssize_t* seen,
+                                       double* loss_sum) noexcept nogil:
     """sgd_epoch_nogil over sparse rows (see sparse_backprop_sample; room for one sample,
-    its ``before`` for update dropout). Stops at the first non-finite loss and returns how
-    many samples were completed."""
+    its ``before`` for update dropout). seen: d^(0) zeros for the lazy penalties of the
+    plain step, or NULL. Stops at the first non-finite loss and returns how many samples
+    were completed."""
     cdef Py_ssize_t k, row, ahead, count, dL = net.d[net.L]
     cdef double loss, total = 0.0
     cdef Step weighted = step[0]
+    cdef Py_ssize_t done = n
     for k in range(n):
         row = order[k]
         if k + PREFETCH_AHEAD < n:
@@ -167,17 +211,21 @@ cdef Py_ssize_t sparse_sgd_epoch_nogil(const Net* net, floating* params, const S
         if rule != NULL:
             next_update(rule)
         loss = sparse_backprop_sample(net, params, sp, row, Y + row * dL, &weighted, opt,
-                                      opt.position + k, room, rule)
+                                      opt.position + k, room, rule, seen, k)
         if opt.weight != NULL:
             loss *= opt.weight[row]
         if not isfinite(loss):
-            loss_sum[0] = total
-            return k
+            done = k
+            break
         if opt.update_threshold:
             keep_frozen(opt, opt.position + k, params, <floating*>room.before, net.n_params)
         total += loss
+    if seen != NULL:
+        # Every row of W^(1) takes the steps it missed (a call stopped early made done + 1).
+        for k in range(net.d[0]):
+            catch_up(params + (k + 1) * net.d[1], net.d[1], min(done + 1, n) - seen[k], step)
     loss_sum[0] = total
-    return n
+    return done
 
 
 # ---------------------------------------------------------------------------------------
@@ -266,12 +314,16 @@ def sparse_sgd_epoch(Architecture arch, floating[::1] params, const floating[::1
     cdef Batch room = batch_room(arch, 1, dtype, &opt, keep, True)
     cdef Sparse sp = sparse_of(values, indices, indptr, NULL)
     cdef Step step = sgd_step_of(eta, l2, l1)
+    # Lazy penalties (see sparse_backprop_sample) for steps without update dropout, whose
+    # decay keeps the sign of a weight.
+    cdef bint lazy = (l2 > 0 or l1 > 0) and not opt.update_threshold and step.decay >= 0
+    cdef Py_ssize_t[::1] seen = np.zeros(arch.d[0] if lazy else 1, dtype=np.intp)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
     with nogil:
         done = sparse_sgd_epoch_nogil(&arch.net, &params[0], &sp, &Y[0, 0], &order[0],
                                       order.shape[0], &step, &opt, &room, <Optimizer*>NULL,
-                                      &loss_sum)
+                                      &seen[0] if lazy else NULL, &loss_sum)
     return loss_sum, done
 
 
