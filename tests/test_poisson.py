@@ -43,6 +43,10 @@ def test_the_loss_pairs_with_exp_outputs():
     assert net.activations[-1].name == "exp" and not net.loss.classifier
     with pytest.raises(ValueError, match="loss 'poisson' needs output='exp'"):
         fm.MLP([3, 4, 2], loss="poisson", output="identity")
+    with pytest.raises(ValueError, match="output 'exp' goes with loss 'poisson', not 'l2'"):
+        fm.MLP([3, 4, 2], loss="l2", output="exp")
+    with pytest.raises(ValueError, match="exp can only be an output activation"):
+        fm.MLP([3, 4, 2], activation="exp", loss="poisson")
     assert "poisson" in fm.losses.LOSSES and "exp" in fm.activations.KINDS
 
 
@@ -62,7 +66,7 @@ def test_outputs_are_the_exponential_of_the_last_sums(backend):
     np.testing.assert_allclose(t.delta[-1], t.x[-1], rtol=1e-15)  # delta^(L) = h - y with y = 0
 
 
-@pytest.mark.parametrize("act", HIDDEN_SPECS + ["exp"], ids=HIDDEN_IDS + ["exp"])
+@pytest.mark.parametrize("act", HIDDEN_SPECS, ids=HIDDEN_IDS)
 def test_gradient_matches_finite_differences(backend, act):
     net = net_of(backend, activation=act, seed=11)
     X, Y = data(8, seed=11)

@@ -11,7 +11,7 @@ import pytest
 scipy_sparse = pytest.importorskip("scipy.sparse")
 
 import fastmlp as fm  # noqa: E402
-from fastmlp import training  # noqa: E402
+from fastmlp._engine import feeding  # noqa: E402
 from conftest import (  # noqa: E402
     HIDDEN_IDS, HIDDEN_SPECS, LOSS_IDS, LOSSES, LossCase, assert_weights_close, cython_variants, make_net, rejects,
     tolerance, twin,
@@ -210,9 +210,9 @@ def test_sgd_step_and_validation_take_sparse_rows(backend):
 
 
 def test_steps_larger_than_one_kernel_call_are_summed_in_parts(monkeypatch, dtype):
-    """A full-batch step on more rows than one call takes (fastmlp.training._large_steps)."""
-    monkeypatch.setattr(training, "WORK_PER_CALL", 1)
-    monkeypatch.setattr(training, "PART_ROWS", 7)
+    """A full-batch step on more rows than one call takes (fastmlp._engine.feeding._steps_in_parts)."""
+    monkeypatch.setattr(feeding, "WORK_PER_CALL", 1)
+    monkeypatch.setattr(feeding, "PART_ROWS", 7)
     X, dense = sparse_data(n=30)
     y = targets(LOSSES[3], np.random.default_rng(5), 30, SIZES[-1])
     for optimizer in ("sgd", "adam"):
@@ -225,11 +225,11 @@ def test_steps_larger_than_one_kernel_call_are_summed_in_parts(monkeypatch, dtyp
 def test_a_kernel_call_of_sparse_rows_counts_only_the_weights_they_read():
     net = fm.MLP([100_000, 50, 10], seed=0)
     X = scipy_sparse.random(20, 100_000, density=0.001, format="csr", random_state=0)
-    rows = net._inputs(X)[0]
-    per_row = training.weights_per_row(net, rows)
+    rows = feeding.inputs(net, X)[0]
+    per_row = feeding.weights_per_row(net, rows)
     assert per_row == 51 * 10 + 50 * (1 + -(-rows.nnz // 20))
-    assert training.weights_per_row(net, rows, batch_size=10, dense_steps=True) == per_row + 100_001 * 50 // 10
-    assert training.part_rows(net, X=rows) > training.part_rows(net)
+    assert feeding.weights_per_row(net, rows, batch_size=10, dense_steps=True) == per_row + 100_001 * 50 // 10
+    assert feeding.part_rows(net, X=rows) > feeding.part_rows(net)
 
 
 # -- refusals ----------------------------------------------------------------------------------
@@ -315,11 +315,11 @@ def test_the_room_for_a_step_of_sparse_rows_leaves_out_the_inputs(monkeypatch):
     """A full-batch step of sparse rows needs no dense copy of its rows: the memory check
     counts the hidden and output units only."""
     asked = []
-    monkeypatch.setattr(training, "require", lambda nbytes, what: asked.append(nbytes))
+    monkeypatch.setattr(feeding, "require", lambda nbytes, what: asked.append(nbytes))
     net = fm.MLP([100_000, 50, 10], dtype="float32", seed=0)
     X = scipy_sparse.random(64, 100_000, density=0.001, format="csr", random_state=0, dtype=np.float32)
-    training._require_room(net, 64, net._inputs(X)[0])
-    training._require_room(net, 64)
+    feeding.require_room(net, 64, feeding.inputs(net, X)[0])
+    feeding.require_room(net, 64)
     assert asked == [5 * 64 * 60 * 4, 5 * 64 * 100_060 * 4]
 
 
