@@ -14,7 +14,8 @@
 
 cdef struct Sparse:
     # Rows of X: the nonzeros of row k are values[indptr[k] .. indptr[k+1]-1] (of the
-    # network's dtype) in the columns indices[...]; a column may repeat (its values add).
+    # network's dtype) in the columns indices[...], each column at most once in a row
+    # (fastmlp._engine.sparse sums repeated ones; the lazy penalties count on it).
     # order: the rows of a batch, order[b] for its row b.
     const void* values
     const int* indices
