@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from conftest import HIDDEN_IDS, HIDDEN_SPECS, LossCase, assert_weights_close, make_net, rejects, tolerance, twin
+from conftest import HIDDEN_IDS, HIDDEN_SPECS, LOSSES, assert_weights_close, make_net, rejects, tolerance, twin
 from test_gradients import away_from_kinks, check_gradient
 
-POISSON = LossCase("poisson", "poisson", "exp", "counts")
+POISSON = next(case for case in LOSSES if case.loss == "poisson")
 SIZES = [4, 6, 5, 2]
 
 
