@@ -23,6 +23,11 @@ def _sigmoid(s: float) -> float:
     return e / (1.0 + e)
 
 
+def _exp(s: float) -> float:
+    # e^s, infinite where it overflows (as the kernels' exp), not an OverflowError.
+    return math.exp(s) if s < 709.8 else math.inf
+
+
 @dataclass(frozen=True)
 class Kind:
     """What an activation is: its parameters with defaults, theta and theta', whether it can
@@ -73,6 +78,8 @@ KINDS = {
         ),
         # Softmax acts on the whole output layer; see fastmlp.reference.softmax.
         Kind("softmax", {}, None, None, hidden=False),
+        # The inverse of the log link: the Poisson loss's output, theta' = theta.
+        Kind("exp", {}, lambda s, p: _exp(s), lambda s, x, p: x, hidden=False, onnx="Exp"),
     ]
 }
 

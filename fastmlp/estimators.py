@@ -11,7 +11,9 @@ How scikit-learn's terms map onto the lecture's network:
 - ``sizes = [n_features, *hidden_layer_sizes, n_outputs]``; "logistic" is the sigmoid. The
   output layer is softmax with cross_entropy for several classes, one sigmoid with
   binary_cross_entropy per label for two classes and for multilabel targets, identity
-  with the l2 loss for regression.
+  with the l2 loss for regression ("squared_error"), exp with the poisson loss (the half
+  Poisson deviance, mean over samples and summed over outputs as scikit-learn's) for
+  ``loss="poisson"``.
 - ``coefs_[l]`` is W^(l+1)[1:] and ``intercepts_[l]`` is W^(l+1)[0] (the bias row).
 - ``alpha`` is the L2 strength on the summed loss: scikit-learn adds
   alpha / (2 n_b) * sum W^2 to the mean loss of each batch of n_b samples, so each step
@@ -75,7 +77,9 @@ SOLVERS = ("sgd", "adam", "lbfgs")
 SCHEDULES = ("constant", "invscaling", "adaptive")
 # out_activation_ -> (fastmlp output theta, loss)
 OUTPUTS = {"softmax": ("softmax", "cross_entropy"), "logistic": ("sigmoid", "binary_cross_entropy"),
-           "identity": ("identity", "l2")}
+           "identity": ("identity", "l2"), "exp": ("exp", "poisson")}
+# MLPRegressor's loss -> out_activation_
+REGRESSION_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
 SCIPY_MAX_FUN = 15000
 
 
@@ -206,7 +210,7 @@ class _MLPEstimator(BaseEstimator):
         self._incremental = incremental
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y, Y = self._validate_input(X, y, incremental, first_pass)
-        weight = self._sample_weight(sample_weight, y, len(X))
+        weight = self._sample_weight(sample_weight, y, X.shape[0])
         random_state = check_random_state(self.random_state)
         if first_pass:
             self._build(X, Y, hidden, random_state)
@@ -232,7 +236,7 @@ class _MLPEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or scipy.sparse matrix (CSR or CSC) of shape (n_samples, n_features)
             Real numbers; float32 data trains in float32 unless ``dtype`` says otherwise.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Labels for a classifier (a 0/1 matrix for multilabel), targets for a regressor.
@@ -275,7 +279,7 @@ class _MLPEstimator(BaseEstimator):
 
     def _outputs(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=False, dtype=self.net_.dtype, reset=False)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=self.net_.dtype, reset=False)
         net = self._network()
         with blas_threads(self.n_threads):
             return net.forward(X)
@@ -307,7 +311,7 @@ class _MLPEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags
 
@@ -369,8 +373,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     Raises
     ------
     ValueError
-        From ``fit`` for bad parameters, NaN or infinite input, or inconsistent shapes;
-        ``TypeError`` for sparse X (convert it with ``X.toarray()``).
+        From ``fit`` for bad parameters, NaN or infinite input, or inconsistent shapes.
 
     See Also
     --------
@@ -406,7 +409,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     def _validate_input(self, X, y, incremental, first_pass):
         """(X, the labels y, their target rows Y), checking the labels against classes_
         when training continues."""
-        X, y = validate_data(self, X, y, accept_sparse=False, dtype=self._data_dtype(), multi_output=True,
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=self._data_dtype(), multi_output=True,
                              reset=first_pass)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
@@ -470,13 +473,13 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
 
     A drop-in for ``sklearn.neural_network.MLPRegressor``. The parameters and fitted
     attributes are those of :class:`MLPClassifier`, without ``classes_`` and
-    ``class_weight``; the output layer is the identity with the lecture's l2 loss.
+    ``class_weight``; the output layer is the identity with the lecture's l2 loss, or the
+    exponential with the half Poisson deviance for ``loss="poisson"``.
 
     Parameters
     ----------
-    loss : {"squared_error"}, default "squared_error"
-        scikit-learn's "poisson" needs an exponential output unit, which fastmlp does not
-        have (a ValueError).
+    loss : {"squared_error", "poisson"}, default "squared_error"
+        "poisson": the half Poisson deviance with exponential outputs, for targets y >= 0.
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, activation_params, l1, dropout, update_dropout, dtype, n_threads
         As in :class:`MLPClassifier`.
 
@@ -509,19 +512,20 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         _keep_parameters(self, locals())
 
     def _check_params(self):
-        if self.loss != "squared_error":
-            raise ValueError(f"loss must be 'squared_error', got {self.loss!r} (fastmlp has no exponential output "
-                             "unit for 'poisson')")
+        if self.loss not in REGRESSION_OUTPUTS:
+            raise ValueError(f"loss must be one of {', '.join(map(repr, REGRESSION_OUTPUTS))}, got {self.loss!r}")
         return super()._check_params()
 
     def _validate_input(self, X, y, incremental, first_pass):
-        X, y = validate_data(self, X, y, accept_sparse=False, dtype=self._data_dtype(), multi_output=True,
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=self._data_dtype(), multi_output=True,
                              y_numeric=True, reset=first_pass)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError("loss='poisson' needs non-negative targets y (counts or rates)")
         Y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=X.dtype)
         return X, y, Y
 
     def _out_activation(self, Y):
-        return "identity"
+        return REGRESSION_OUTPUTS[self.loss]
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):

@@ -39,6 +39,8 @@ class Loss:
             raise ValueError("y contains NaN or infinity")
         if self.name == "binary_cross_entropy" and ((Y < 0) | (Y > 1)).any():
             raise ValueError("binary_cross_entropy targets must lie in [0, 1]")
+        if self.name == "poisson" and (Y < 0).any():
+            raise ValueError("poisson targets must be non-negative (counts or rates, y >= 0)")
         if self.name == "cross_entropy":
             if (Y < 0).any() or not np.allclose(Y.sum(axis=1), 1.0, atol=1e-4):
                 raise ValueError("cross_entropy target rows must be non-negative and sum to 1 (one-hot)")
@@ -53,10 +55,10 @@ class Loss:
 
     def score(self, H: np.ndarray, Y: np.ndarray, weight=None) -> float:
         """How well outputs H fit targets Y, higher is better: for classification losses the
-        accuracy (the share of samples with every decision right), for l2 the coefficient of
-        determination R^2 = 1 - SS_res / SS_tot averaged over the outputs (an output whose
-        targets are constant scores 1 if fitted exactly, else 0). With sample weights each
-        sample counts by its weight."""
+        accuracy (the share of samples with every decision right), for l2 and poisson the
+        coefficient of determination R^2 = 1 - SS_res / SS_tot averaged over the outputs (an
+        output whose targets are constant scores 1 if fitted exactly, else 0). With sample
+        weights each sample counts by its weight."""
         weight = np.ones(len(Y)) if weight is None else weight
         if self.classifier:
             return float(np.average((self.decisions(H) == self.decisions(Y)).all(axis=1), weights=weight))
@@ -88,6 +90,8 @@ LOSSES = {
         Loss("l2", None, "identity", classifier=False),
         Loss("cross_entropy", "softmax", "softmax", classifier=True),
         Loss("binary_cross_entropy", "sigmoid", "sigmoid", classifier=True),
+        # The half Poisson deviance y log(y / h) - y + h with h = e^s (the log link).
+        Loss("poisson", "exp", "exp", classifier=False),
     ]
 }
 

@@ -19,6 +19,7 @@ import numpy as np
 from . import _checks as checks, _initialisers as initialisers, losses, training
 from ._engine import backends, feeding, optimizers, weights_dropout
 from ._engine.memory import require
+from ._engine.sparse import issparse
 from ._locking import NetworkLock
 from .activations import activation as make_activation
 from .trace import Trace
@@ -89,8 +90,9 @@ class MLP:
         list with one per hidden layer.
     output : str or Activation, optional
         Theta of layer L; None takes what the loss pairs with (identity for l2, softmax for
-        cross_entropy, sigmoid for binary_cross_entropy).
-    loss : {"l2", "cross_entropy", "binary_cross_entropy"}, default "l2"
+        cross_entropy, sigmoid for binary_cross_entropy, exp for poisson).
+    loss : {"l2", "cross_entropy", "binary_cross_entropy", "poisson"}, default "l2"
+        "poisson" pairs with exponential outputs and takes targets >= 0.
     dtype : {"float64", "float32"}, default "float64"
     seed : int, optional
         Initial weights, shuffles and dropout masks are drawn from it; None draws fresh
@@ -303,7 +305,8 @@ class MLP:
     # -- prediction ----------------------------------------------------------------------
 
     def forward(self, X) -> np.ndarray:
-        """h(x) = x^(L), the network's output, without changing it.
+        """h(x) = x^(L), the network's output, without changing it. X may be a scipy.sparse
+        matrix or array (any format; CSR is read without a copy).
 
         Parameters
         ----------
@@ -400,6 +403,8 @@ class MLP:
         [(3, 2), (3, 1)]
         """
         feeding.require_trainable(self, "trace")
+        if issparse(x):
+            raise TypeError("trace takes one dense sample; give x.toarray().ravel() for a sparse one")
         if checks.real_array(x, "X").ndim != 1:
             raise ValueError(f"trace takes one sample of shape ({self.sizes[0]},), got shape {np.shape(x)}")
         x, Y = feeding.data(self, x, y)
@@ -605,7 +610,8 @@ def _layer_activations(activation, output, loss, L):
     if loss.output is not None and out.name != loss.output:
         raise ValueError(f"loss {loss.name!r} needs output={loss.output!r}, got {out.name!r}")
     if loss.output is None and not out.kind.hidden:
-        raise ValueError(f"output {out.name!r} goes with loss 'cross_entropy', not {loss.name!r}")
+        pair = next(other.name for other in losses.LOSSES.values() if other.output == out.name)
+        raise ValueError(f"output {out.name!r} goes with loss {pair!r}, not {loss.name!r}")
     return tuple(thetas[: L - 1] + [out])
 
 

@@ -4,8 +4,8 @@ runtime runs (onnxruntime, browsers, phones) without fastmlp.
 The graph takes a batch ``x`` of shape (N, d^(0)) in the network's dtype, N free, and
 returns ``h`` of shape (N, d^(L)). Layer l is the affine map s^(l) = x^(l-1) W^(l)[1:] +
 W^(l)[0] as one Gemm node, followed by theta: Sign, Sigmoid, Tanh, Relu, LeakyRelu, Elu,
-maxout as Max(a1 s + b1, a2 s + b2), Softmax over axis 1. Tensors carry the lecture's names:
-W1, b1, s1, x1, ..., and the output h.
+maxout as Max(a1 s + b1, a2 s + b2), Softmax over axis 1, Exp (the poisson loss's output).
+Tensors carry the lecture's names: W1, b1, s1, x1, ..., and the output h.
 
 Opset 9, IR version 4: Sign, which the sign activation needs, arrived in opset 9, and every
 other operator used has had its present meaning since opset 9 or earlier (Softmax's axis

@@ -39,6 +39,25 @@ def theta_layer(theta, s_l):
     return [theta.theta(s_j) for s_j in s_l]
 
 
+class Nonzeros(dict):
+    """A sparse sample: {i: x_i} for its nonzero inputs, i = 1..d (the lecture's indices;
+    x_0 = 1 is the bias), every other input being 0. ``d`` is the number of inputs."""
+
+    def __init__(self, d, nonzeros=()):
+        super().__init__(nonzeros)
+        self.d = d
+
+    def dense(self):
+        """x_1 .. x_d as a list, zeros included."""
+        return [self.get(i, 0.0) for i in range(1, self.d + 1)]
+
+
+def first_layer_sums(W1, x0):
+    """s_j^(1) = w_0j + sum_i w_ij x_i, the sum running over the sample's nonzero inputs only
+    (a sparse sample x0 = Nonzeros): the other rows of W^(1) are not read."""
+    return [W1[0][j] + sum(W1[i][j] * x_i for i, x_i in x0.items()) for j in range(len(W1[0]))]
+
+
 def seen(x, r, l):
     """What layer l+1 sees of x^(l): r^(l) * x^(l) under dropout (factors r[l-1] for hidden
     layer l, see dropout_factors), else x^(l) itself."""
@@ -51,11 +70,16 @@ def forward(W, thetas, x0, r=None, parts=None):
     """Forward propagation: s_j^(l) = sum_{i=0}^{d^(l-1)} w_ij^(l) x_i^(l-1), x^(l) = theta(s^(l)).
 
     Returns the lists s (L entries) and x (L+1 entries, x[0] = x0). With dropout factors r,
-    layer l+1 takes its input from seen(x, r, l). parts (see split_of): the output sums
-    s^(L) added part by part, as the threads that split the last hidden layer add them."""
+    layer l+1 takes its input from seen(x, r, l). A sparse sample x0 (Nonzeros) enters
+    layer 1 through first_layer_sums. parts (see split_of): the output sums s^(L) added
+    part by part, as the threads that split the last hidden layer add them."""
     L = len(W)
-    s, x = [], [list(x0)]
+    s, x = [], [x0 if isinstance(x0, Nonzeros) else list(x0)]
     for l in range(1, L + 1):
+        if isinstance(x[l - 1], Nonzeros):
+            s.append(first_layer_sums(W[0], x[0]))
+            x.append(theta_layer(thetas[0], s[0]))
+            continue
         x_prev = [1.0] + seen(x, r, l - 1)  # x_0^(l-1) = 1 multiplies the bias row
         if l == L and parts is not None:
             s_l = [summed_in_parts(W[l - 1], x_prev, j, parts) for j in range(len(W[l - 1][0]))]
@@ -91,10 +115,15 @@ def loss_and_output_delta(loss, theta, s_L, x_L, y):
     """l(h(x), y) and delta^(L) = dl/ds^(L).
 
     l2: l = 1/2 sum_j (x_j - y_j)^2 and delta_j = (x_j - y_j) theta'(s_j);
-    cross_entropy (softmax) and binary_cross_entropy (sigmoid): delta_j = x_j - y_j."""
+    cross_entropy (softmax) and binary_cross_entropy (sigmoid): delta_j = x_j - y_j;
+    poisson (x_j = e^{s_j}): l = sum_j y_j log(y_j / x_j) - y_j + x_j, the half Poisson
+    deviance, written with s_j = log x_j; delta_j = x_j - y_j."""
     if loss.name == "cross_entropy":
         lse = log_sum_exp(s_L)
         ell = sum(y_j * (lse - s_j) for s_j, y_j in zip(s_L, y))
+        return ell, [x_j - y_j for x_j, y_j in zip(x_L, y)]
+    if loss.name == "poisson":
+        ell = sum((y_j * math.log(y_j) if y_j > 0 else 0.0) - y_j * s_j - y_j + x_j for s_j, x_j, y_j in zip(s_L, x_L, y))
         return ell, [x_j - y_j for x_j, y_j in zip(x_L, y)]
     if loss.name == "binary_cross_entropy":
         ell = sum(max(s_j, 0.0) - y_j * s_j + math.log1p(math.exp(-abs(s_j))) for s_j, y_j in zip(s_L, y))
@@ -122,11 +151,16 @@ def backward(W, thetas, s, x, delta_L, r=None):
 
 
 def gradient(x, delta, r=None):
-    """dl/dw_ij^(l) = x_i^(l-1) delta_j^(l), with x_0 = 1 (and x^(l-1) as layer l saw it)."""
+    """dl/dw_ij^(l) = x_i^(l-1) delta_j^(l), with x_0 = 1 (and x^(l-1) as layer l saw it);
+    0 in the rows of a sparse sample's zero inputs."""
     return [
-        [[x_i * delta_j for delta_j in delta[l - 1]] for x_i in [1.0] + seen(x, r, l - 1)]
+        [[x_i * delta_j for delta_j in delta[l - 1]] for x_i in [1.0] + _listed(seen(x, r, l - 1))]
         for l in range(1, len(delta) + 1)
     ]
+
+
+def _listed(x_l):
+    return x_l.dense() if isinstance(x_l, Nonzeros) else x_l
 
 
 def soft_threshold(w, t):
@@ -289,10 +323,25 @@ def _layers(lists):
     return np.array([v for layer in lists for v in layer])
 
 
+def samples(X):
+    """The rows of X as lists, or, for sparse rows (fastmlp._engine.sparse.SparseRows: CSR arrays
+    data, indices, indptr), as Nonzeros (repeated entries of a row add up)."""
+    if isinstance(X, np.ndarray):
+        return X.tolist()
+    data, indices, indptr = X.data.tolist(), X.indices.tolist(), X.indptr.tolist()
+    rows = []
+    for k in range(len(indptr) - 1):
+        x0 = Nonzeros(X.shape[1])
+        for p in range(indptr[k], indptr[k + 1]):
+            x0[indices[p] + 1] = x0.get(indices[p] + 1, 0.0) + data[p]
+        rows.append(x0)
+    return rows
+
+
 def forward_rows(arch, params, X):
-    """h(x) for every row of X, as a new array."""
+    """h(x) for every row of X (an array, or sparse rows), as a new array."""
     W = _unflatten(arch, params.tolist())
-    return np.array([forward(W, arch.thetas, x0)[1][-1] for x0 in X.tolist()], dtype=params.dtype).reshape(
+    return np.array([forward(W, arch.thetas, x0)[1][-1] for x0 in samples(X)], dtype=params.dtype).reshape(
         len(X), arch.sizes[-1]
     )
 
@@ -312,7 +361,7 @@ def mean_gradient(arch, params, X, Y, grad, weight=None):
     W = _unflatten(arch, params.tolist())
     weights = [1.0] * len(X) if weight is None else weight.tolist()
     results = [
-        backpropagation(W, arch.thetas, arch.loss, x0, y, c) for x0, y, c in zip(X.tolist(), Y.tolist(), weights)
+        backpropagation(W, arch.thetas, arch.loss, x0, y, c) for x0, y, c in zip(samples(X), Y.tolist(), weights)
     ]
     grad[:] = _flatten(mean([r[3] for r in results]))
     return sum(r[4] for r in results) / len(results)
@@ -322,7 +371,7 @@ def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, p
     """For each step of an epoch over X[order]: (position of its first sample, the
     backpropagation results of its samples, with their weights and dropout factors, and the
     output sums in ``parts``), from the weights in the list W when the step is reached."""
-    rows, targets, order = X.tolist(), Y.tolist(), order.tolist()
+    rows, targets, order = samples(X), Y.tolist(), order.tolist()
     weights = None if weight is None else weight.tolist()
     for start in range(0, len(order), batch_size):
         results = []

@@ -99,9 +99,10 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, d^(0))
+    X : array-like or scipy.sparse matrix of shape (n_samples, d^(0))
         Real numbers (lists, any real dtype, any memory order), converted once to the
-        network's dtype.
+        network's dtype; sparse X (any format, read as CSR) makes the first layer read only
+        the rows of W^(1) for each sample's nonzero inputs.
     y : array-like
         For ``l2``: targets of shape (n_samples, d^(L)), or (n_samples,) for one output.
         For ``cross_entropy``: integer labels 0..K-1 of shape (n_samples,) or one-hot rows.
@@ -222,7 +223,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         batch_size = checks.positive_int(batch_size, "batch_size")
     X, Y = feeding.data(net, X, y)
     if solver == "sgd":
-        feeding.require_room(net, min(len(X) if batch_size is None else batch_size, len(X), feeding.part_rows(net)))
+        rows = min(len(X) if batch_size is None else batch_size, len(X), feeding.part_rows(net, X=X))
+        feeding.require_room(net, rows, X)
     table = weights_dropout.class_weights(net, class_weight, Y)
     options = weights_dropout.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -241,7 +243,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
             net.optimizer = moments
-            threads, note = per_sample_threads.plan(net, batch_size, options.update_dropout)
+            threads, note = per_sample_threads.plan(net, X, batch_size, options.update_dropout)
             with per_sample_threads.team(net, threads) as team:
                 loop.history.threads = 1 if team is None else team.size
                 if loop.history.threads < threads:

@@ -103,10 +103,11 @@ OPTIMIZERS = list(_OPTIMIZER_KINDS)
 
 
 class LossCase:
-    """A loss with its output activation and the shape of targets to feed it."""
+    """A loss with its output activation and the shape of targets to feed it; scale: the
+    spread of make_net's random weights (exp outputs want small sums)."""
 
-    def __init__(self, id, loss, output, targets):
-        self.id, self.loss, self.output, self.targets = id, loss, output, targets
+    def __init__(self, id, loss, output, targets, scale=0.6):
+        self.id, self.loss, self.output, self.targets, self.scale = id, loss, output, targets, scale
 
     def __repr__(self):
         return self.id
@@ -122,6 +123,8 @@ class LossCase:
             return np.eye(d_out)[rng.integers(0, d_out, size=n)]
         if self.targets == "binary":
             return rng.integers(0, 2, size=(n, d_out)).astype(float)
+        if self.targets == "counts":  # the poisson loss's: whole numbers >= 0
+            return rng.poisson(1.0, size=(n, d_out)).astype(float)
         raise AssertionError(self.targets)
 
 
@@ -132,6 +135,7 @@ LOSSES = [
     LossCase("ce-labels", "cross_entropy", "softmax", "labels"),
     LossCase("ce-onehot", "cross_entropy", "softmax", "onehot"),
     LossCase("bce-multi", "binary_cross_entropy", "sigmoid", "binary"),
+    LossCase("poisson", "poisson", "exp", "counts", scale=0.25),
 ]
 LOSS_IDS = [c.id for c in LOSSES]
 
@@ -147,7 +151,7 @@ def make_net(sizes, activation="tanh", case=None, dtype="float64", backend="cyth
     case = case or LOSSES[0]
     net = fm.MLP(sizes, activation=activation, output=case.output, loss=case.loss, dtype=dtype,
                  seed=seed, backend=backend)
-    net.set_weights(weights if weights is not None else random_weights(sizes, seed))
+    net.set_weights(weights if weights is not None else random_weights(sizes, seed, case.scale))
     return net
 
 

@@ -201,8 +201,8 @@ def test_the_estimators_n_threads_splits_their_per_sample_steps(monkeypatch):
     seen = []
     plan = per_sample_threads.plan
 
-    def spy(net, batch_size, update_dropout=0.0):
-        seen.append(plan(net, batch_size, update_dropout))
+    def spy(net, X, batch_size, update_dropout=0.0):
+        seen.append(plan(net, X, batch_size, update_dropout))
         return seen[-1]
 
     monkeypatch.setattr(per_sample_threads, "plan", spy)

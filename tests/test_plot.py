@@ -62,7 +62,7 @@ def test_every_activation_beside_its_derivative(tmp_path):
     fig = plot.activations()
     saved(fig, tmp_path, "activations", (400, 600))
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 2 * 9  # every registered activation, theta and theta'
+    assert len(visible) == 2 * len(fm.activations.KINDS)  # every registered activation, theta and theta'
     titles = [ax.get_title() for ax in visible[0::2]]
     assert titles[:3] == ["identity", "sign", "sigmoid"] and "leaky_relu(alpha=0.01)" in titles
     assert all(ax.lines for ax in visible)

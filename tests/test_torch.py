@@ -48,6 +48,11 @@ def torch_loss_and_grads(net, X, y):
         Y = torch.tensor(np.asarray(y, dtype=np.float64)).reshape(s.shape)
         loss = F.binary_cross_entropy_with_logits(s, Y, reduction="none").sum(dim=1).mean()
         h = torch.sigmoid(s)
+    elif name == "poisson":  # torch's e^s - y s, plus y log y - y: the half Poisson deviance
+        Y = torch.tensor(np.asarray(y, dtype=np.float64)).reshape(s.shape)
+        nll = F.poisson_nll_loss(s, Y, log_input=True, full=False, reduction="none")
+        loss = (nll + torch.xlogy(Y, Y) - Y).sum(dim=1).mean()
+        h = torch.exp(s)
     else:
         h = torch_theta(net.activations[-1])(s)
         Y = torch.tensor(np.asarray(y, dtype=np.float64)).reshape(h.shape)

@@ -5,8 +5,10 @@
 
 
 Each workload is one epoch of SGD (tanh hidden layers, softmax + cross-entropy, eta 0.01,
-shuffled) or one batched prediction, on random data: only the shapes matter. For every
-implementation that is installed (see fastmlp._bench.peers) the run first checks that it learns
+shuffled) or one batched prediction, on random data: only the shapes matter (and, for the
+sparse workloads, the share of nonzero inputs: a bag of words as a scipy.sparse CSR matrix).
+For every implementation that is installed (see fastmlp._bench.peers) the run first checks
+that it learns
 and, where it can be compared exactly, that its update equals fastmlp's (``check_*``).
 Then it sizes the work so that one measurement takes about ``seconds`` (that sizing run is
 also the warm-up) and reports the median and best samples/s of ``repeats`` measurements,
@@ -35,6 +37,8 @@ from ..network import MLP
 
 ETA = 0.01
 SEED = 0
+# The most sizing runs per implementation and workload (see prepare).
+SIZING_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,16 @@ class Workload:
     max_samples: int
     budget: float = 1.0
     optimizer: str = "sgd"  # or "momentum" (0.9) or "adam" (0.9, 0.999, 1e-8), see _peers
+    density: float = 0.0  # > 0: X is sparse (see bag_of_words), this share of it nonzero
+    probe: int = 0  # samples of the sizing run, if not probe_size's
 
     @property
     def label(self) -> str:
         shape = "-".join(map(str, self.sizes))
         what = f"batch {self.batch_size}" if self.kind == "train" else "predict"
         rule = "" if self.optimizer == "sgd" else f" {self.optimizer}"
-        return f"{self.name} {shape} {self.dtype} {what}{rule}"
+        sparse = f" sparse {100 * self.density:g}%" if self.density else ""
+        return f"{self.name} {shape} {self.dtype} {what}{rule}{sparse}"
 
 
 WORKLOADS = {
@@ -80,6 +87,12 @@ WORKLOADS = {
         # Per sample on wider hidden layers, whose units fastmlp-2t splits between two threads.
         Workload("W11", (784, 256, 10), "float32", 1, "train", 40_000),
         Workload("W12", (784, 1024, 10), "float32", 1, "train", 20_000),
+        # A bag of words: 100,000 features, 0.1% of them nonzero, 20 classes; scipy.sparse
+        # CSR input, per sample and in scikit-learn's default batch of 200.
+        # scikit-learn steps all of W^(1) for each sample (a few samples a second): W13's
+        # sizing run takes 32.
+        Workload("W13", (100_000, 100, 20), "float32", 1, "train", 50_000, density=0.001, probe=32),
+        Workload("W14", (100_000, 100, 20), "float32", 200, "train", 50_000, density=0.001),
     ]
 }
 
@@ -135,19 +148,22 @@ class Result:
     @property
     def gflops(self) -> float:
         w = self.workload
-        return self.rate * flops_per_sample(w.sizes, w.kind == "train") / 1e9
+        return self.rate * flops_per_sample(w.sizes, w.kind == "train", w.density) / 1e9
 
 
-def flops_per_sample(sizes, training: bool) -> float:
+def flops_per_sample(sizes, training: bool, density: float = 0.0) -> float:
     """Floating-point operations for one sample, counting a multiply-add as 2.
 
-    MACs = sum over the layers l = 1..L of d^(l-1) * d^(l) (biases and activations not counted).
+    MACs = sum over the layers l = 1..L of d^(l-1) * d^(l) (biases and activations not counted;
+    for sparse inputs, layer 1 counts the nonzero inputs only: density * d^(0) * d^(1)).
     Forward = 2 * MACs. Training = 3 * forward = 6 * MACs: the forward pass, the delta
     recursion (delta^(l-1) = W^(l) delta^(l), 2 * MACs; counted for layer 1 too, the usual
     convention) and the weight gradient / update (x^(l-1) delta^(l)^T, 2 * MACs).
     Prediction = forward only.
     """
     macs = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if density:
+        macs -= (1 - density) * sizes[0] * sizes[1]
     return 2 * macs * (3 if training else 1)
 
 
@@ -159,15 +175,35 @@ def timed(fn, *args) -> float:
 
 
 def make_data(w: Workload, n: int, seed=SEED):
-    """n random inputs of the workload's dtype and n random class labels."""
+    """n random inputs of the workload's dtype (sparse ones: bag_of_words) and n random
+    class labels."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, w.sizes[0]), dtype=np.dtype(w.dtype).type)
+    if w.density:
+        X = bag_of_words(rng, n, w.sizes[0], w.density, w.dtype)
+    else:
+        X = rng.standard_normal((n, w.sizes[0]), dtype=np.dtype(w.dtype).type)
     return X, rng.integers(0, w.sizes[-1], size=n)
+
+
+def bag_of_words(rng, n: int, d: int, density: float, dtype):
+    """n documents over a vocabulary of d words as a scipy.sparse CSR matrix: density * d
+    words per document, drawn uniformly, each with the logarithm of 1 + its count (1, 2, ...)."""
+    from scipy import sparse
+
+    words = max(1, round(density * d))
+    columns = rng.integers(0, d, size=(n, words))
+    counts = rng.geometric(0.6, size=(n, words)).astype(np.float64)
+    X = sparse.csr_matrix((np.log1p(counts).ravel(), columns.ravel(), np.arange(0, n * words + 1, words)),
+                          shape=(n, d))
+    X.sum_duplicates()
+    return X.astype(dtype)
 
 
 def probe_size(w: Workload, settings: Settings) -> int:
     """Samples in the first, sizing run: enough batches to see the steady rate."""
-    if w.kind == "predict":
+    if w.probe:
+        n = w.probe
+    elif w.kind == "predict":
         n = 1024
     else:
         n = 256 if w.batch_size == 1 else 8 * w.batch_size
@@ -184,13 +220,18 @@ def plan_size(rate: float, w: Workload, settings: Settings, limit: int) -> int:
 
 def prepare(name: str, w: Workload, X, y, settings: Settings):
     """Build peer ``name`` for the workload, size its measurement with a probe run (which
-    is also its warm-up), and return (n, the timed callable, its converted data)."""
+    is also its warm-up; run again on the planned size while it was much shorter than a
+    measurement, whose fixed costs per call hid the steady rate), and return (n, the timed
+    callable, its converted data)."""
     rule = {} if w.optimizer == "sgd" else {"optimizer": w.optimizer}
     peer = _peers.PEERS[name](list(w.sizes), w.dtype, w.batch_size, ETA, SEED, **rule)
     run = peer.predict if w.kind == "predict" else peer.train_epoch
-    n0 = min(probe_size(w, settings), len(X))
-    rate = n0 / timed(run, peer.data(X[:n0], y[:n0]))
-    n = plan_size(rate, w, settings, len(X))
+    n = min(probe_size(w, settings), X.shape[0])
+    for _ in range(SIZING_RUNS):
+        rate = n / timed(run, peer.data(X[:n], y[:n]))
+        n, probed = plan_size(rate, w, settings, X.shape[0]), n
+        if n <= 2 * probed:
+            break
     return n, run, peer.data(X[:n], y[:n])
 
 
@@ -205,6 +246,10 @@ def skip_reason(name: str, w: Workload) -> str:
         return "no minibatch SGD"
     if w.optimizer not in getattr(peer, "optimizers", ("sgd",)):
         return f"no {w.optimizer} here"
+    if w.density and not getattr(peer, "sparse", False):
+        return "no sparse input here"
+    if getattr(peer, "sparse_only", False) and not w.density:
+        return "sparse workloads only"
     return ""
 
 
@@ -218,7 +263,11 @@ def measure(w: Workload, names, settings: Settings, progress) -> list:
         results.append(result)
         if not result.note:
             progress(f"{w.name}: preparing {name}")
-            result.n, run, data = prepare(name, w, X, y, settings)
+            try:
+                result.n, run, data = prepare(name, w, X, y, settings)
+            except MemoryError as error:
+                result.note = str(error)
+                continue
             runs.append((result, run, data))
     for _ in range(settings.repeats):
         for result, run, data in runs:

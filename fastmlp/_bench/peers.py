@@ -45,10 +45,12 @@ def one_hot(y, classes: int, dtype) -> np.ndarray:
 
 
 class FastMLP:
-    """fastmlp itself, through its public API (validation included in the timing)."""
+    """fastmlp itself, through its public API (validation included in the timing); sparse
+    X as the scipy.sparse matrix it is."""
 
     name = "fastmlp"
     minibatch = True
+    sparse = True
     optimizers = ("sgd", "momentum", "adam")
 
     n_threads = None
@@ -85,6 +87,26 @@ class FastMLPTwoThreads(FastMLP):
 
     name = "fastmlp-2t"
     n_threads = 2
+
+
+class FastMLPDense(FastMLP):
+    """fastmlp on the sparse workloads' X made dense (where that fits in DENSE_BYTES):
+    what the sparse kernels save."""
+
+    name = "fastmlp-dense"
+    sparse_only = True
+
+    def data(self, X, y):
+        if not hasattr(X, "toarray"):  # dense already (the checks' data)
+            return X, y
+        size = X.shape[0] * X.shape[1] * X.dtype.itemsize
+        if size > DENSE_BYTES:
+            raise MemoryError(f"dense X of {size / 2**30:.1f} GiB is over the {DENSE_BYTES / 2**30:g} GiB allowed")
+        return X.toarray(), y
+
+
+# The largest dense copy of a sparse X that the dense peer makes.
+DENSE_BYTES = 2**30
 
 
 class TeachingNetwork:
@@ -169,6 +191,7 @@ class SklearnPeer:
 
     name = "sklearn"
     minibatch = True
+    sparse = True
 
     def __init__(self, sizes, dtype, batch_size, eta, seed):
         from sklearn.neural_network import MLPClassifier
@@ -475,7 +498,7 @@ class FannData:
         weakref.finalize(self, destroy, self.train)
 
 
-PEERS = {peer.name: peer for peer in [FastMLP, FastMLPTwoThreads, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer,
+PEERS = {peer.name: peer for peer in [FastMLP, FastMLPTwoThreads, FastMLPDense, NumpyPeer, SklearnPeer, TorchPeer, FannPeer, NumbaPeer,
                                       JaxPeer]}
 
 

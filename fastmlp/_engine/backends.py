@@ -16,9 +16,23 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .._errors import SettingError
+from .sparse import SparseRows
 
 # Bytes: a cache line, and the width of an AVX-512 vector.
 ALIGNMENT = 64
+
+
+class SparseKernels(NamedTuple):
+    """The backend's calls that read X, taking X as fastmlp._engine.sparse.SparseRows (compressed
+    sparse rows) with the dense calls' arguments otherwise: the first layer reads only the
+    rows of W^(1) for each sample's nonzero inputs."""
+
+    forward: Callable
+    mean_gradient: Callable
+    sgd_epoch: Callable
+    minibatch_epoch: Callable
+    optimizer_epoch: Callable
+    step_gradient: Callable
 
 
 class Backend(NamedTuple):
@@ -45,6 +59,12 @@ class Backend(NamedTuple):
     split_sgd_epoch: Callable  # (team, arch, params, X, Y, order, eta, l2, l1) -> as sgd_epoch
     split_optimizer_epoch: Callable  # (team, arch, params, X, Y, order, kind, eta, l2, l1, mu, beta1, beta2,
     #                                  epsilon, m, v, t) -> as optimizer_epoch with batch size 1
+    sparse: SparseKernels  # the calls above that read X, for sparse X
+
+
+def for_rows(backend: Backend, X):
+    """The calls that read X: the backend's own for an array, its sparse ones for SparseRows."""
+    return backend.sparse if isinstance(X, SparseRows) else backend
 
 
 def _cython(isa: str) -> Backend:
@@ -67,6 +87,12 @@ def _cython(isa: str) -> Backend:
         codes = [kernels.ACTIVATION_CODES[a.name] for a in activations]
         return kernels.Architecture(sizes, codes, [a.params for a in activations], kernels.LOSS_CODES[loss.name])
 
+    def sparse(kernel):
+        def call(arch, params, X, *args, **keywords):
+            return kernel(arch, params, X.data, X.indices, X.indptr, *args, **keywords)
+
+        return call
+
     return Backend(
         f"cython-{isa}",
         architecture,
@@ -84,6 +110,7 @@ def _cython(isa: str) -> Backend:
         kernels.split_supported,
         kernels.split_sgd_epoch,
         kernels.split_optimizer_epoch,
+        SparseKernels(*(sparse(getattr(kernels, f"sparse_{name}")) for name in SparseKernels._fields)),
     )
 
 
@@ -121,6 +148,9 @@ def _reference() -> Backend:
         reference.split_supported,
         reference.split_sgd_epoch,
         reference.split_optimizer_epoch,
+        # The reference's calls read sparse rows as they read arrays (see reference.samples).
+        SparseKernels(reference.forward_rows, reference.mean_gradient, reference.sgd_epoch, reference.minibatch_epoch,
+                      reference.optimizer_epoch, reference.step_gradient),
     )
 
 

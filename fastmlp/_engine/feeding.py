@@ -16,8 +16,9 @@ import numpy as np
 
 from .. import _checks as checks
 from .._errors import DivergenceError
-from . import optimizers
+from . import backends, optimizers
 from .memory import require
+from .sparse import SparseRows, issparse, sparse_samples
 from .threads import blas_threads
 
 # Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
@@ -61,8 +62,13 @@ def require_trainable(net, what: str) -> None:
 
 
 def inputs(net, X):
-    """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was one
-    sample."""
+    """X as a C-contiguous (n, d^(0)) array of the network's dtype (a scipy.sparse X as
+    SparseRows), and whether it was one sample. SparseRows, which only the engine makes
+    (e.g. fit's validation rows), are already converted."""
+    if isinstance(X, SparseRows):
+        return X, False
+    if issparse(X):
+        return sparse_samples(X, net.sizes[0], net.dtype)
     return checks.samples(X, net.sizes[0], net.dtype)
 
 
@@ -75,14 +81,27 @@ def data(net, X, y):
     return X, net.loss.targets(y, len(X), net.sizes[-1], net.dtype)
 
 
-def part_rows(net, passes=3) -> int:
-    """Rows per kernel call of a large pass over the data: about WORK_PER_CALL multiply-adds,
+def part_rows(net, passes=3, X=None) -> int:
+    """Rows per kernel call of a large pass over the data X: about WORK_PER_CALL multiply-adds,
     and at least PART_ROWS (FORWARD_ROWS for a forward pass) unless they would take more
-    than LONGEST_CALL. A training row costs ``passes`` = 3 multiply-adds per weight
+    than LONGEST_CALL. A training row costs ``passes`` = 3 multiply-adds per weight it reads
     (forward, delta and gradient), a forward row 1."""
-    per_row = passes * net.params.size
+    per_row = passes * weights_per_row(net, X)
     fewest = min(PART_ROWS if passes > 1 else FORWARD_ROWS, LONGEST_CALL // per_row)
     return max(1, fewest, WORK_PER_CALL // per_row)
+
+
+def weights_per_row(net, X=None, batch_size=1, dense_steps=False) -> int:
+    """The weights one row of X reads: all of them for dense rows; for sparse rows the rows
+    of W^(1) of an average row's nonzeros (and its bias row) and the other layers, plus, for
+    steps that change every weight of W^(1) (the optimizers' moments, update dropout, and
+    the penalties of a minibatch), W^(1) once per step of ``batch_size`` rows."""
+    if not isinstance(X, SparseRows):
+        return net.params.size
+    d1 = net.sizes[1]
+    first = (net.sizes[0] + 1) * d1
+    touched = d1 * (1 + -(-X.nnz // len(X)))
+    return net.params.size - first + touched + (first // batch_size if dense_steps else 0)
 
 
 # -- reading: outputs and gradients ----------------------------------------------------------
@@ -92,13 +111,14 @@ def forward(net, X) -> np.ndarray:
     """h(x) for validated rows X (n, d^(0)), many rows in parts of ``part_rows``."""
     n = len(X)
     require(n * net.sizes[-1] * net.dtype.itemsize, f"the outputs of {n} samples")
-    rows, arch = part_rows(net, passes=1), architecture(net)
+    rows, arch = part_rows(net, passes=1, X=X), architecture(net)
+    kernels = backends.for_rows(net.backend, X)
     with blas_threads(net.n_threads):
         if n <= rows:
-            return net.backend.forward(arch, net.params, X)
+            return kernels.forward(arch, net.params, X)
         H = np.empty((n, net.sizes[-1]), dtype=net.dtype)
         for start in range(0, n, rows):
-            H[start : start + rows] = net.backend.forward(arch, net.params, X[start : start + rows])
+            H[start : start + rows] = kernels.forward(arch, net.params, X[start : start + rows])
     return H
 
 
@@ -120,16 +140,17 @@ def mean_gradient(net, X, Y, grad, weight=None) -> float:
     gradient, as L-BFGS takes, is noticed within a fraction of a second and the kernels'
     buffers stay small; the parts' means are combined by their rows."""
     n = len(X)
-    rows, arch = part_rows(net), architecture(net)
+    rows, arch = part_rows(net, X=X), architecture(net)
+    kernels = backends.for_rows(net.backend, X)
     with blas_threads(net.n_threads):
         if n <= rows:
-            return float(net.backend.mean_gradient(arch, net.params, X, Y, grad, weight))
+            return float(kernels.mean_gradient(arch, net.params, X, Y, grad, weight))
         total, part = 0.0, np.empty_like(grad)
         grad[...] = 0
         for start in range(0, n, rows):
             stop = min(n, start + rows)
             share = None if weight is None else weight[start:stop]
-            loss = net.backend.mean_gradient(arch, net.params, X[start:stop], Y[start:stop], part, share)
+            loss = kernels.mean_gradient(arch, net.params, X[start:stop], Y[start:stop], part, share)
             total += float(loss) * (stop - start)
             grad += part * (stop - start)
         grad /= n
@@ -153,9 +174,9 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     taken in parts of rows and are then made at once (``_steps_in_parts``). The weights
     left are those of the last finished piece or step, or the ones from before the call
     if those are not finite."""
-    rows = part_rows(net)
+    rows = part_rows(net, X=X)
     parts = rows if batch_size > rows else None
-    require_room(net, min(batch_size, len(order), rows))
+    require_room(net, min(batch_size, len(order), rows), X)
     before = net.params.copy()
     optimizer = optimizer or optimizers.PLAIN
     moments = optimizer.snapshot()
@@ -181,9 +202,13 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, 
     """run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
     multiply-adds (a team's threads share a call: as many times more, for the same wall
     time). Returns (summed loss, whether every step was finite)."""
-    per_call = max(1, WORK_PER_CALL * (1 if team is None else team.size) // (3 * net.params.size))
+    # Per sample, sparse rows take the penalties lazily (see the kernels' sparse_rows.pxi).
+    dense_steps = optimizer is not optimizers.PLAIN or options.get("update_dropout", 0) > 0 or (
+        batch_size > 1 and (l2 > 0 or l1 > 0))
+    work = WORK_PER_CALL * (1 if team is None else team.size)
+    per_call = max(1, work // (3 * weights_per_row(net, X, batch_size, dense_steps)))
     per_call = max(batch_size, per_call - per_call % batch_size)
-    total, backend, arch = 0.0, net.backend, architecture(net)
+    total, backend, arch = 0.0, backends.for_rows(net.backend, X), architecture(net)
     # Per sample no BLAS: the plain kernel runs on this thread alone, the others on one thread.
     threads = net.n_threads if batch_size > 1 else (None if optimizer is optimizers.PLAIN else 1)
     for start in range(0, len(order), per_call):
@@ -204,6 +229,7 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
     step. The same step as the kernels' minibatch and optimizer epochs make in one call.
     Returns (summed loss, whether every step was finite)."""
     backend, arch = net.backend, architecture(net)
+    kernels = backends.for_rows(backend, X)
     grad, total, room = np.empty_like(net.params), 0.0, None
     with blas_threads(net.n_threads):
         for start in range(0, len(order), batch_size):
@@ -211,7 +237,7 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
             grad[...] = 0
             loss = 0.0
             for first in range(0, len(step), rows):
-                part, room = backend.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
+                part, room = kernels.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
                                                    **options, position=start + first, room=room)
                 loss += part
             if not math.isfinite(loss):
@@ -248,10 +274,12 @@ def require_rows(net, X, Y, order):
         raise ValueError(f"order names rows outside 0..{len(X) - 1}")
 
 
-def require_room(net, rows):
-    """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
-    (at most five values per unit and row)."""
-    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
+def require_room(net, rows, X=None):
+    """MemoryError unless the kernels' buffers for steps of ``rows`` samples of X fit in
+    memory (at most five values per unit and row; sparse rows are read where they are, so
+    the input units do not count)."""
+    units = sum(net.sizes) - (net.sizes[0] if isinstance(X, SparseRows) else 0)
+    require(5 * rows * units * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
 
 
 def _finite(net, optimizer) -> bool:

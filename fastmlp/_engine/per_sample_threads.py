@@ -12,6 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from .feeding import architecture
+from .sparse import SparseRows
 
 # Multiply-adds per sample (forward, delta and update: 3 per weight) that each thread must
 # have for the split to pay: below it, the exchange of the output sums, one barrier per
@@ -20,13 +21,16 @@ from .feeding import architecture
 MIN_WORK_PER_THREAD = 20_000
 
 
-def plan(net, batch_size, update_dropout=0.0) -> tuple[int, str | None]:
-    """(threads, note): how many threads fit's per-sample steps run on, and, when that is
-    fewer than net.n_threads asks for, why (a sentence for History.notes)."""
+def plan(net, X, batch_size, update_dropout=0.0) -> tuple[int, str | None]:
+    """(threads, note): how many threads fit's per-sample steps over X run on, and, when
+    that is fewer than net.n_threads asks for, why (a sentence for History.notes)."""
     asked = net.n_threads
     if asked is None or asked == 1 or batch_size != 1:
         return 1, None
-    why = net.backend.split_supported(architecture(net), update_dropout)
+    if isinstance(X, SparseRows):
+        why = "sparse X steps the rows of W^(1) of each sample's nonzeros, on one thread"
+    else:
+        why = net.backend.split_supported(architecture(net), update_dropout)
     if why is None and not net.backend.have_threads():
         why = "this build of the kernels has no threads"
     if why is None and 3 * net.params.size / asked < MIN_WORK_PER_THREAD:

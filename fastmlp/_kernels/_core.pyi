@@ -70,3 +70,40 @@ def gradient_step(
     weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
     update_dropout: float = 0.0, key: int = 0, position: int = 0,
 ) -> int: ...
+
+# Sparse rows of X (CSR: values of params' dtype, int32 column numbers, intp row starts);
+# otherwise the calls above without "sparse_".
+def sparse_forward(
+    arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
+    indptr: NDArray[np.intp],
+) -> NDArray[np.floating]: ...
+def sparse_mean_gradient(
+    arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
+    indptr: NDArray[np.intp], Y: NDArray[np.floating], grad: NDArray[np.floating],
+    weight: NDArray[np.float64] | None = None,
+) -> float: ...
+def sparse_sgd_epoch(
+    arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
+    indptr: NDArray[np.intp], Y: NDArray[np.floating], order: NDArray[np.intp], eta: float, l2: float = 0.0,
+    l1: float = 0.0, *, weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
+    update_dropout: float = 0.0, key: int = 0, position: int = 0,
+) -> tuple[float, int]: ...
+def sparse_minibatch_epoch(
+    arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
+    indptr: NDArray[np.intp], Y: NDArray[np.floating], order: NDArray[np.intp], batch_size: int, eta: float,
+    l2: float = 0.0, l1: float = 0.0, *, weight: NDArray[np.float64] | None = None,
+    dropout: NDArray[np.float64] | None = None, update_dropout: float = 0.0, key: int = 0, position: int = 0,
+) -> tuple[float, int]: ...
+def sparse_optimizer_epoch(
+    arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
+    indptr: NDArray[np.intp], Y: NDArray[np.floating], order: NDArray[np.intp], batch_size: int, kind: str,
+    eta: float, l2: float, l1: float, mu: float, beta1: float, beta2: float, epsilon: float,
+    m: NDArray[np.floating], v: NDArray[np.floating], t: int, *, weight: NDArray[np.float64] | None = None,
+    dropout: NDArray[np.float64] | None = None, update_dropout: float = 0.0, key: int = 0, position: int = 0,
+) -> tuple[float, int, int]: ...
+def sparse_step_gradient(
+    arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
+    indptr: NDArray[np.intp], Y: NDArray[np.floating], order: NDArray[np.intp], grad: NDArray[np.floating], *,
+    weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
+    update_dropout: float = 0.0, key: int = 0, position: int = 0, room: object = None,
+) -> tuple[float, None]: ...

@@ -33,3 +33,4 @@ include "small_batches.pxi"       # minibatches of a few samples without BLAS (s
 include "entry_points.pxi"        # the Python entry points
 include "steps_in_parts.pxi"      # one large step in several calls, so that Ctrl-C lands
 include "per_sample_threads.pxi"  # per-sample SGD split between threads (thread_team.h)
+include "sparse_rows.pxi"         # sparse X: W^(1) read and stepped in the rows of the nonzeros

@@ -15,10 +15,11 @@ cdef enum:
     ELU = 6
     MAXOUT = 7
     SOFTMAX = 8
+    EXP = 9
 
 ACTIVATION_CODES = {
     "identity": IDENTITY, "sign": SIGN, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU,
-    "leaky_relu": LEAKY_RELU, "elu": ELU, "maxout": MAXOUT, "softmax": SOFTMAX,
+    "leaky_relu": LEAKY_RELU, "elu": ELU, "maxout": MAXOUT, "softmax": SOFTMAX, "exp": EXP,
 }
 
 
@@ -52,6 +53,8 @@ cdef inline double theta(int code, double s, const double* p) noexcept nogil:
         return max(p[0] * s + p[1], p[2] * s + p[3])
     if code == SIGN:
         return 1.0 if s > 0 else (-1.0 if s < 0 else 0.0)
+    if code == EXP:
+        return exp(s)
     return s
 
 
@@ -69,6 +72,8 @@ cdef inline double theta_prime(int code, double s, double x, const double* p) no
         return 1.0 if s > 0 else x + p[0]
     if code == MAXOUT:
         return p[0] if p[0] * s + p[1] >= p[2] * s + p[3] else p[2]
+    if code == EXP:
+        return x
     return 1.0
 
 

@@ -26,17 +26,31 @@ cdef void* room_of(list keep, Py_ssize_t n, dtype):
     """A new array of n entries (at least one) of dtype, kept alive in ``keep``."""
     a = np.empty(max(n, 1), dtype=dtype)
     keep.append(a)
+    return room_of_array(a)
+
+
+cdef void* room_of_array(a):
+    """Where the data of the contiguous array ``a`` starts."""
     cdef unsigned char[::1] raw = a.view(np.uint8)
     return &raw[0]
 
 
-cdef Batch batch_room(Architecture arch, Py_ssize_t B, dtype, const Options* opt, list keep):
+cdef Batch batch_room(Architecture arch, Py_ssize_t B, dtype, const Options* opt, list keep,
+                      bint sparse=False):
     """Room for steps of B samples, with the buffers that opt's dropout and update dropout
-    need (the arrays live in ``keep``)."""
+    need (the arrays live in ``keep``); for sparse rows, one row of zeros instead of the
+    batch's rows of X."""
     cdef Py_ssize_t hidden = B * (arch.units - arch.d[0])
     cdef bint dropout = opt.dropout != NULL
+    cdef void* Xb
+    if sparse:
+        zeros = np.zeros(arch.d[0], dtype=dtype)
+        keep.append(zeros)
+        Xb = room_of_array(zeros)
+    else:
+        Xb = room_of(keep, B * arch.d[0], dtype)
     return Batch(
-        room_of(keep, B * arch.d[0], dtype), room_of(keep, B * arch.d[arch.net.L], dtype),
+        Xb, room_of(keep, B * arch.d[arch.net.L], dtype),
         <double*>room_of(keep, B if opt.weight != NULL else 0, np.float64),
         room_of(keep, hidden, dtype), room_of(keep, hidden, dtype), room_of(keep, hidden, dtype),
         room_of(keep, hidden if dropout else 0, dtype), room_of(keep, hidden if dropout else 0, dtype),
@@ -59,7 +73,7 @@ def forward(Architecture arch, const floating[::1] params, const floating[:, ::1
         while start < n:
             B = min(chunk, n - start)
             forward_batch(&arch.net, &params[0], &X[start, 0], B, &S[0], &Xs[0],
-                          <Options*>NULL, 0, <floating*>NULL, <floating*>NULL)
+                          <Options*>NULL, 0, <floating*>NULL, <floating*>NULL, <Sparse*>NULL)
             memcpy(&H[start, 0], &Xs[last * B], B * dL * sizeof(floating))
             start += B
     return out
@@ -102,7 +116,7 @@ def mean_gradient(Architecture arch, floating[::1] params, const floating[:, ::1
             step = Step(<double>B / n, 1.0, 0.0)
             loss += backprop_batch(&arch.net, &params[0], &grad[0], &X[start, 0], &Y[start, 0], B,
                                    &S[0], &Xs[0], &D[0], &step, w + start if w != NULL else NULL,
-                                   <Options*>NULL, 0, <floating*>NULL, <floating*>NULL)
+                                   <Options*>NULL, 0, <floating*>NULL, <floating*>NULL, <Sparse*>NULL)
             start += B
     return loss / n
 
@@ -154,7 +168,7 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
     cdef Py_ssize_t done
     with nogil:
         done = minibatch_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                                     order.shape[0], B, &step, &opt, &room, &loss_sum)
+                                     order.shape[0], B, &step, &opt, &room, <Sparse*>NULL, &loss_sum)
     return loss_sum, done
 
 
@@ -192,5 +206,6 @@ def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, :
     cdef Py_ssize_t done
     with nogil:
         done = optimizer_epoch_nogil(&arch.net, &params[0], &X[0, 0], &Y[0, 0], &order[0],
-                                     order.shape[0], B, &rule, &opt, &grad[0], &room, &loss_sum)
+                                     order.shape[0], B, &rule, &opt, &grad[0], &room, <Sparse*>NULL,
+                                     &loss_sum)
     return loss_sum, done, rule.t

@@ -7,8 +7,10 @@ cdef enum:
     L2 = 0
     CROSS_ENTROPY = 1
     BINARY_CROSS_ENTROPY = 2
+    POISSON = 3
 
-LOSS_CODES = {"l2": L2, "cross_entropy": CROSS_ENTROPY, "binary_cross_entropy": BINARY_CROSS_ENTROPY}
+LOSS_CODES = {"l2": L2, "cross_entropy": CROSS_ENTROPY, "binary_cross_entropy": BINARY_CROSS_ENTROPY,
+              "poisson": POISSON}
 
 
 cdef double output_delta(const Net* net, const floating* s, const floating* x,
@@ -29,6 +31,13 @@ cdef double output_delta(const Net* net, const floating* s, const floating* x,
         e = s[k] - log(x[k])
         for j in range(d):
             loss += y[j] * (e - s[j])
+            delta[j] = x[j] - y[j]
+    elif net.loss == POISSON:
+        # The half Poisson deviance y log(y / x) - y + x with x = e^s, as y log y - y s - y + x
+        # (y log y = 0 at y = 0); delta = x - y.
+        for j in range(d):
+            e = y[j]
+            loss += (e * log(e) if e > 0 else 0.0) - e * s[j] - e + x[j]
             delta[j] = x[j] - y[j]
     elif net.loss == BINARY_CROSS_ENTROPY:
         # -y log sigmoid(s) - (1-y) log(1 - sigmoid(s)) without overflow; delta = x - y.

@@ -66,7 +66,7 @@ def step_gradient(Architecture arch, floating[::1] params, const floating[:, ::1
             B = min(arch.chunk, n - start)
             total = Step(<double>B, 1.0, 0.0)  # backprop_batch's scale / B: each row's gradient once
             loss += batch_step(&arch.net, &params[0], &grad[0], &X[0, 0], &Y[0, 0], &order[0], start, B,
-                               &total, &opt, &space.batch)
+                               &total, &opt, &space.batch, <Sparse*>NULL)
             start += B
     return loss, space
 

@@ -41,9 +41,9 @@ class State:
 
 @dataclass
 class Data:
-    """Training data as the network takes it: X (n, d^(0)), target rows Y (n, d^(L)), the
-    user's labels or targets ``y`` (for scoring), and the sample weights c_i (float64, or
-    None for all 1)."""
+    """Training data as the network takes it: X (n, d^(0); an array, or a scipy.sparse CSR
+    matrix), target rows Y (n, d^(L)), the user's labels or targets ``y`` (for scoring),
+    and the sample weights c_i (float64, or None for all 1)."""
 
     X: np.ndarray
     Y: np.ndarray
@@ -51,7 +51,7 @@ class Data:
     weight: np.ndarray | None
 
     def __len__(self):
-        return len(self.X)
+        return self.X.shape[0]
 
     def rows(self, index) -> Data:
         return Data(self.X[index], self.Y[index], self.y[index], None if self.weight is None else self.weight[index])

@@ -187,8 +187,10 @@ def _restore_fitted(est, net, fitted: dict, outputs: dict, archive: Archive) -> 
         raise ValueError(f"the network's layer sizes {list(net.sizes)} disagree with n_features_in_ {d_in} and "
                          f"n_outputs_ {d_out}")
     out = field(fitted, "out_activation_", str)
-    if out not in outputs or (est._is_classifier != (out != "identity")):
-        raise ValueError(f"the fitted 'out_activation_' {out!r:.80} is not one a {type(est).__name__} trains")
+    if out not in outputs or (est._is_classifier == (out in ("identity", "exp"))) or (
+            not est._is_classifier and out != est._out_activation(None)):
+        raise ValueError(f"the fitted 'out_activation_' {out!r:.80} is not one a {type(est).__name__} with these "
+                         "parameters trains")
     if (net.activations[-1].name, net.loss.name) != outputs[out]:
         raise ValueError(f"the network's output {net.activations[-1].name} with loss {net.loss.name} disagrees "
                          f"with out_activation_ {out!r}")
