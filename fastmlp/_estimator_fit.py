@@ -9,6 +9,7 @@ network and where the two still differ.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from ._errors import DivergenceError
+
+# The module scikit-learn's MLP warnings come from. The estimators' warnings are reported as
+# from it, so that a filter a script sets to silence scikit-learn's warnings (by category,
+# message or module="sklearn") silences these the same way.
+SKLEARN_MODULE = "sklearn.neural_network._multilayer_perceptron"
 
 # scikit-learn's schedule "adaptive" divides the rate by this after n_iter_no_change
 # epochs without improvement, and stops once the rate is at most SMALLEST_RATE.
@@ -50,6 +56,15 @@ class Data:
         """c_i / mean(c): fastmlp divides each batch's weighted gradient by its size,
         scikit-learn by its total weight; the two agree when the weights average 1."""
         return None if self.weight is None else self.weight / self.weight.mean()
+
+
+def warn(message: str, category=UserWarning) -> None:
+    """warnings.warn(message, category) reported as from scikit-learn's MLP module (see
+    SKLEARN_MODULE), at the line of the estimator code that called this."""
+    caller = inspect.currentframe().f_back
+    registry = caller.f_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(message, category, caller.f_code.co_filename, caller.f_lineno, module=SKLEARN_MODULE,
+                           registry=registry, module_globals=caller.f_globals)
 
 
 def initial_weights(random_state, sizes, activation, dtype) -> list:
@@ -85,7 +100,10 @@ def penalty(net, alpha, l1) -> float:
 
 def stochastic(est, net, data: Data, incremental: bool) -> None:
     """Epochs of SGD or Adam over ``data`` with scikit-learn's schedule and stopping rules,
-    updating the estimator's fitted attributes after each epoch."""
+    updating the estimator's fitted attributes after each epoch; n_iter_ counts this call's
+    epochs. With early stopping, an epoch whose weights become non-finite records a nan
+    loss and score and ends training (with a ConvergenceWarning) on the best epoch's
+    weights; without, it raises ValueError on the weights from before it."""
     n = len(data)
     batch_size = est._batch_size(n)
     early_stopping = est.early_stopping and not incremental
@@ -103,38 +121,22 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
             est.validation_scores_, est.validation_loss_curve_, est.best_validation_score_ = [], [], -np.inf
     elif est.best_loss_ is None:  # a warm start from a fit with early stopping
         est.best_loss_ = np.inf
-    scale = 1.0 / data.mean_weight
     calls = batches(n, batch_size, strict=est.alpha > 0 or est.l1 > 0)
-    options = est._step_options()
     order = np.arange(n)
+    est.n_iter_ = 0
     try:
         for _ in range(est.max_iter):
             if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
                 order = order[est._random_state.permutation(n)]
-            epoch = data.rows(order) if est.shuffle else data
-            weight = epoch.normalised_weight()
-            total, before = 0.0, penalty(net, est.alpha, est.l1)
-            start_of_epoch = net.copy() if len(calls) > 1 else None
-            for start, stop, size in calls:
-                try:
-                    history = net.partial_fit(
-                        epoch.X[start:stop], epoch.Y[start:stop], eta=est._learning_rate, batch_size=size,
-                        shuffle=False, l2=est.alpha * scale / size,
-                        l1=est.l1 * scale / size, sample_weight=None if weight is None else weight[start:stop],
-                        **options,
-                    )
-                except DivergenceError as exc:
-                    if start_of_epoch is not None:  # undo the epoch's whole batches too
-                        net.set_weights(start_of_epoch.weights)
-                        net.optimizer, net.rng = start_of_epoch.optimizer, start_of_epoch.rng
-                    raise ValueError(
-                        "Solver produced non-finite parameter weights; the weights are those before the failing "
-                        "epoch. The input data may contain large values and need to be preprocessed, or "
-                        "learning_rate_init be smaller."
-                    ) from exc
-                total += history.loss[0] * (stop - start)
-            est._end_epoch(total / n * est._loss_unit + _epoch_penalty(calls, before, penalty(net, est.alpha, est.l1))
-                           * scale / n, n)
+            try:
+                loss = _epoch(est, net, data.rows(order) if est.shuffle else data, calls)
+            except DivergenceError as exc:
+                if not early_stopping:
+                    raise ValueError(f"{NON_FINITE} The weights are those before the failing epoch; a smaller "
+                                     "learning_rate_init may help.") from exc
+                _record_divergence(est, n)
+                break
+            est._end_epoch(loss, n)
             if early_stopping:
                 _validate(est, net, validation)
             _count_stall(est, net, early_stopping)
@@ -146,13 +148,57 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
             if incremental:
                 break
             if est.n_iter_ == est.max_iter:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
-                              "optimization hasn't converged yet.", ConvergenceWarning)
+                warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the optimization "
+                     "hasn't converged yet.", ConvergenceWarning)
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.")
+        warn("Training interrupted by user.")
     if early_stopping:
         net.set_weights(est._best_weights)
         del est._best_weights
+
+
+# The start of the error for non-finite weights, in scikit-learn's words (scripts match on it).
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and need "
+              "to be preprocessed.")
+
+
+def _epoch(est, net, epoch: Data, calls) -> float:
+    """One epoch of steps over ``epoch`` in its order, as MLP.partial_fit calls (see
+    batches); returns loss_ for it, the mean loss plus the penalties. On DivergenceError
+    the weights and the optimizer are those from before the epoch."""
+    scale = 1.0 / epoch.mean_weight
+    weight = epoch.normalised_weight()
+    options = est._step_options()
+    total, before = 0.0, penalty(net, est.alpha, est.l1)
+    start_of_epoch = net.copy() if len(calls) > 1 else None
+    for start, stop, size in calls:
+        try:
+            history = net.partial_fit(
+                epoch.X[start:stop], epoch.Y[start:stop], eta=est._learning_rate, batch_size=size, shuffle=False,
+                l2=est.alpha * scale / size, l1=est.l1 * scale / size,
+                sample_weight=None if weight is None else weight[start:stop], **options,
+            )
+        except DivergenceError:
+            if start_of_epoch is not None:  # undo the epoch's whole batches too
+                net.set_weights(start_of_epoch.weights)
+                net.optimizer, net.rng = start_of_epoch.optimizer, start_of_epoch.rng
+            raise
+        total += history.loss[0] * (stop - start)
+    n = len(epoch)
+    return total / n * est._loss_unit + _epoch_penalty(calls, before, penalty(net, est.alpha, est.l1)) * scale / n
+
+
+def _record_divergence(est, n) -> None:
+    """The epoch that diverged under early stopping: a nan loss and validation score, as
+    scikit-learn records them, and a ConvergenceWarning."""
+    est._end_epoch(math.nan, n)
+    est.validation_scores_.append(math.nan)
+    est.validation_loss_curve_.append(math.nan)
+    if est.verbose:
+        print("Validation score: nan")
+    warn(f"Stochastic Optimizer: the weights became non-finite in iteration {est.n_iter_}; training stopped "
+         "there with the weights of the best validation score. A smaller learning_rate_init may help.",
+         ConvergenceWarning)
 
 
 def _epoch_penalty(calls, before, after) -> float:
@@ -165,41 +211,46 @@ def _epoch_penalty(calls, before, after) -> float:
 
 def lbfgs(est, net, data: Data) -> None:
     """scipy's L-BFGS-B on the full-batch objective, scikit-learn's mean loss plus
-    alpha / (2 sum c) * sum W^2, for at most max_iter iterations."""
+    alpha / (2 sum c) * sum W^2, for at most max_iter iterations and max_fun loss
+    evaluations, converged once no gradient component exceeds tol in size; a
+    ConvergenceWarning unless scipy reports convergence."""
     scale = 1.0 / data.mean_weight
     l2 = est.alpha * scale / len(data)
     try:
         history = net.fit(data.X, data.Y, solver="lbfgs", epochs=est.max_iter, l2=l2,
-                          sample_weight=data.normalised_weight())
+                          sample_weight=data.normalised_weight(), gtol=est.tol, max_fun=est.max_fun)
     except DivergenceError as exc:
-        raise ValueError("Solver produced non-finite parameter weights; the weights are those of the last "
-                         "finite iterate. The input data may contain large values and need to be "
-                         "preprocessed.") from exc
+        raise ValueError(f"{NON_FINITE} The weights are those of the last finite iterate.") from exc
     pen = penalty(net, l2, 0.0)
     if not history.loss:  # scipy accepted no step: the objective at the starting point
         history.loss.append(net.loss_value(data.X, data.Y, data.normalised_weight()) + pen)
     # The earlier iterates' penalties are not recorded; exact whenever _loss_unit is 1.
     est.loss_curve_ += [(value - pen) * est._loss_unit + pen for value in history.loss]
     est.loss_ = est.best_loss_ = est.loss_curve_[-1]
-    est.n_iter_ = history.epochs
-    if history.epochs >= est.max_iter:
-        warnings.warn(f"lbfgs failed to converge after {est.max_iter} iteration(s): the iteration limit max_iter "
-                      "was reached. Increase max_iter or scale the data.", ConvergenceWarning)
+    est.n_iter_ = min(history.epochs, est.max_iter)
+    if history.solver_status != 0:
+        warn(f"lbfgs failed to converge after {est.n_iter_} iteration(s) (status={history.solver_status}):\n"
+             f"{history.solver_message}\n\nRaising max_iter (now {est.max_iter}) or max_fun (now {est.max_fun}), "
+             "or scaling the data, may help.", ConvergenceWarning)
 
 
 def _hold_out(est, data: Data):
     """scikit-learn's validation split: validation_fraction of the samples, drawn by
     sklearn.model_selection.train_test_split from the estimator's random state, stratified
-    by class for single-output classifiers."""
-    stratify = data.Y if est._is_classifier and data.Y.shape[1] == 1 else None
+    by the 0/1 target for binary classifiers; ValueError if fewer than 2 are held out."""
+    stratify = data.Y.astype(bool) if est._is_classifier and data.Y.shape[1] == 1 else None
     train, held_out = train_test_split(np.arange(len(data)), random_state=est._random_state,
                                        test_size=est.validation_fraction, stratify=stratify)
+    if len(held_out) < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
+                         f"dataset: {len(held_out)} of the {len(data)} samples are held out, and scoring "
+                         "needs 2.")
     return data.rows(train), data.rows(held_out)
 
 
 def _validate(est, net, validation: Data) -> None:
-    """Score the held-out samples after an epoch and record the validation loss (in
-    loss_'s units, without the penalty)."""
+    """Score the held-out samples after an epoch (nan when the network's outputs are not
+    finite) and record the validation loss (in loss_'s units, without the penalty)."""
     score = est._score_outputs(net.forward(validation.X), validation.y, validation.weight)
     est.validation_scores_.append(score)
     est.validation_loss_curve_.append(

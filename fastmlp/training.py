@@ -38,6 +38,9 @@ class History:
     the validation score after the epoch (accuracy for classification losses, R^2 for l2).
     With early stopping, ``best_epoch`` is the epoch (counted from 1) whose weights the
     network was left with, ``stopped_epoch`` the epoch after which it stopped (None: all ran).
+    After L-BFGS, ``solver_status`` and ``solver_message`` are scipy's: status 0 when the
+    gradient tolerance (or the loss's relative change) was met, 1 when ``epochs`` or
+    ``max_fun`` was reached, 2 when the line search found no descent; None after SGD.
     """
 
     loss: list = field(default_factory=list)
@@ -48,6 +51,8 @@ class History:
     val_score: list = field(default_factory=list)
     best_epoch: int | None = None
     stopped_epoch: int | None = None
+    solver_status: int | None = None
+    solver_message: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -70,7 +75,8 @@ def _training(function):
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         progress=False, solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False,
         patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
-        beta2=0.999, epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
+        beta2=0.999, epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0,
+        gtol=1e-5, max_fun=15000):
     """Train the network in place from its current weights; returns the History (one entry
     per epoch, per iteration for L-BFGS).
 
@@ -88,6 +94,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         tqdm's when it is installed), redrawn at most a few times a second.
       solver: "sgd", or "lbfgs" for scipy's L-BFGS-B on the full-batch mean loss (batch_size,
         shuffle, eta and the optimizers do not apply; it may stop early when it converges).
+      gtol, max_fun: L-BFGS only: it has converged once no gradient component (of the
+        penalised loss) exceeds gtol in size, and stops after max_fun loss evaluations.
       reinitialise: draw fresh weights (and clear the optimizer's state) first.
 
     Validation and early stopping:
@@ -129,6 +137,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     net._require_trainable("fit")
     epochs = checks.positive_int(epochs, "epochs")
     solver = checks.choice(solver, "solver", SOLVERS)
+    gtol = checks.real_number(gtol, "gtol", lowest=0.0)
+    max_fun = checks.positive_int(max_fun, "max_fun")
     l2, l1 = checks.penalties(l2, l1)
     moments = optimizers.prepare(net, optimizer, momentum, beta1, beta2, epsilon)
     if solver == "lbfgs" and moments is not None:
@@ -169,7 +179,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
             net.optimizer = moments
             _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options)
         else:
-            _lbfgs(net, X, Y, epochs, loop, l2, options.weight)
+            _lbfgs(net, X, Y, epochs, loop, l2, options.weight, gtol, max_fun)
     except BaseException as exc:
         exc.history = loop.history
         raise
@@ -368,11 +378,11 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
             return
 
 
-def _lbfgs(net, X, Y, iterations, loop, l2, weight):
+def _lbfgs(net, X, Y, iterations, loop, l2, weight, gtol, max_fun):
     """L-BFGS-B on the flat params (in float64 for scipy, copied into the network's dtype
     for the kernels), with sample weights ``weight`` or None; one History entry per
-    iteration. On divergence or interruption the network keeps the last iterate L-BFGS
-    accepted."""
+    iteration, and scipy's status and message. On divergence or interruption the network
+    keeps the last iterate L-BFGS accepted."""
     from scipy.optimize import minimize  # imported here: it costs a third of a second
 
     grad = np.empty_like(net.params)
@@ -416,7 +426,8 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
 
     try:
         result = minimize(loss_and_gradient, accepted.astype(np.float64), jac=True, method="L-BFGS-B",
-                          callback=iteration, options={"maxiter": iterations})
+                          callback=iteration,
+                          options={"maxiter": iterations, "maxfun": max_fun, "gtol": gtol})
     except BaseException:
         net.params[...] = accepted
         raise
@@ -424,6 +435,7 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
         net.params[...] = accepted
         raise raised[0]
     net.params[...] = result.x
+    loop.history.solver_status, loop.history.solver_message = int(result.status), str(result.message)
 
 
 class _Epochs:
