@@ -93,9 +93,11 @@ def batches(n, batch_size, strict) -> list:
 
 
 def penalty(net, alpha, l1) -> float:
-    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases)."""
-    return sum(0.5 * alpha * float(np.sum(np.square(W[1:], dtype=np.float64))) + l1 * float(np.sum(np.abs(W[1:])))
-               for W in net.weights)
+    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases); inf, without a
+    warning, for weights too large to square."""
+    with np.errstate(over="ignore"):
+        return sum(0.5 * alpha * float(np.sum(np.square(W[1:], dtype=np.float64))) + l1 * float(np.sum(np.abs(W[1:])))
+                   for W in net.weights)
 
 
 def stochastic(est, net, data: Data, incremental: bool) -> None:
@@ -281,12 +283,13 @@ def _stop_or_slow_down(est, early_stopping) -> bool:
     ADAPTIVE_FACTOR and go on."""
     what = "Validation score" if early_stopping else "Training loss"
     message = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
-    if est.solver == "sgd" and est.learning_rate == "adaptive" and est._learning_rate > SMALLEST_RATE:
+    adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
+    if adaptive and est._learning_rate > SMALLEST_RATE:
         est._learning_rate /= ADAPTIVE_FACTOR
         est._no_improvement_count = 0
         if est.verbose:
             print(f"{message} Setting learning rate to {est._learning_rate:f}")
         return False
     if est.verbose:
-        print(f"{message} Stopping.")
+        print(f"{message}{' Learning rate too small.' if adaptive else ''} Stopping.")
     return True
