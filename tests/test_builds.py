@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp import _backends, _core
+from fastmlp import _core
+from fastmlp._engine import backends as _backends
 
 
 def cpu_flags() -> set:

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from ._errors import DivergenceError
+from .._errors import DivergenceError
 
 # The module scikit-learn's MLP warnings come from. The estimators' warnings are reported as
 # from it, so that a filter a script sets to silence scikit-learn's warnings (by category,
