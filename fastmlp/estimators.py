@@ -29,14 +29,21 @@ How scikit-learn's terms map onto the lecture's network:
   epochs in a row fail to improve by tol, and stops below 1e-6. Adam ignores learning_rate
   and uses fastmlp's Adam, whose bias-corrected step is scikit-learn's.
 
-Where the two still differ: L-BFGS stops on scipy's own gradient tolerance (1e-5) rather
-than on ``tol``, and with scipy's limit of 15000 loss evaluations (``max_fun`` must stay at
-that default); for multi-output regression L-BFGS minimises the loss its gradient belongs
-to (scikit-learn's loss value is n_outputs times smaller than its gradient's); the penalty
-inside ``loss_curve_`` is interpolated between those of the weights before and after each
-epoch rather than summed over the weights before each batch (the weights themselves agree
-to rounding); losses are computed without clipping the probabilities. L-BFGS also records
-``loss_curve_`` (one value per iteration) and ``best_loss_``, which scikit-learn leaves unset.
+L-BFGS is scipy's L-BFGS-B with ``tol`` as its gradient tolerance and ``max_fun`` as its
+limit on loss evaluations, as in scikit-learn. Each entry of ``loss_curve_`` is the mean
+loss of the epoch plus the penalties of the weights each step started from, as
+scikit-learn sums them. Warnings are reported as from scikit-learn's MLP module, so the
+filters a script sets for scikit-learn's warnings (by category, message or
+``module="sklearn"``) treat these alike.
+
+Where the two still differ: for multi-output regression L-BFGS minimises the loss its
+gradient belongs to (scikit-learn's loss value is n_outputs times smaller than its
+gradient's); minibatches with sample weights (see above); losses are computed without
+clipping the probabilities; partial_fit refuses early_stopping=True before changing
+anything (scikit-learn first initialises the network); a fit that diverges under early
+stopping stops at the failing epoch (scikit-learn trains on to max_iter with non-finite
+weights), both ending on the best epoch's weights. L-BFGS also records ``loss_curve_``
+(one value per iteration) and ``best_loss_``, which scikit-learn leaves unset.
 """
 from __future__ import annotations
 
@@ -200,7 +207,7 @@ class _MLPEstimator(BaseEstimator):
             raise ValueError(f"warm_start and partial_fit continue a network of layer sizes {list(self.net_.sizes)}; "
                              f"hidden_layer_sizes and the data give {[X.shape[1], *hidden, Y.shape[1]]}")
         net = self._network()
-        data = training.Data(X, Y, y, weight)
+        data = training.Data(np.ascontiguousarray(X), Y, y, weight)
         try:
             with blas_threads(self.n_threads):
                 if self.solver == "lbfgs":

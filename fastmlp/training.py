@@ -230,11 +230,14 @@ def part_rows(net, passes=3) -> int:
     return max(1, fewest, WORK_PER_CALL // per_row)
 
 
-def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
+def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None,
+               before_step=None) -> float:
     """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
     loss. options: the kernels' keywords for sample weights and dropout (see
-    fastmlp._stepping). On a non-finite loss or weight the weights and the optimizer's
-    state are put back as they were and DivergenceError names ``where``.
+    fastmlp._stepping). before_step: None, or a function called with no arguments before
+    each step (the steps then go to the kernels one per call). On a non-finite loss or
+    weight the weights and the optimizer's state are put back as they were and
+    DivergenceError names ``where``.
 
     The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds, so that a
     Ctrl-C is noticed within a fraction of a second: whole minibatches, or, for steps
@@ -249,9 +252,11 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
     moments = optimizer.snapshot() if optimizer is not None else None
     try:
         if parts:
-            total, finite = _large_steps(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {})
+            total, finite = _large_steps(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {},
+                                         before_step)
         else:
-            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
+            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {},
+                                         before_step)
     except KeyboardInterrupt:
         if not np.isfinite(net.params).all():
             _undo(net, before, optimizer, moments)
@@ -265,14 +270,17 @@ def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimiz
     return total
 
 
-def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
+def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, before_step=None):
     """_run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
-    multiply-adds. Returns (summed loss, whether every step was finite)."""
+    multiply-adds (one, after calling before_step, if that is given). Returns (summed loss,
+    whether every step was finite)."""
     per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
-    per_call = max(batch_size, per_call - per_call % batch_size)
+    per_call = batch_size if before_step is not None else max(batch_size, per_call - per_call % batch_size)
     total, backend, arch = 0.0, net.backend, net._arch
     for start in range(0, len(order), per_call):
         part = order[start : start + per_call]
+        if before_step is not None:
+            before_step()
         if optimizer is not None:
             with blas_threads(net.n_threads if batch_size > 1 else 1):
                 loss, done = optimizer.epoch(net, X, Y, part, batch_size, eta, l2, l1, **options, position=start)
@@ -288,7 +296,7 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
     return total, True
 
 
-def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options):
+def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options, before_step=None):
     """_run_epoch's steps of more than ``rows`` samples: each step's summed gradient is taken
     in parts of ``rows`` rows, one kernel call each, and the step is then made in one call
     from it, so that a Ctrl-C, noticed between calls, finds the weights of the last whole
@@ -299,6 +307,8 @@ def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, opt
     with blas_threads(net.n_threads):
         for start in range(0, len(order), batch_size):
             step = order[start : start + batch_size]
+            if before_step is not None:
+                before_step()
             grad[...] = 0
             loss = 0.0
             for first in range(0, len(step), rows):
@@ -317,18 +327,36 @@ def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, opt
 
 
 @_training
-def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
+def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd", momentum=0.9,
+                   beta1=0.9, beta2=0.999, epsilon=1e-8, sample_weight=None, dropout=None, update_dropout=0.0,
+                   before_step=None) -> float:
     """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
     callers that validate their data once and choose each epoch's order themselves (the
-    Nielsen drop-ins shuffle as his code does): the kernels read the rows where they are,
-    so nothing is copied. X and Y must already be the network's arrays (its dtype,
-    C-contiguous, d^(0) and d^(L) columns, as ``net._data`` makes them); ``order`` holds
-    row numbers of X. Returns the summed loss."""
+    Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does): the
+    kernels read the rows where they are, so nothing is copied. X and Y must already be the
+    network's arrays (its dtype, C-contiguous, d^(0) and d^(L) columns, as ``net._data``
+    makes them); ``order`` holds row numbers of X. Returns the summed loss.
+
+    The optimizer, penalties, sample weights (one per row of X) and dropout are fit's;
+    ``before_step`` is called before each step (e.g. to read the weights each step starts
+    from). On divergence the weights, the optimizer's state and the network's generator
+    are those from before the call."""
     _require_rows(net, X, Y, order)
     batch_size = checks.positive_int(batch_size, "batch_size")
     eta = checks.eta(eta, net.dtype)
-    l2 = checks.real_number(l2, "l2", lowest=0.0)
-    return _run_epoch(net, X, Y, order, batch_size, eta, where, l2)
+    l2, l1 = checks.penalties(l2, l1)
+    if before_step is not None and not callable(before_step):
+        raise TypeError("before_step must be callable with no arguments")
+    moments = optimizers.prepare(net, optimizer, momentum, beta1, beta2, epsilon)
+    options = stepping.steps(net, Y, None, sample_weight, dropout, update_dropout)
+    net.optimizer = moments
+    drawn_from = net.rng.bit_generator.state
+    try:
+        return _run_epoch(net, X, Y, order, batch_size, eta, where, l2, l1, moments, options.for_epoch(net.rng),
+                          before_step)
+    except DivergenceError:
+        net.rng.bit_generator.state = drawn_from
+        raise
 
 
 def _require_rows(net, X, Y, order):

@@ -225,3 +225,20 @@ def test_the_command_line_filter_for_scikit_learns_module_silences_ours(tmp_path
         done = subprocess.run([sys.executable, "-W", option, str(script)], capture_output=True, text=True, env=env,
                               timeout=300, check=True)
         assert ("ConvergenceWarning" in done.stderr) != silent, done.stderr
+
+
+# -- loss_curve_ -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_the_loss_curve_adds_the_penalty_of_each_steps_weights_as_scikit_learn_does(cls, solver):
+    """150 samples in batches of 32 (four whole and one of 22): each entry of loss_curve_
+    is scikit-learn's to rounding, penalty included."""
+    y = Y_IRIS if cls is MLPClassifier else np.column_stack([np.sin(Y_IRIS), X_IRIS[:, 0]])
+    ours, theirs = both(cls, solver=solver, hidden_layer_sizes=(16,), batch_size=32, alpha=0.5, max_iter=6,
+                        random_state=0)
+    for est in (ours, theirs):
+        with pytest.warns(ConvergenceWarning):
+            est.fit(X_IRIS, y)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-13)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-13)

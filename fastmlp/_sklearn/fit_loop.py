@@ -9,6 +9,7 @@ network and where the two still differ.
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import warnings
@@ -18,6 +19,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from .. import training
 from .._errors import DivergenceError
 
 # The module scikit-learn's MLP warnings come from. The estimators' warnings are reported as
@@ -93,11 +95,15 @@ def batches(n, batch_size, strict) -> list:
 
 
 def penalty(net, alpha, l1) -> float:
-    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases); inf, without a
-    warning, for weights too large to square."""
+    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases), the squares summed
+    in the weights' dtype as scikit-learn sums them; inf, without a warning, for weights
+    too large to square."""
+    total = 0.0
     with np.errstate(over="ignore"):
-        return sum(0.5 * alpha * float(np.sum(np.square(W[1:], dtype=np.float64))) + l1 * float(np.sum(np.abs(W[1:])))
-                   for W in net.weights)
+        for W in net.weights:
+            w = W[1:].ravel()
+            total += 0.5 * alpha * float(np.dot(w, w)) + (l1 * float(np.abs(w).sum()) if l1 else 0.0)
+    return total
 
 
 def stochastic(est, net, data: Data, incremental: bool) -> None:
@@ -124,6 +130,7 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
     elif est.best_loss_ is None:  # a warm start from a fit with early stopping
         est.best_loss_ = np.inf
     calls = batches(n, batch_size, strict=est.alpha > 0 or est.l1 > 0)
+    steps = _Steps(est, net, data, calls)
     order = np.arange(n)
     est.n_iter_ = 0
     try:
@@ -131,7 +138,7 @@ def stochastic(est, net, data: Data, incremental: bool) -> None:
             if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
                 order = order[est._random_state.permutation(n)]
             try:
-                loss = _epoch(est, net, data.rows(order) if est.shuffle else data, calls)
+                loss = steps.epoch(order)
             except DivergenceError as exc:
                 if not early_stopping:
                     raise ValueError(f"{NON_FINITE} The weights are those before the failing epoch; a smaller "
@@ -164,30 +171,45 @@ NON_FINITE = ("Solver produced non-finite parameter weights. The input data may 
               "to be preprocessed.")
 
 
-def _epoch(est, net, epoch: Data, calls) -> float:
-    """One epoch of steps over ``epoch`` in its order, as MLP.partial_fit calls (see
-    batches); returns loss_ for it, the mean loss plus the penalties. On DivergenceError
-    the weights and the optimizer are those from before the epoch."""
-    scale = 1.0 / epoch.mean_weight
-    weight = epoch.normalised_weight()
-    options = est._step_options()
-    total, before = 0.0, penalty(net, est.alpha, est.l1)
-    start_of_epoch = net.copy() if len(calls) > 1 else None
-    for start, stop, size in calls:
-        try:
-            history = net.partial_fit(
-                epoch.X[start:stop], epoch.Y[start:stop], eta=est._learning_rate, batch_size=size, shuffle=False,
-                l2=est.alpha * scale / size, l1=est.l1 * scale / size,
-                sample_weight=None if weight is None else weight[start:stop], **options,
-            )
-        except DivergenceError:
-            if start_of_epoch is not None:  # undo the epoch's whole batches too
-                net.set_weights(start_of_epoch.weights)
-                net.optimizer, net.rng = start_of_epoch.optimizer, start_of_epoch.rng
-            raise
-        total += history.loss[0] * (stop - start)
-    n = len(epoch)
-    return total / n * est._loss_unit + _epoch_penalty(calls, before, penalty(net, est.alpha, est.l1)) * scale / n
+class _Steps:
+    """One epoch of scikit-learn's steps over the training data in a given order: the
+    kernels read the rows in place (training.epoch_in_order), with the data validated and
+    the sample weights normalised once per fit."""
+
+    def __init__(self, est, net, data: Data, calls):
+        self.est, self.net, self.data, self.calls = est, net, data, calls
+        self.scale = 1.0 / data.mean_weight
+        self.weight = data.normalised_weight()
+        self.options = est._step_options()
+        self.penalised = est.alpha > 0 or est.l1 > 0
+
+    def epoch(self, order) -> float:
+        """Train one epoch over the rows in ``order``; returns loss_ for it: the mean loss
+        plus, as scikit-learn adds them, the penalties of the weights each step starts
+        from. On DivergenceError the weights, the optimizer and the generator are those
+        from before the epoch."""
+        est, net, n = self.est, self.net, len(order)
+        penalties = []
+
+        def before_step():
+            penalties.append(penalty(net, est.alpha, est.l1))
+
+        start_of_epoch = None
+        if len(self.calls) > 1:  # the second call's divergence undoes the first's steps too
+            start_of_epoch = net.params.copy(), copy.deepcopy(net.optimizer), net.rng.bit_generator.state
+        total = 0.0
+        for start, stop, size in self.calls:
+            try:
+                total += training.epoch_in_order(
+                    net, self.data.X, self.data.Y, order[start:stop], size, est._learning_rate,
+                    f"iteration {est.n_iter_ + 1}", l2=est.alpha * self.scale / size, l1=est.l1 * self.scale / size,
+                    sample_weight=self.weight, before_step=before_step if self.penalised else None, **self.options,
+                )
+            except DivergenceError:
+                if start_of_epoch is not None:
+                    net.params[...], net.optimizer, net.rng.bit_generator.state = start_of_epoch
+                raise
+        return total / n * est._loss_unit + sum(penalties) * self.scale / n
 
 
 def _record_divergence(est, n) -> None:
@@ -201,14 +223,6 @@ def _record_divergence(est, n) -> None:
     warn(f"Stochastic Optimizer: the weights became non-finite in iteration {est.n_iter_}; training stopped "
          "there with the weights of the best validation score. A smaller learning_rate_init may help.",
          ConvergenceWarning)
-
-
-def _epoch_penalty(calls, before, after) -> float:
-    """The penalties of the weights before each step of an epoch, summed, as scikit-learn
-    adds them to its loss: interpolated between those before and after the epoch (exact
-    when the penalty changes at an even pace over the epoch's steps)."""
-    steps = sum(-(-(stop - start) // size) for start, stop, size in calls)
-    return steps * before + (after - before) * (steps - 1) / 2
 
 
 def lbfgs(est, net, data: Data) -> None:
