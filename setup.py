@@ -32,9 +32,9 @@ if platform.machine().lower() in ("x86_64", "amd64") and sys.platform != "win32"
 
 extensions = [
     Extension(
-        f"fastmlp.{name}",
-        [f"fastmlp/{name}.pyx"],
-        include_dirs=[numpy.get_include()],
+        f"fastmlp._kernels.{name}",
+        [f"fastmlp/_kernels/{name}.pyx"],
+        include_dirs=[numpy.get_include(), "fastmlp/_kernels"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # No trapping math and no errno: the kernels never read floating-point exception
         # flags or errno, and it lets comparisons (ReLU, the clamp in tanh) vectorise as

@@ -7,7 +7,7 @@ Both builds' extensions (the newest instruction set this CPU runs) are loaded in
 process and timed in turn on the same data, the same order and the same start weights, so
 that load on the machine hits both alike: for each network and batch size, the best of
 ``--repeats`` epochs of 1024 random samples, in ns per sample, and the ratio base / this.
-It is how the small-batch path (fastmlp/_smallbatch.pxi) was set against the BLAS path:
+It is how the small-batch path (fastmlp/_kernels/small_batches.pxi) was set against the BLAS path:
 build the commit before it in another directory and point --base at it.
 """
 from __future__ import annotations
@@ -29,11 +29,13 @@ HERE = Path(__file__).resolve().parent.parent
 
 
 def kernels(root, alias, isa):
-    """The extension _core_<isa> (or _core) built in the checkout ``root``, as module ``alias``."""
+    """The extension _core_<isa> (or _core) built in the checkout ``root``, as module ``alias``
+    (in fastmlp/_kernels, or in fastmlp in a checkout from before the kernels moved there)."""
     stem = "_core" if isa == "generic" else f"_core_{isa}"
-    path = glob.glob(str(Path(root) / "fastmlp" / f"{stem}.cpython-*.so"))
+    path = glob.glob(str(Path(root) / "fastmlp" / "_kernels" / f"{stem}.cpython-*.so"))
+    path += glob.glob(str(Path(root) / "fastmlp" / f"{stem}.cpython-*.so"))
     if not path:
-        raise SystemExit(f"no {stem} extension built in {root}/fastmlp")
+        raise SystemExit(f"no {stem} extension built in {root}/fastmlp/_kernels")
     spec = importlib.util.spec_from_file_location(f"{alias}.{stem}", path[0])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

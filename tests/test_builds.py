@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp import _core
 from fastmlp._engine import backends as _backends
+from fastmlp._kernels import _core
 
 
 def cpu_flags() -> set:

@@ -9,6 +9,6 @@ from fastmlp._engine import backends
 def test_kernel_codes_match_the_registries(isa):
     import importlib
 
-    kernels = importlib.import_module("fastmlp._core" + ("" if isa == "generic" else f"_{isa}"))
+    kernels = importlib.import_module("fastmlp._kernels._core" + ("" if isa == "generic" else f"_{isa}"))
     assert kernels.ACTIVATION_CODES == {name: kind.code for name, kind in activations.KINDS.items()}
     assert kernels.LOSS_CODES == {name: loss.code for name, loss in losses.LOSSES.items()}

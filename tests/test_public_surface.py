@@ -104,7 +104,7 @@ def _imports(path, modules):
 
 def test_no_module_imports_one_that_imports_it_back():
     paths = list(PACKAGE.rglob("*.py"))
-    modules = {_module_name(path) for path in paths + list(PACKAGE.glob("*.pyx"))}  # kernels import nothing above
+    modules = {_module_name(path) for path in paths + list(PACKAGE.rglob("*.pyx"))}  # kernels import nothing above
     graph = {_module_name(path): _imports(path, modules) for path in paths}
     assert "fastmlp.training" in graph["fastmlp.network"]  # the walk sees imports
 

@@ -1,4 +1,4 @@
-"""Minibatch steps on small batches (the kernels' path without BLAS, fastmlp/_smallbatch.pxi,
+"""Minibatch steps on small batches (the kernels' path without BLAS, fastmlp/_kernels/small_batches.pxi,
 which the AVX-512 build takes; the other builds keep the BLAS path) against the
 reference's minibatch_epoch, in every build of the kernels.
 

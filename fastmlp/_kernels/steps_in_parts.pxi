@@ -1,4 +1,4 @@
-# Steps over more rows than one kernel call should take (included at the end of _core.pyx).
+# Steps over more rows than one kernel call should take (included by _core.pyx).
 #
 # A full-batch step over a large training set is one update from the mean gradient of all
 # its rows, which would be seconds of work inside one call, deaf to Ctrl-C. The Python

@@ -1,4 +1,4 @@
-"""Type stubs of the Cython kernels (fastmlp/_core.pyx, also built as _core_avx2 and _core_avx512)."""
+"""Type stubs of the Cython kernels (fastmlp/_kernels/_core.pyx, also built as _core_avx2 and _core_avx512)."""
 from typing import Sequence
 
 import numpy as np
