@@ -189,16 +189,16 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, 
     total, backend, arch = 0.0, net.backend, architecture(net)
     # Per sample no BLAS: the plain kernel runs on this thread alone, the others on one thread.
     threads = net.n_threads if batch_size > 1 else (None if optimizer is optimizers.PLAIN else 1)
-    for start in range(0, len(order), per_call):
-        part = order[start : start + per_call]
-        if before_step is not None:
-            before_step()
-        with blas_threads(threads):
+    with blas_threads(threads):
+        for start in range(0, len(order), per_call):
+            part = order[start : start + per_call]
+            if before_step is not None:
+                before_step()
             loss, done = optimizer.epoch(backend, arch, net.params, X, Y, part, batch_size, eta, l2, l1, **options,
                                          position=start)
-        total += loss
-        if done < len(part) or not math.isfinite(total):
-            return total, False
+            total += loss
+            if done < len(part) or not math.isfinite(total):
+                return total, False
     return total, True
 
 

@@ -110,14 +110,18 @@ def batches(n, batch_size, strict) -> list:
 
 
 def penalty(net, alpha, l1) -> float:
-    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases), the squares summed
-    in the weights' dtype as scikit-learn sums them; inf, without a warning, for weights
-    too large to square."""
-    total = 0.0
+    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases); inf, without a
+    warning, for weights too large to square."""
     with np.errstate(over="ignore"):
-        for W in net.weights:
-            w = W[1:].ravel()
-            total += 0.5 * alpha * float(np.dot(w, w)) + (l1 * float(np.abs(w).sum()) if l1 else 0.0)
+        return _penalty([W[1:].ravel() for W in net.weights], alpha, l1)
+
+
+def _penalty(weights, alpha, l1) -> float:
+    """penalty of the flat weight vectors ``weights``, the squares summed in their dtype as
+    scikit-learn sums them."""
+    total = 0.0
+    for w in weights:
+        total += 0.5 * alpha * float(np.dot(w, w)) + (l1 * float(np.abs(w).sum()) if l1 else 0.0)
     return total
 
 
@@ -191,14 +195,22 @@ NON_FINITE = ("Solver produced non-finite parameter weights. The input data may 
 class _Steps:
     """One epoch of scikit-learn's steps over the training data in a given order: the
     kernels read the rows in place (network.epoch_in_order), with the data validated and
-    the sample weights normalised once per fit."""
+    the sample weights normalised once per fit.
+
+    loss_ adds the penalty of the weights each step starts from, read between the steps of
+    minibatches. Per sample, where a return to Python per step would cost more than the
+    step, it is interpolated between the penalties before and after the epoch (exact when
+    the penalty changes at an even pace over the epoch)."""
 
     def __init__(self, est, state: State, net, data: Data, calls):
         self.est, self.state, self.net, self.data, self.calls = est, state, net, data, calls
         self.scale = 1.0 / data.mean_weight
         self.weight = data.normalised_weight()
         self.options = _step_options(est)
-        self.penalised = est.alpha > 0 or est.l1 > 0
+        penalised = est.alpha > 0 or est.l1 > 0
+        self.each_step = penalised and calls[0][2] > 1
+        self.interpolated = penalised and not self.each_step
+        self.flat = [W[1:].ravel() for W in net.weights]  # views: the weights as they change
 
     def epoch(self, order) -> float:
         """Train one epoch over the rows in ``order``; returns loss_ for it: the mean loss
@@ -209,24 +221,36 @@ class _Steps:
         penalties = []
 
         def before_step():
-            penalties.append(penalty(net, est.alpha, est.l1))
+            penalties.append(_penalty(self.flat, est.alpha, est.l1))
 
         start_of_epoch = None
         if len(self.calls) > 1:  # the second call's divergence undoes the first's steps too
             start_of_epoch = net.params.copy(), copy.deepcopy(net.optimizer), net.rng.bit_generator.state
         total = 0.0
-        for start, stop, size in self.calls:
-            try:
-                total += network.epoch_in_order(
-                    net, self.data.X, self.data.Y, order[start:stop], size, self.state.learning_rate,
-                    f"iteration {est.n_iter_ + 1}", l2=est.alpha * self.scale / size, l1=est.l1 * self.scale / size,
-                    sample_weight=self.weight, before_step=before_step if self.penalised else None, **self.options,
-                )
-            except DivergenceError:
-                if start_of_epoch is not None:
-                    net.params[...], net.optimizer, net.rng.bit_generator.state = start_of_epoch
-                raise
+        with np.errstate(over="ignore"):
+            before = _penalty(self.flat, est.alpha, est.l1) if self.interpolated else 0.0
+            for start, stop, size in self.calls:
+                try:
+                    total += network.epoch_in_order(
+                        net, self.data.X, self.data.Y, order[start:stop], size, self.state.learning_rate,
+                        f"iteration {est.n_iter_ + 1}", l2=est.alpha * self.scale / size,
+                        l1=est.l1 * self.scale / size, sample_weight=self.weight,
+                        before_step=before_step if self.each_step else None, **self.options,
+                    )
+                except DivergenceError:
+                    if start_of_epoch is not None:
+                        net.params[...], net.optimizer, net.rng.bit_generator.state = start_of_epoch
+                    raise
+            if self.interpolated:
+                penalties.append(_interpolated(self.calls, before, _penalty(self.flat, est.alpha, est.l1)))
         return total / n * loss_unit(est) + sum(penalties) * self.scale / n
+
+
+def _interpolated(calls, before, after) -> float:
+    """The penalties of the weights before each step of an epoch, summed, interpolated
+    between those before and after the epoch."""
+    steps = sum(-(-(stop - start) // size) for start, stop, size in calls)
+    return steps * before + (after - before) * (steps - 1) / 2
 
 
 def _record_divergence(est, n) -> None:
