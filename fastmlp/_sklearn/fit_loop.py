@@ -12,7 +12,6 @@ scikit-learn's terms maps onto the network and where the two still differ.
 """
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 import warnings
@@ -225,7 +224,9 @@ class _Steps:
 
         start_of_epoch = None
         if len(self.calls) > 1:  # the second call's divergence undoes the first's steps too
-            start_of_epoch = net.params.copy(), copy.deepcopy(net.optimizer), net.rng.bit_generator.state
+            optimizer = net.optimizer
+            start_of_epoch = (net.params.copy(), optimizer, None if optimizer is None else optimizer.snapshot(),
+                              net.rng.bit_generator.state)
         total = 0.0
         with np.errstate(over="ignore"):
             before = _penalty(self.flat, est.alpha, est.l1) if self.interpolated else 0.0
@@ -239,7 +240,9 @@ class _Steps:
                     )
                 except DivergenceError:
                     if start_of_epoch is not None:
-                        net.params[...], net.optimizer, net.rng.bit_generator.state = start_of_epoch
+                        net.params[...], net.optimizer, moments, net.rng.bit_generator.state = start_of_epoch
+                        if net.optimizer is not None:
+                            net.optimizer.restore(moments)
                     raise
             if self.interpolated:
                 penalties.append(_interpolated(self.calls, before, _penalty(self.flat, est.alpha, est.l1)))
