@@ -31,20 +31,30 @@ How scikit-learn's terms map onto the lecture's network:
   epochs in a row fail to improve by tol, and stops below 1e-6. Adam ignores learning_rate
   and uses fastmlp's Adam, whose bias-corrected step is scikit-learn's.
 
-Where the two still differ: L-BFGS stops on scipy's own gradient tolerance (1e-5) rather
-than on ``tol``, and with scipy's limit of 15000 loss evaluations (``max_fun`` must stay at
-that default); for multi-output regression L-BFGS minimises the loss its gradient belongs
-to (scikit-learn's loss value is n_outputs times smaller than its gradient's); the penalty
-inside ``loss_curve_`` is interpolated between those of the weights before and after each
-epoch rather than summed over the weights before each batch (the weights themselves agree
-to rounding); losses are computed without clipping the probabilities. L-BFGS also records
-``loss_curve_`` (one value per iteration) and ``best_loss_``, which scikit-learn leaves unset.
+L-BFGS is scipy's L-BFGS-B with ``tol`` as its gradient tolerance and ``max_fun`` as its
+limit on loss evaluations, as in scikit-learn. Each entry of ``loss_curve_`` is the mean
+loss of the epoch plus the penalties of the weights each step started from, as
+scikit-learn sums them (for batch_size=1 the penalties are interpolated between those
+before and after the epoch, within about 1e-6 relative: reading the weights after every
+sample would cost more than the steps). Warnings are reported as from scikit-learn's MLP module, so the
+filters a script sets for scikit-learn's warnings (by category, message or
+``module="sklearn"``) treat these alike.
+
+Where the two still differ: for multi-output regression L-BFGS minimises the loss its
+gradient belongs to (scikit-learn's loss value is n_outputs times smaller than its
+gradient's); minibatches with sample weights (see above); losses are computed without
+clipping the probabilities; partial_fit refuses early_stopping=True before changing
+anything (scikit-learn first initialises the network); a fit that diverges under early
+stopping stops at the failing epoch (scikit-learn trains on to max_iter with non-finite
+weights), both ending on the best epoch's weights. L-BFGS also records ``loss_curve_``
+(one value per iteration) and ``best_loss_``, which scikit-learn leaves unset.
 """
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
+from scipy.sparse import issparse
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -80,7 +90,6 @@ OUTPUTS = {"softmax": ("softmax", "cross_entropy"), "logistic": ("sigmoid", "bin
            "identity": ("identity", "l2"), "exp": ("exp", "poisson")}
 # MLPRegressor's loss -> out_activation_
 REGRESSION_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
-SCIPY_MAX_FUN = 15000
 
 
 def _stochastic(est) -> bool:
@@ -112,10 +121,10 @@ class _MLPEstimator(BaseEstimator):
             if _number(self, name, lowest=0.0) == 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
         _number(self, "power_t", lowest=0.0)
-        for name in ("max_iter", "n_iter_no_change", "max_fun"):
-            value = getattr(self, name)
-            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("max_iter", "max_fun"):
+            _positive_int(self, name)
+        if self.n_iter_no_change != np.inf:  # np.inf: never stop for a lack of improvement
+            _positive_int(self, "n_iter_no_change", " or np.inf")
         for name in ("momentum", "beta_1", "beta_2"):
             if not 0 <= _number(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)!r}")
@@ -124,12 +133,8 @@ class _MLPEstimator(BaseEstimator):
         if self.batch_size != "auto" and (isinstance(self.batch_size, (bool, np.bool_))
                                           or not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1):
             raise ValueError(f"batch_size must be 'auto' or a positive integer, got {self.batch_size!r}")
-        if self.solver == "lbfgs":
-            if self.max_fun != SCIPY_MAX_FUN:
-                raise ValueError(f"max_fun={self.max_fun!r}: fastmlp's L-BFGS keeps scipy's limit of "
-                                 f"{SCIPY_MAX_FUN} loss evaluations; limit the iterations with max_iter")
-            if self.l1 > 0 or self.dropout is not None or self.update_dropout:
-                raise ValueError("l1, dropout and update_dropout need solver='sgd' or 'adam', not 'lbfgs'")
+        if self.solver == "lbfgs" and (self.l1 > 0 or self.dropout is not None or self.update_dropout):
+            raise ValueError("l1, dropout and update_dropout need solver='sgd' or 'adam', not 'lbfgs'")
         if self.dtype not in (None, "float32", "float64", np.float32, np.float64):
             raise ValueError(f"dtype must be None (follow X), 'float32' or 'float64', got {self.dtype!r}")
         return hidden
@@ -198,6 +203,11 @@ class _MLPEstimator(BaseEstimator):
         new.set_weights(net.weights)
         new.rng, new.optimizer = net.rng, net.optimizer
         self.net_ = new
+    @property
+    def _no_improvement_count(self) -> int:
+        """The epochs in a row without improvement so far, under scikit-learn's name for the
+        count (its tests read it)."""
+        return self._loop.no_improvement_count
 
     def _export(self):
         self.coefs_ = [W[1:].copy() for W in self.net_.weights]
@@ -205,11 +215,14 @@ class _MLPEstimator(BaseEstimator):
 
     # -- training --------------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
         hidden = self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True: it trains one epoch on the data it "
+                             "is given, and holds none out")
         self._incremental = incremental
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, y, Y = self._validate_input(X, y, incremental, first_pass)
+        X, y, Y = self._validate_input(X, y, incremental, first_pass, classes)
         weight = self._sample_weight(sample_weight, y, X.shape[0])
         random_state = check_random_state(self.random_state)
         if first_pass:
@@ -220,7 +233,7 @@ class _MLPEstimator(BaseEstimator):
         else:
             self._follow_activation()
         net = self._network(training=True)
-        data = fit_loop.Data(X, Y, y, weight)
+        data = fit_loop.Data(X.tocsr() if issparse(X) else np.ascontiguousarray(X), Y, y, weight)
         try:
             with blas_threads(self.n_threads):
                 if self.solver == "lbfgs":
@@ -406,25 +419,36 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
                  update_dropout=0.0, class_weight=None, dtype=None, n_threads=None):
         _keep_parameters(self, locals())
 
-    def _validate_input(self, X, y, incremental, first_pass):
-        """(X, the labels y, their target rows Y), checking the labels against classes_
-        when training continues."""
+    def _validate_input(self, X, y, incremental, first_pass, classes):
+        """(X, the labels y, their target rows Y). fit: the labels set classes_, or, for
+        warm_start, must be the same set as before. partial_fit: the labels must be among
+        ``classes`` (first call) or classes_ (later calls). Nothing is kept before the
+        checks pass."""
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=self._data_dtype(), multi_output=True,
                              reset=first_pass)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        if first_pass:
-            if not incremental:
-                self._binarizer = LabelBinarizer().fit(y)
-            self.classes_ = self._binarizer.classes_
+        binarizer = getattr(self, "_binarizer", None)
+        if not incremental and first_pass:
+            binarizer = LabelBinarizer().fit(y)
+            known = binarizer.classes_
         elif not incremental:
-            if not np.array_equal(np.sort(unique_labels(y)), np.sort(self.classes_)):
-                raise ValueError(f"warm_start can only be used where y has the same classes as in the previous "
-                                 f"call to fit. Previously got {self.classes_}, y has {unique_labels(y)}")
-        elif np.setdiff1d(unique_labels(y), self.classes_).size:
-            raise ValueError(f"y has classes not in classes_ {list(self.classes_)}: "
-                             f"{list(np.setdiff1d(unique_labels(y), self.classes_))}")
-        return X, y, np.ascontiguousarray(self._binarizer.transform(y), dtype=X.dtype)
+            known = self.classes_
+            if set(unique_labels(y)) != set(known):
+                raise ValueError("warm_start can only be used where `y` has the same classes as in the previous "
+                                 f"call to fit. Previously got {known}, `y` has {unique_labels(y)}")
+        else:
+            if first_pass:  # the first partial_fit: y's binarizer, or that of all the classes
+                binarizer = LabelBinarizer().fit(y if type_of_target(y).startswith("multilabel") else classes)
+                known = unique_labels(classes)
+            else:
+                known = self.classes_
+            if np.setdiff1d(unique_labels(y), known).size:
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {known}. "
+                                 f"'y' has {unique_labels(y)}.")
+        Y = np.ascontiguousarray(binarizer.transform(y), dtype=X.dtype)
+        self._binarizer, self.classes_ = binarizer, known
+        return X, y, Y
 
     def _out_activation(self, Y):
         return "softmax" if self._binarizer.y_type_ == "multiclass" else "logistic"
@@ -432,15 +456,15 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of SGD or Adam over X, y from the current weights. The first call
-        needs ``classes`` (all labels that will ever appear), unless y is multilabel."""
-        if not hasattr(self, "classes_"):
-            if classes is None and not type_of_target(y).startswith("multilabel"):
+        needs ``classes``, every label that will ever appear (for multilabel y, one per
+        column); later calls may repeat it unchanged."""
+        if not hasattr(self, "coefs_"):  # the first call (after fit it is not)
+            if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-            self._binarizer = LabelBinarizer().fit(y if classes is None else classes)
-        elif classes is not None and not np.array_equal(np.sort(np.asarray(classes)), np.sort(self.classes_)):
-            raise ValueError(f"classes={classes!r} is not the same as on the first call to partial_fit, "
-                             f"{list(self.classes_)}")
-        return self._fit(X, y, sample_weight, incremental=True)
+        elif classes is not None and not np.array_equal(getattr(self, "classes_", None), unique_labels(classes)):
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to partial_fit, was: "
+                             f"{self.classes_!r}")
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _decide(self, H):
         return self._binarizer.inverse_transform(H[:, 0] if self.n_outputs_ == 1 else H)
@@ -516,7 +540,7 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
             raise ValueError(f"loss must be one of {', '.join(map(repr, REGRESSION_OUTPUTS))}, got {self.loss!r}")
         return super()._check_params()
 
-    def _validate_input(self, X, y, incremental, first_pass):
+    def _validate_input(self, X, y, incremental, first_pass, classes):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=self._data_dtype(), multi_output=True,
                              y_numeric=True, reset=first_pass)
         if self.loss == "poisson" and (y < 0).any():
@@ -533,6 +557,8 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _score_outputs(self, H, y, weight):
+        if not np.isfinite(H).all():  # a diverging network: no score, as in scikit-learn
+            return float("nan")
         return float(r2_score(y, H[:, 0] if y.ndim == 1 else H, sample_weight=weight))
 
     def predict(self, X):
@@ -547,6 +573,12 @@ def _keep_parameters(est, given: dict) -> None:
     for name, value in given.items():
         if name != "self":
             setattr(est, name, value)
+
+
+def _positive_int(est, name, alternative=""):
+    value = getattr(est, name)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer{alternative}, got {value!r}")
 
 
 def _number(est, name, lowest=-np.inf) -> float:

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import _checks as checks, _initialisers as initialisers, losses, training
-from ._engine import backends, feeding, optimizers, weights_dropout
+from ._engine import backends, feeding, optimizers, per_sample_threads, weights_dropout
 from ._engine.memory import require
 from ._engine.sparse import issparse
 from ._locking import NetworkLock
@@ -561,13 +561,24 @@ class Layers(list):
         return list, ([W.copy() for W in self],)
 
 
-def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
+@optimizers.keywords
+def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd", sample_weight=None,
+                   dropout=None, update_dropout=0.0, before_step=None, **settings) -> float:
     """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
     callers that validate their data once and choose each epoch's order themselves (the
-    Nielsen drop-ins shuffle as his code does): see fastmlp._engine.feeding.epoch_in_order.
-    Returns the summed loss."""
+    Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does): see
+    fastmlp._engine.feeding.epoch_in_order. l1, optimizer (with its settings, as fit's),
+    sample_weight (one per row of X), dropout and update_dropout are fit's; before_step,
+    if given, is called with no arguments before each step (e.g. to read the weights each
+    step starts from). Per sample, ``net.n_threads`` splits the hidden units between threads
+    as in fit (a team started for the epoch). Returns the summed loss."""
     with net._lock.writing():
-        return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2)
+        threads, _ = per_sample_threads.plan(net, X, batch_size, update_dropout)
+        with per_sample_threads.team(net, threads) as team:
+            return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2, l1=l1, optimizer=optimizer,
+                                          sample_weight=sample_weight, dropout=dropout,
+                                          update_dropout=update_dropout, before_step=before_step, team=team,
+                                          **settings)
 
 
 # -- argument checks shared by the API -----------------------------------------------------

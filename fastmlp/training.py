@@ -48,6 +48,10 @@ class History:
         The threads per-sample SGD ran on (see MLP's ``n_threads``).
     notes : list of str
         Why the fit ran otherwise than asked (e.g. on fewer threads).
+    solver_status, solver_message : int or str, or None
+        After L-BFGS, scipy's: status 0 when the gradient tolerance (or the loss's relative
+        change) was met, 1 when ``epochs`` or ``max_fun`` was reached, 2 when the line search
+        found no descent; None after SGD.
 
     Examples
     --------
@@ -69,6 +73,8 @@ class History:
     stopped_epoch: int | None = None
     threads: int = 1
     notes: list = field(default_factory=list)
+    solver_status: int | None = None
+    solver_message: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -94,8 +100,10 @@ class History:
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         progress=False, solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False,
         patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd",
-        sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0, **settings):
-    """Train the network in place from its current weights.
+        sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0, gtol=1e-5, max_fun=15000,
+        **settings):
+    """Train the network in place from its current weights; returns the History (one entry
+    per epoch, per iteration for L-BFGS).
 
     Parameters
     ----------
@@ -132,6 +140,11 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     solver : {"sgd", "lbfgs"}, default "sgd"
         "lbfgs" runs scipy's L-BFGS-B on the full-batch mean loss (batch_size, shuffle, eta,
         the optimizers and dropout do not apply; it may stop early when it converges).
+    gtol : float, default 1e-5
+        L-BFGS only: it has converged once no gradient component (of the penalised loss)
+        exceeds gtol in size.
+    max_fun : int, default 15000
+        L-BFGS only: it stops after this many loss evaluations.
     validation_data : tuple, optional
         ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``.
     validation_fraction : float, optional
@@ -204,6 +217,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     feeding.require_trainable(net, "fit")
     epochs = checks.positive_int(epochs, "epochs")
     solver = checks.choice(solver, "solver", SOLVERS)
+    gtol = checks.real_number(gtol, "gtol", lowest=0.0)
+    max_fun = checks.positive_int(max_fun, "max_fun")
     l2, l1 = checks.penalties(l2, l1)
     moments = optimizers.prepare(net, optimizer, **settings)
     if solver == "lbfgs" and moments is not None:
@@ -251,7 +266,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
                 loop.history.notes += [note] if note else []
                 _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options, team)
         else:
-            _lbfgs(net, X, Y, epochs, loop, l2, options.weight)
+            _lbfgs(net, X, Y, epochs, loop, l2, options.weight, gtol, max_fun)
     except BaseException as exc:
         exc.history = loop.history
         raise
@@ -297,11 +312,11 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
             return
 
 
-def _lbfgs(net, X, Y, iterations, loop, l2, weight):
+def _lbfgs(net, X, Y, iterations, loop, l2, weight, gtol, max_fun):
     """L-BFGS-B on the flat params (in float64 for scipy, copied into the network's dtype
     for the kernels), with sample weights ``weight`` or None; one History entry per
-    iteration. On divergence or interruption the network keeps the last iterate L-BFGS
-    accepted."""
+    iteration, and scipy's status and message. On divergence or interruption the network
+    keeps the last iterate L-BFGS accepted."""
     from scipy.optimize import minimize  # imported here: it costs a third of a second
 
     grad = np.empty_like(net.params)
@@ -345,7 +360,8 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
 
     try:
         result = minimize(loss_and_gradient, accepted.astype(np.float64), jac=True, method="L-BFGS-B",
-                          callback=iteration, options={"maxiter": iterations})
+                          callback=iteration,
+                          options={"maxiter": iterations, "maxfun": max_fun, "gtol": gtol})
     except BaseException:
         net.params[...] = accepted
         raise
@@ -353,6 +369,7 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
         net.params[...] = accepted
         raise raised[0]
     net.params[...] = result.x
+    loop.history.solver_status, loop.history.solver_message = int(result.status), str(result.message)
 
 
 class _Epochs:

@@ -339,7 +339,7 @@ def test_partial_fit_needs_classes_and_refuses_new_ones(small):
         est.partial_fit(X, y)
     est.partial_fit(X[y < 5], y[y < 5], classes=np.arange(10))
     assert list(est.classes_) == list(range(10)) and est.n_iter_ == 1
-    with pytest.raises(ValueError, match="not in classes_"):
+    with pytest.raises(ValueError, match="not in `self.classes_`"):
         est.partial_fit(X, y + 1)
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
 
@@ -350,7 +350,8 @@ def test_partial_fit_needs_classes_and_refuses_new_ones(small):
     ({"alpha": -1.0}, "alpha must be a finite number >= 0"),
     ({"batch_size": 0}, "batch_size must be 'auto' or a positive integer"),
     ({"beta_2": 1.0}, r"beta_2 must lie in \[0, 1\)"),
-    ({"solver": "lbfgs", "max_fun": 100}, "max_fun"),
+    ({"solver": "lbfgs", "max_fun": 0}, "max_fun must be a positive integer"),
+    ({"n_iter_no_change": 2.5}, r"n_iter_no_change must be a positive integer or np.inf"),
     ({"solver": "lbfgs", "dropout": 0.2}, "need solver='sgd' or 'adam'"),
     ({"dtype": "float16"}, "dtype must be"),
 ])
@@ -390,7 +391,8 @@ def test_n_threads_limits_blas_around_a_fit_from_the_main_thread_only(small, mon
 
 def test_divergence_keeps_the_last_finished_epoch(small):
     """A rate far too large makes SGD overflow: fit raises ValueError and leaves the
-    weights, n_iter_ and loss_curve_ of the epochs that finished."""
+    weights and loss_curve_ of the epochs that finished; n_iter_ counts those of the
+    failing call (none)."""
     X, y = small
     est = MLPRegressor(hidden_layer_sizes=(8,), activation="identity", solver="sgd", momentum=0.0, batch_size=32,
                        alpha=0.01, learning_rate_init=0.01, max_iter=3, warm_start=True, random_state=0)
@@ -401,7 +403,7 @@ def test_divergence_keeps_the_last_finished_epoch(small):
     est.set_params(learning_rate_init=1e3, max_iter=5)
     with pytest.raises(ValueError, match="non-finite parameter weights"):
         est.fit(X * 30, y * 30.0)
-    assert est.n_iter_ == len(est.loss_curve_) == 3
+    assert est.n_iter_ == 0 and len(est.loss_curve_) == 3
     for a, b in zip(est.coefs_ + est.intercepts_, finished):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(est.predict(X), est.net_.forward(X)[:, 0])

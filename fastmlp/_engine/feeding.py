@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _checks as checks
 from .._errors import DivergenceError
-from . import backends, optimizers
+from . import backends, optimizers, weights_dropout
 from .memory import require
 from .sparse import SparseRows, issparse, sparse_samples
 from .threads import blas_threads
@@ -161,13 +161,15 @@ def mean_gradient(net, X, Y, grad, weight=None) -> float:
 
 
 def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None,
-              team=None) -> float:
+              team=None, before_step=None) -> float:
     """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
     loss. optimizer: the network's optimizer object (see fastmlp._engine.optimizers), None
     for the lecture's plain step; options: the kernels' keywords for sample weights and dropout (see
     fastmlp._engine.weights_dropout); team: per sample, the threads that split the hidden
-    units (see fastmlp._engine.per_sample_threads), or None. On a non-finite loss or weight the weights and the
-    optimizer's state are put back as they were and DivergenceError names ``where``.
+    units (see fastmlp._engine.per_sample_threads), or None; before_step: None, or a function
+    called with no arguments before each step (the steps then go to the kernels one per
+    call). On a non-finite loss or weight the weights and the optimizer's state are put back
+    as they were and DivergenceError names ``where``.
 
     Whole minibatches go to the kernels in pieces of about WORK_PER_CALL multiply-adds;
     steps larger than that (a full batch of a large training set) have their gradient
@@ -182,9 +184,11 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     moments = optimizer.snapshot()
     try:
         if parts:
-            total, finite = _steps_in_parts(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {})
+            total, finite = _steps_in_parts(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {},
+                                            before_step)
         else:
-            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {}, team)
+            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {}, team,
+                                         before_step)
     except KeyboardInterrupt:
         if not _finite(net, optimizer):
             _undo(net, before, optimizer, moments)
@@ -198,31 +202,34 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     return total
 
 
-def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team=None):
+def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team=None, before_step=None):
     """run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
     multiply-adds (a team's threads share a call: as many times more, for the same wall
-    time). Returns (summed loss, whether every step was finite)."""
+    time; one step per call, after calling before_step, if that is given). Returns (summed
+    loss, whether every step was finite)."""
     # Per sample, sparse rows take the penalties lazily (see the kernels' sparse_rows.pxi).
     dense_steps = optimizer is not optimizers.PLAIN or options.get("update_dropout", 0) > 0 or (
         batch_size > 1 and (l2 > 0 or l1 > 0))
     work = WORK_PER_CALL * (1 if team is None else team.size)
     per_call = max(1, work // (3 * weights_per_row(net, X, batch_size, dense_steps)))
-    per_call = max(batch_size, per_call - per_call % batch_size)
+    per_call = batch_size if before_step is not None else max(batch_size, per_call - per_call % batch_size)
     total, backend, arch = 0.0, backends.for_rows(net.backend, X), architecture(net)
     # Per sample no BLAS: the plain kernel runs on this thread alone, the others on one thread.
     threads = net.n_threads if batch_size > 1 else (None if optimizer is optimizers.PLAIN else 1)
-    for start in range(0, len(order), per_call):
-        part = order[start : start + per_call]
-        with blas_threads(threads):
+    with blas_threads(threads):
+        for start in range(0, len(order), per_call):
+            part = order[start : start + per_call]
+            if before_step is not None:
+                before_step()
             loss, done = optimizer.epoch(backend, arch, net.params, X, Y, part, batch_size, eta, l2, l1, team=team,
                                          **options, position=start)
-        total += loss
-        if done < len(part) or not math.isfinite(total):
-            return total, False
+            total += loss
+            if done < len(part) or not math.isfinite(total):
+                return total, False
     return total, True
 
 
-def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options):
+def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options, before_step=None):
     """run_epoch's steps of more than ``rows`` samples: each step's summed gradient is taken
     in parts of ``rows`` rows, one kernel call each, and the step is then made in one call
     from it, so that a Ctrl-C, noticed between calls, finds the weights of the last whole
@@ -234,6 +241,8 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
     with blas_threads(net.n_threads):
         for start in range(0, len(order), batch_size):
             step = order[start : start + batch_size]
+            if before_step is not None:
+                before_step()
             grad[...] = 0
             loss = 0.0
             for first in range(0, len(step), rows):
@@ -247,22 +256,43 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
     return total, True
 
 
-def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
+def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd",
+                   sample_weight=None, dropout=None, update_dropout=0.0, before_step=None, team=None,
+                   **settings) -> float:
     """run_epoch over the rows X[order], Y[order] in that order, for callers that validate
     their data once and choose each epoch's order themselves: X, Y and ``order`` are checked
-    to be what the kernels read unchecked (nothing is copied). Returns the summed loss."""
+    to be what the kernels read unchecked (nothing is copied; a scipy.sparse X of the
+    network's dtype in canonical CSR form is read where it is). The optimizer (its settings
+    as fit's), penalties, sample weights (one per row of X) and dropout are fit's;
+    before_step is called before each step; team: as run_epoch's. Returns the summed loss. On divergence the
+    weights, the optimizer's state and the network's generator are those from before."""
+    if issparse(X):
+        X, _ = sparse_samples(X, net.sizes[0], net.dtype)
     require_rows(net, X, Y, order)
     batch_size = checks.positive_int(batch_size, "batch_size")
     eta = checks.eta(eta, net.dtype)
-    l2 = checks.real_number(l2, "l2", lowest=0.0)
-    return run_epoch(net, X, Y, order, batch_size, eta, where, l2)
+    l2, l1 = checks.penalties(l2, l1)
+    if before_step is not None and not callable(before_step):
+        raise TypeError("before_step must be callable with no arguments")
+    moments = optimizers.prepare(net, optimizer, **settings)
+    options = weights_dropout.steps(net, Y, None, sample_weight, dropout, update_dropout)
+    net.optimizer = moments
+    drawn_from = net.rng.bit_generator.state
+    try:
+        return run_epoch(net, X, Y, order, batch_size, eta, where, l2, l1, moments, options.for_epoch(net.rng),
+                         team=team, before_step=before_step)
+    except DivergenceError:
+        net.rng.bit_generator.state = drawn_from
+        raise
 
 
 def require_rows(net, X, Y, order):
     """ValueError unless X, Y and order are what the kernels read without checking: arrays of
-    the network's dtype with its widths and one row each per sample, and row numbers in
-    range."""
+    the network's dtype with its widths (X may be SparseRows) and one row each per sample,
+    and row numbers in range."""
     for name, A, width in (("X", X, net.sizes[0]), ("Y", Y, net.sizes[-1])):
+        if isinstance(A, SparseRows) and A.data.dtype == net.dtype and A.shape[1] == width:
+            continue
         if not (isinstance(A, np.ndarray) and A.dtype == net.dtype and A.ndim == 2 and A.flags.c_contiguous
                 and A.shape[1] == width):
             raise ValueError(f"{name} must be a C-contiguous {net.dtype} array of shape (n, {width})")

@@ -3,7 +3,8 @@
 fastmlp.estimators validates the data and builds the network; this module trains it the
 way scikit-learn's MLPClassifier and MLPRegressor do: its initial weights, its order of
 the samples, its per-batch L2 strength, its learning-rate schedules and its stopping
-rules, each epoch one or two calls of ``MLP.partial_fit(shuffle=False)``. It reads the
+rules, each epoch one or two calls of ``fastmlp.network.epoch_in_order`` over the rows in
+place. It reads the
 estimator's parameters and writes its fitted attributes (n_iter_, t_, loss_, loss_curve_,
 best_loss_ and the validation ones); what the loop carries between calls beyond those is
 its own ``State``. The module docstring of fastmlp.estimators says how each of
@@ -11,6 +12,7 @@ scikit-learn's terms maps onto the network and where the two still differ.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from dataclasses import dataclass
@@ -20,7 +22,13 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+from .. import network
 from .._errors import DivergenceError
+
+# The module scikit-learn's MLP warnings come from. The estimators' warnings are reported as
+# from it, so that a filter a script sets to silence scikit-learn's warnings (by category,
+# message or module="sklearn") silences these the same way.
+SKLEARN_MODULE = "sklearn.neural_network._multilayer_perceptron"
 
 # scikit-learn's schedule "adaptive" divides the rate by this after n_iter_no_change
 # epochs without improvement, and stops once the rate is at most SMALLEST_RATE.
@@ -66,6 +74,15 @@ class Data:
         return None if self.weight is None else self.weight / self.weight.mean()
 
 
+def warn(message: str, category=UserWarning) -> None:
+    """warnings.warn(message, category) reported as from scikit-learn's MLP module (see
+    SKLEARN_MODULE), at the line of the estimator code that called this."""
+    caller = inspect.currentframe().f_back
+    registry = caller.f_globals.setdefault("__warningregistry__", {})
+    warnings.warn_explicit(message, category, caller.f_code.co_filename, caller.f_lineno, module=SKLEARN_MODULE,
+                           registry=registry, module_globals=caller.f_globals)
+
+
 def initial_weights(random_state, sizes, activation, dtype) -> list:
     """W^(1) .. W^(L) drawn as scikit-learn draws them: for each layer the (fan_in, fan_out)
     weights, then the fan_out biases, uniform on +-sqrt(6 / (fan_in + fan_out)) (the
@@ -92,14 +109,27 @@ def batches(n, batch_size, strict) -> list:
 
 
 def penalty(net, alpha, l1) -> float:
-    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases)."""
-    return sum(0.5 * alpha * float(np.sum(np.square(W[1:], dtype=np.float64))) + l1 * float(np.sum(np.abs(W[1:])))
-               for W in net.weights)
+    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases); inf, without a
+    warning, for weights too large to square."""
+    with np.errstate(over="ignore"):
+        return _penalty([W[1:].ravel() for W in net.weights], alpha, l1)
+
+
+def _penalty(weights, alpha, l1) -> float:
+    """penalty of the flat weight vectors ``weights``, the squares summed in their dtype as
+    scikit-learn sums them."""
+    total = 0.0
+    for w in weights:
+        total += 0.5 * alpha * float(np.dot(w, w)) + (l1 * float(np.abs(w).sum()) if l1 else 0.0)
+    return total
 
 
 def stochastic(est, state: State, net, data: Data, incremental: bool, random_state, score) -> None:
     """Epochs of SGD or Adam over ``data`` with scikit-learn's schedule and stopping rules,
-    updating the estimator's fitted attributes after each epoch. random_state: the
+    updating the estimator's fitted attributes after each epoch; n_iter_ counts this call's
+    epochs. With early stopping, an epoch whose weights become non-finite records a nan
+    loss and score and ends training (with a ConvergenceWarning) on the best epoch's
+    weights; without, it raises ValueError on the weights from before it. random_state: the
     estimator's generator (the order of the samples, the validation split); score(H, y,
     weight): its score of outputs H against the user's targets."""
     n = len(data)
@@ -119,10 +149,10 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
             est.validation_scores_, est.validation_loss_curve_, est.best_validation_score_ = [], [], -np.inf
     elif est.best_loss_ is None:  # a warm start from a fit with early stopping
         est.best_loss_ = np.inf
-    scale = 1.0 / data.mean_weight
     calls = batches(n, batch_size, strict=est.alpha > 0 or est.l1 > 0)
-    options = _step_options(est)
+    steps = _Steps(est, state, net, data, calls)
     order = np.arange(n)
+    est.n_iter_ = 0
     # Per sample, n_threads splits the hidden units between threads (fastmlp.MLP's n_threads;
     # the BLAS limit is held around the whole fit instead, see fastmlp._engine.threads).
     net.n_threads = est.n_threads if batch_size == 1 else None
@@ -130,30 +160,15 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
         for _ in range(est.max_iter):
             if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
                 order = order[random_state.permutation(n)]
-            epoch = data.rows(order) if est.shuffle else data
-            weight = epoch.normalised_weight()
-            total, before = 0.0, penalty(net, est.alpha, est.l1)
-            start_of_epoch = net.copy() if len(calls) > 1 else None
-            for start, stop, size in calls:
-                try:
-                    history = net.partial_fit(
-                        epoch.X[start:stop], epoch.Y[start:stop], eta=state.learning_rate, batch_size=size,
-                        shuffle=False, l2=est.alpha * scale / size,
-                        l1=est.l1 * scale / size, sample_weight=None if weight is None else weight[start:stop],
-                        **options,
-                    )
-                except DivergenceError as exc:
-                    if start_of_epoch is not None:  # undo the epoch's whole batches too
-                        net.set_weights(start_of_epoch.weights)
-                        net.optimizer, net.rng = start_of_epoch.optimizer, start_of_epoch.rng
-                    raise ValueError(
-                        "Solver produced non-finite parameter weights; the weights are those before the failing "
-                        "epoch. The input data may contain large values and need to be preprocessed, or "
-                        "learning_rate_init be smaller."
-                    ) from exc
-                total += history.loss[0] * (stop - start)
-            _end_epoch(est, total / n * loss_unit(est)
-                       + _epoch_penalty(calls, before, penalty(net, est.alpha, est.l1)) * scale / n, n)
+            try:
+                loss = steps.epoch(order)
+            except DivergenceError as exc:
+                if not early_stopping:
+                    raise ValueError(f"{NON_FINITE} The weights are those before the failing epoch; a smaller "
+                                     "learning_rate_init may help.") from exc
+                _record_divergence(est, n)
+                break
+            _end_epoch(est, loss, n)
             if early_stopping:
                 _validate(est, net, validation, score)
             _count_stall(est, state, net, early_stopping)
@@ -165,10 +180,10 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
             if incremental:
                 break
             if est.n_iter_ == est.max_iter:
-                warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the "
-                              "optimization hasn't converged yet.", ConvergenceWarning)
+                warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the optimization "
+                     "hasn't converged yet.", ConvergenceWarning)
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.")
+        warn("Training interrupted by user.")
     finally:
         net.n_threads = None
     if early_stopping:
@@ -176,12 +191,96 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
         state.best_weights = None
 
 
+# The start of the error for non-finite weights, in scikit-learn's words (scripts match on it).
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large values and need "
+              "to be preprocessed.")
+
+
+class _Steps:
+    """One epoch of scikit-learn's steps over the training data in a given order: the
+    kernels read the rows in place (network.epoch_in_order), with the data validated and
+    the sample weights normalised once per fit.
+
+    loss_ adds the penalty of the weights each step starts from, read between the steps of
+    minibatches. Per sample, where a return to Python per step would cost more than the
+    step, it is interpolated between the penalties before and after the epoch (exact when
+    the penalty changes at an even pace over the epoch)."""
+
+    def __init__(self, est, state: State, net, data: Data, calls):
+        self.est, self.state, self.net, self.data, self.calls = est, state, net, data, calls
+        self.scale = 1.0 / data.mean_weight
+        self.weight = data.normalised_weight()
+        self.options = _step_options(est)
+        penalised = est.alpha > 0 or est.l1 > 0
+        self.each_step = penalised and calls[0][2] > 1
+        self.interpolated = penalised and not self.each_step
+        self.flat = [W[1:].ravel() for W in net.weights]  # views: the weights as they change
+
+    def epoch(self, order) -> float:
+        """Train one epoch over the rows in ``order``; returns loss_ for it: the mean loss
+        plus, as scikit-learn adds them, the penalties of the weights each step starts
+        from. On DivergenceError the weights, the optimizer and the generator are those
+        from before the epoch."""
+        est, net, n = self.est, self.net, len(order)
+        penalties = []
+
+        def before_step():
+            penalties.append(_penalty(self.flat, est.alpha, est.l1))
+
+        start_of_epoch = None
+        if len(self.calls) > 1:  # the second call's divergence undoes the first's steps too
+            optimizer = net.optimizer
+            start_of_epoch = (net.params.copy(), optimizer, None if optimizer is None else optimizer.snapshot(),
+                              net.rng.bit_generator.state)
+        total = 0.0
+        with np.errstate(over="ignore"):
+            before = _penalty(self.flat, est.alpha, est.l1) if self.interpolated else 0.0
+            for start, stop, size in self.calls:
+                try:
+                    total += network.epoch_in_order(
+                        net, self.data.X, self.data.Y, order[start:stop], size, self.state.learning_rate,
+                        f"iteration {est.n_iter_ + 1}", l2=est.alpha * self.scale / size,
+                        l1=est.l1 * self.scale / size, sample_weight=self.weight,
+                        before_step=before_step if self.each_step else None, **self.options,
+                    )
+                except DivergenceError:
+                    if start_of_epoch is not None:
+                        net.params[...], net.optimizer, moments, net.rng.bit_generator.state = start_of_epoch
+                        if net.optimizer is not None:
+                            net.optimizer.restore(moments)
+                    raise
+            if self.interpolated:
+                penalties.append(_interpolated(self.calls, before, _penalty(self.flat, est.alpha, est.l1)))
+        return total / n * loss_unit(est) + sum(penalties) * self.scale / n
+
+
+def _interpolated(calls, before, after) -> float:
+    """The penalties of the weights before each step of an epoch, summed, interpolated
+    between those before and after the epoch."""
+    steps = sum(-(-(stop - start) // size) for start, stop, size in calls)
+    return steps * before + (after - before) * (steps - 1) / 2
+
+
+def _record_divergence(est, n) -> None:
+    """The epoch that diverged under early stopping: a nan loss and validation score, as
+    scikit-learn records them, and a ConvergenceWarning."""
+    _end_epoch(est, math.nan, n)
+    est.validation_scores_.append(math.nan)
+    est.validation_loss_curve_.append(math.nan)
+    if est.verbose:
+        print("Validation score: nan")
+    warn(f"Stochastic Optimizer: the weights became non-finite in iteration {est.n_iter_}; training stopped "
+         "there with the weights of the best validation score. A smaller learning_rate_init may help.",
+         ConvergenceWarning)
+
+
 def _batch_size(batch_size, n) -> int:
     """The estimator's batch_size for n samples ("auto": min(200, n))."""
     if batch_size == "auto":
         return min(200, n)
     if batch_size > n:
-        warnings.warn(f"batch_size={batch_size} is larger than the {n} samples; using {n}")
+        warn(f"Got `batch_size` less than 1 or larger than sample size. It is going to be clipped: "
+             f"batch_size={batch_size}, {n} samples.")
     return min(batch_size, n)
 
 
@@ -212,51 +311,49 @@ def loss_unit(est) -> float:
     return 1.0 / est.n_outputs_ if est.out_activation_ == "identity" else 1.0
 
 
-def _epoch_penalty(calls, before, after) -> float:
-    """The penalties of the weights before each step of an epoch, summed, as scikit-learn
-    adds them to its loss: interpolated between those before and after the epoch (exact
-    when the penalty changes at an even pace over the epoch's steps)."""
-    steps = sum(-(-(stop - start) // size) for start, stop, size in calls)
-    return steps * before + (after - before) * (steps - 1) / 2
-
-
 def lbfgs(est, net, data: Data) -> None:
     """scipy's L-BFGS-B on the full-batch objective, scikit-learn's mean loss plus
-    alpha / (2 sum c) * sum W^2, for at most max_iter iterations."""
+    alpha / (2 sum c) * sum W^2, for at most max_iter iterations and max_fun loss
+    evaluations, converged once no gradient component exceeds tol in size; a
+    ConvergenceWarning unless scipy reports convergence."""
     scale = 1.0 / data.mean_weight
     l2 = est.alpha * scale / len(data)
     try:
         history = net.fit(data.X, data.Y, solver="lbfgs", epochs=est.max_iter, l2=l2,
-                          sample_weight=data.normalised_weight())
+                          sample_weight=data.normalised_weight(), gtol=est.tol, max_fun=est.max_fun)
     except DivergenceError as exc:
-        raise ValueError("Solver produced non-finite parameter weights; the weights are those of the last "
-                         "finite iterate. The input data may contain large values and need to be "
-                         "preprocessed.") from exc
+        raise ValueError(f"{NON_FINITE} The weights are those of the last finite iterate.") from exc
     pen = penalty(net, l2, 0.0)
     if not history.loss:  # scipy accepted no step: the objective at the starting point
         history.loss.append(net.loss_value(data.X, data.Y, data.normalised_weight()) + pen)
     # The earlier iterates' penalties are not recorded; exact whenever _loss_unit is 1.
     est.loss_curve_ += [(value - pen) * loss_unit(est) + pen for value in history.loss]
     est.loss_ = est.best_loss_ = est.loss_curve_[-1]
-    est.n_iter_ = history.epochs
-    if history.epochs >= est.max_iter:
-        warnings.warn(f"lbfgs failed to converge after {est.max_iter} iteration(s): the iteration limit max_iter "
-                      "was reached. Increase max_iter or scale the data.", ConvergenceWarning)
+    est.n_iter_ = min(history.epochs, est.max_iter)
+    if history.solver_status != 0:
+        warn(f"lbfgs failed to converge after {est.n_iter_} iteration(s) (status={history.solver_status}):\n"
+             f"{history.solver_message}\n\nRaising max_iter (now {est.max_iter}) or max_fun (now {est.max_fun}), "
+             "or scaling the data, may help.", ConvergenceWarning)
 
 
 def _hold_out(est, data: Data, random_state):
     """scikit-learn's validation split: validation_fraction of the samples, drawn by
     sklearn.model_selection.train_test_split from the estimator's random state, stratified
-    by class for single-output classifiers."""
-    stratify = data.Y if is_classifier(est) and data.Y.shape[1] == 1 else None
+    by the 0/1 target for binary classifiers; ValueError if fewer than 2 are held out."""
+    stratify = data.Y.astype(bool) if is_classifier(est) and data.Y.shape[1] == 1 else None
     train, held_out = train_test_split(np.arange(len(data)), random_state=random_state,
                                        test_size=est.validation_fraction, stratify=stratify)
+    if len(held_out) < 2:
+        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
+                         f"dataset: {len(held_out)} of the {len(data)} samples are held out, and scoring "
+                         "needs 2.")
     return data.rows(train), data.rows(held_out)
 
 
 def _validate(est, net, validation: Data, score) -> None:
-    """Score the held-out samples after an epoch and record the validation loss (in
-    loss_'s units, without the penalty)."""
+    """Score the held-out samples after an epoch (the estimator's score gives nan for
+    outputs that are not finite) and record the validation loss (in loss_'s units, without
+    the penalty)."""
     value = score(net.forward(validation.X), validation.y, validation.weight)
     est.validation_scores_.append(value)
     est.validation_loss_curve_.append(
@@ -287,12 +384,13 @@ def _stop_or_slow_down(est, state, early_stopping) -> bool:
     ADAPTIVE_FACTOR and go on."""
     what = "Validation score" if early_stopping else "Training loss"
     message = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
-    if est.solver == "sgd" and est.learning_rate == "adaptive" and state.learning_rate > SMALLEST_RATE:
+    adaptive = est.solver == "sgd" and est.learning_rate == "adaptive"
+    if adaptive and state.learning_rate > SMALLEST_RATE:
         state.learning_rate /= ADAPTIVE_FACTOR
         state.no_improvement_count = 0
         if est.verbose:
             print(f"{message} Setting learning rate to {state.learning_rate:f}")
         return False
     if est.verbose:
-        print(f"{message} Stopping.")
+        print(f"{message}{' Learning rate too small.' if adaptive else ''} Stopping.")
     return True
