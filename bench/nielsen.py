@@ -97,7 +97,10 @@ class Vectorised:
 
 
 def run(trainer, training, epochs):
-    """Seed, build, train; returns (seconds, biases, weights)."""
+    """Seed, build, train on a copy of the list (SGD shuffles the list it is given in place,
+    as Nielsen's does, so each trainer starts from the same order); returns (seconds,
+    biases, weights)."""
+    training = list(training)
     np.random.seed(0)
     random.seed(0)
     with contextlib.redirect_stdout(io.StringIO()):

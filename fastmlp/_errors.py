@@ -11,3 +11,8 @@ class DivergenceError(FloatingPointError):
 
 class ConvergenceWarning(UserWarning):
     """Training stopped at its epoch limit without meeting its stopping rule."""
+
+
+class SettingError(ValueError):
+    """An environment variable (FASTMLP_BACKEND, FASTMLP_ISA) names something this machine
+    cannot run: a fault of the setting, not of the data or the file being read."""

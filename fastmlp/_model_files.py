@@ -17,7 +17,8 @@ import numpy as np
 from . import _checks as checks
 from ._engine import optimizers
 from .activations import Activation
-from .io import MAX_LAYERS, MAX_PARAMETERS, Archive, add_plugin, exact_keys, field, integer, is_integer, number, register
+from .io import (LABEL_KINDS, MAX_LAYERS, MAX_PARAMETERS, Archive, add_plugin, exact_keys, field, integer, is_integer,
+                 number, register)
 from .network import MLP
 from .perceptron import Perceptron
 
@@ -85,6 +86,8 @@ def mlp_from_state(fields: dict, archive: Archive) -> MLP:
     dtype = field(fields, "dtype", str)
     if dtype not in ("float32", "float64"):
         raise ValueError(f"the header's 'dtype' must be 'float32' or 'float64', got {dtype!r:.80}")
+    if count * np.dtype(dtype).itemsize > archive.size:
+        raise ValueError(f"the header declares {count} parameters, more than the file's {archive.size} bytes hold")
     thetas = field(fields, "activations", list)
     if len(thetas) != len(sizes) - 1:
         raise ValueError(f"the header lists {len(thetas)} activations for {len(sizes) - 1} layers")
@@ -148,10 +151,10 @@ def perceptron_from_state(fields: dict, archive: Archive) -> Perceptron:
     restore_generator(model.rng, field(fields, "rng", dict))
     if fields["inputs"] is None and fields["epochs"] is None:
         return model
-    inputs = integer(fields, "inputs", 1, MAX_PARAMETERS - 1)
+    inputs = integer(fields, "inputs", 1, min(MAX_PARAMETERS - 1, archive.size))
     epochs = integer(fields, "epochs", 1, model.max_epochs)
     w = archive.array("w", model.dtype, inputs + 1)
-    classes = archive.array("classes", None, 2, kinds="biufU")
+    classes = archive.array("classes", None, 2, kinds=LABEL_KINDS)
     if not classes[0] < classes[1]:
         raise ValueError(f"the array 'classes' must hold two labels in increasing order, got {classes!r:.80}")
     mistakes = archive.array("mistakes", np.int64, epochs)

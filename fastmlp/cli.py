@@ -9,10 +9,12 @@ option prints the usage before that line.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ._engine.optimizers import OPTIMIZERS
 from ._errors import DivergenceError
+from ._version import __version__
 from .activations import KINDS
 
 TRAIN_HELP = """\
@@ -34,6 +36,7 @@ def _batch_size(text: str):
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fastmlp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train an MLP on the shipped digits or your data, report held-out "
@@ -43,10 +46,10 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--data", metavar="FILE", help="a CSV or .npz file (default: the shipped digits)")
     data.add_argument("--target", metavar="NAME_OR_INDEX", help="the CSV's target column (default: the last)")
     data.add_argument("--task", choices=["classify", "regress"], help="default: guessed from the target (see above)")
-    data.add_argument("--standardise", action=argparse.BooleanOptionalAction, default=None,
+    data.add_argument("--standardise", action=argparse.BooleanOptionalAction, default=True,
                       help="scale each input (and a regression target) to mean 0 and standard deviation 1 by the "
-                      "training rows' statistics; saved with the model and applied by predict (default: on for the "
-                      "digits, off for --data)")
+                      "training rows' statistics; saved with the model and applied by predict (default: on; "
+                      "--no-standardise trains on the values as they are)")
     data.add_argument("--test-fraction", type=float, default=0.25, help="share of rows held out (default: 0.25)")
     net = train.add_argument_group("network and training")
     net.add_argument("--hidden", type=int, nargs="+", default=[64], help="hidden layer widths (default: 64)")
@@ -78,9 +81,11 @@ def parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="apply a saved model to the rows of a CSV, .npz or .npy file",
                                   description="Predict for each row of DATA: class labels (as in the training "
-                                  "data) or values, or with --proba each class's probability. DATA has the "
-                                  "model's input columns, or those and the target column. The model's "
-                                  "standardisation is applied.")
+                                  "data) or values, or with --proba each class's probability. A CSV with a header, "
+                                  "for a model trained on one, gives the model's inputs by name, in any order "
+                                  "(other columns, such as an id or the target, are left out); otherwise DATA has "
+                                  "the model's input columns in order, or those and the target column. The "
+                                  "model's standardisation is applied.")
     predict.add_argument("model", metavar="MODEL", help="a model file saved by train --save (or net.save)")
     predict.add_argument("data", metavar="DATA", help="a CSV, .npz (array X) or .npy file of inputs")
     predict.add_argument("-o", "--output", metavar="OUT", help="write to OUT, .csv or .npy (default: CSV to stdout)")
@@ -123,7 +128,14 @@ def main(argv=None) -> int:
     command = {"train": _commands.train, "predict": _commands.predict, "info": _commands.info,
                "example": _example}[args.command]
     try:
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()  # here, where a reader that went away is caught below
+        return code
+    except BrokenPipeError:
+        # The reader of stdout went away (``fastmlp predict ... | head``): stop quietly, and
+        # point stdout at nothing so that the interpreter's last flush cannot fail either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a process the broken pipe ended
     except (ValueError, TypeError, OSError, DivergenceError) as exc:
         print(f"fastmlp: error: {_message(exc)}", file=sys.stderr)
         return 2

@@ -8,11 +8,16 @@ header holds the format version, the kind of model, what rebuilds it (sizes, act
 with their parameters, loss, dtype, init, the optimizer's kind, settings and step count,
 the generator's state) and optional user metadata.
 
-Loading treats the file as untrusted: it never unpickles (numpy reads with
-``allow_pickle=False``), reads each member only after the member's size, and the dtype and
-shape in its ``.npy`` header, agree with what the JSON header declares, and rebuilds the
-model through its public constructor and ``set_weights``. Any problem raises ValueError
-naming the file; a missing file raises FileNotFoundError.
+Loading treats the file as untrusted: it opens regular files only (a FIFO or a device
+would block or never end), never unpickles (numpy reads with ``allow_pickle=False``),
+takes uncompressed members only (as ``numpy.savez`` writes them, so that the file's size
+bounds what loading reads and allocates), reads each member only after the member's size,
+and the dtype and shape in its ``.npy`` header, agree with what the JSON header declares,
+and rebuilds the model through its public constructor and ``set_weights``. Any problem
+raises ValueError naming the file; a missing file raises FileNotFoundError.
+
+Saving refuses what loading would refuse: the file is loaded back from its temporary
+name, and only a file that loads is renamed into place.
 
 What a round trip keeps: the weights bit for bit, the optimizer state and the random
 generator's state, so that ``fit`` on the loaded model (with or without a seed) gives the
@@ -38,6 +43,7 @@ import math
 import numbers
 import os
 import secrets
+import stat
 import struct
 import tokenize
 import zipfile
@@ -46,6 +52,8 @@ from typing import Callable
 
 import numpy as np
 
+from ._errors import SettingError
+
 
 FORMAT = "fastmlp-model"
 VERSION = 1
@@ -53,7 +61,11 @@ VERSION = 1
 MAX_HEADER_BYTES = 1 << 22
 MAX_PARAMETERS = 10**9
 MAX_LAYERS = 1000
-MAX_LABEL_ITEMSIZE = 4096  # bytes per label of a text dtype (1024 characters)
+MAX_LABEL_ITEMSIZE = 1 << 20  # bytes per label (262,144 characters of text)
+MAX_METADATA_DEPTH = 100  # levels of lists and dicts nested in the metadata
+# The kinds of numpy dtype a file's class labels may have: numbers (complex too), text,
+# bytes, dates and durations; never objects.
+LABEL_KINDS = "biufcUSMm"
 _NPY_PREAMBLE = 10 + 65536  # magic, version, length field, and the longest .npy header numpy reads
 # Modules that register further kinds when imported (looked up only for an unknown kind),
 # named by the modules above this one (add_plugin).
@@ -125,13 +137,31 @@ def save(model, path, *, metadata=None) -> None:
     the file is written beside ``path``, flushed to disk and renamed over it, so a failure
     mid-way leaves any previous file at ``path`` as it was. ``metadata``: a dict of
     JSON-ready values kept with the model (see ``load_with_header``). The file is written to
-    ``path`` exactly as given (no ".npz" is appended)."""
+    ``path`` exactly as given (no ".npz" is appended); through a symbolic link, the file it
+    points to is replaced, keeping its permissions.
+
+    Raises
+    ------
+    TypeError
+        ``metadata`` is not a dict of JSON values, or the model is of no registered kind.
+    ValueError
+        The metadata nests more than MAX_METADATA_DEPTH levels or makes the header larger
+        than MAX_HEADER_BYTES, or the file written would fail ``load``'s checks (the
+        message says why); ``path`` is then left as it was.
+    """
     kind = _kind_of(model)
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict of JSON values, got {type(metadata).__name__}")
+    if metadata is not None and metadata_depth(metadata) > MAX_METADATA_DEPTH:
+        raise ValueError(f"metadata nests lists and dicts more than {MAX_METADATA_DEPTH} levels deep; a model file "
+                         f"keeps at most {MAX_METADATA_DEPTH}")
     fields, arrays = kind.state(model)
     if "header" in arrays:
         raise ValueError("'header' is reserved for the JSON header; name the array differently")
+    try:
+        json.dumps(fields, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"the {kind.name}'s state is not JSON values, so it cannot be saved: {exc}") from None
     header = {"format": FORMAT, "version": VERSION, "kind": kind.name, "state": fields, "metadata": metadata or {}}
     try:
         text = json.dumps(header, allow_nan=False, ensure_ascii=False).encode("utf-8")
@@ -142,27 +172,71 @@ def save(model, path, *, metadata=None) -> None:
         raise ValueError(f"the header would take {len(text)} bytes; at most {MAX_HEADER_BYTES} load back "
                          "(keep large data out of metadata)")
     members = {"header": np.frombuffer(text, dtype=np.uint8), **arrays}
-    with atomic_write(path) as file:
+
+    def loads_back(temporary):
+        try:
+            with Archive(temporary, name=os.fspath(path)) as archive:
+                _read(archive)
+        except ModelFileError as exc:
+            raise ValueError(f"not saved, because loading the file would fail: {exc}") from None
+
+    with atomic_write(path, check=loads_back) as file:
         np.savez(file, allow_pickle=False, **members)
 
 
+def metadata_depth(value) -> int:
+    """How many levels of lists and dicts ``value`` nests (0 for a plain value), counted
+    without recursion and no further than one level past MAX_METADATA_DEPTH."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, (dict, list, tuple)):
+            deepest = max(deepest, depth)
+            if depth > MAX_METADATA_DEPTH:
+                break
+            pending.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+# The longest file name most file systems take, in bytes.
+_NAME_MAX = 255
+
+
 @contextlib.contextmanager
-def atomic_write(path):
+def atomic_write(path, check=None):
     """A binary file to write ``path``'s new content into. It is a temporary file beside
-    ``path``; when the block ends it is flushed, fsynced and renamed over ``path`` (and the
-    directory fsynced where the system allows). If the block raises, the temporary file is
-    removed and ``path`` is left as it was."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    # 0o666 minus the umask, the mode a plain open() would give the file.
+    ``path``; when the block ends it is flushed, fsynced, handed to ``check(temporary
+    path)`` if given (which raises to keep ``path`` as it was) and renamed over ``path``
+    (and the directory fsynced where the system allows). If anything raises, the temporary
+    file is removed and ``path`` is left as it was.
+
+    A symbolic link is followed: the file it points to is replaced, not the link. A file
+    that exists keeps its permission bits; a new one gets those a plain ``open`` gives
+    (0o666 less the umask)."""
+    path = os.path.realpath(os.fspath(path))
+    directory, name = os.path.split(path)
+    token = secrets.token_hex(6)
+    # ".<name>.<token>.tmp", the name cut short enough that the whole stays within _NAME_MAX bytes
+    stem = os.fsencode(name)[: _NAME_MAX - len(token) - 6]
+    temporary = os.path.join(directory, os.fsdecode(b"." + stem + b"." + token.encode() + b".tmp"))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as file:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(file.fileno(), mode)
             yield file
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        if check is not None:
+            check(temporary)
+        try:
+            os.replace(temporary, path)
+        except OSError as exc:  # the error names the target, not the temporary file
+            raise OSError(exc.errno, exc.strerror, path) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -190,16 +264,38 @@ def load_with_header(path):
     a dict with "version", "kind", "state" (the fields that rebuilt the model) and
     "metadata" (what was passed to ``save``)."""
     with Archive(path) as archive:
-        header = archive.header()
-        kind = _kind_named(header["kind"], archive)
-        try:
-            model = kind.from_state(header["state"], archive)
-        except ModelFileError:
-            raise
-        except (ValueError, TypeError) as exc:
-            raise archive.error(str(exc)) from None
-        archive.check_all_read()
+        return _read(archive)
+
+
+def _read(archive):
+    header = archive.header()
+    kind = _kind_named(header["kind"], archive)
+    try:
+        model = kind.from_state(header["state"], archive)
+    except (ModelFileError, SettingError):  # a setting of this machine's, not the file, is at fault
+        raise
+    except (ValueError, TypeError) as exc:
+        raise archive.error(str(exc)) from None
+    archive.check_all_read()
     return model, header
+
+
+def open_regular(path):
+    """``path`` open for reading bytes, if it is a regular file. Anything else (a FIFO, a
+    device, a directory) raises ModelFileError at once: opening a FIFO does not wait for a
+    writer, and nothing is read from it."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise ModelFileError(f"{os.fsdecode(path)}: is {what}, not a regular file")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class ModelFileError(ValueError):
@@ -207,11 +303,13 @@ class ModelFileError(ValueError):
 
 
 class Archive:
-    """An open model file whose members are read only once they pass their checks."""
+    """An open model file whose members are read only once they pass their checks. Errors
+    name the file ``name`` (default: ``path``)."""
 
-    def __init__(self, path):
-        self.path = os.fspath(path)
-        self._file = open(self.path, "rb")  # FileNotFoundError and the like propagate as they are
+    def __init__(self, path, name=None):
+        self.path = os.fspath(path) if name is None else name
+        self._file = open_regular(os.fspath(path))  # FileNotFoundError and the like propagate as they are
+        self.size = os.fstat(self._file.fileno()).st_size
         try:
             self._zip = zipfile.ZipFile(self._file)
             infos = self._zip.infolist()
@@ -260,13 +358,16 @@ class Archive:
         for key, kind in (("kind", str), ("state", dict), ("metadata", dict)):
             if not isinstance(header[key], kind):
                 raise self.error(f"the header's {key!r} must be a {kind.__name__}, got {header[key]!r:.80}")
+        if metadata_depth(header["metadata"]) > MAX_METADATA_DEPTH:
+            raise self.error(f"the metadata nests more than {MAX_METADATA_DEPTH} levels deep")
         return header
 
     def array(self, name: str, dtype, length, *, limit=None, kinds=None) -> np.ndarray:
         """The 1-d array stored as ``name``, after checking the member's size and its .npy
         header against ``dtype`` and ``length`` (None: any length up to ``limit``). With
         ``kinds`` instead of a dtype (dtype None), any dtype of those kinds (e.g. "biufU" for
-        labels) up to MAX_LABEL_ITEMSIZE bytes per value. Floats must be finite."""
+        labels) up to MAX_LABEL_ITEMSIZE bytes per value. Floats must be finite. The member
+        must be stored uncompressed, within the file."""
         member = self._members.get(f"{name}.npy")
         if member is None:
             raise self.error(f"the array {name!r} is missing")
@@ -277,8 +378,12 @@ class Archive:
                              f"{most} values can need")
         if member.flag_bits & 0x1:
             raise self.error(f"the array {name!r} is encrypted")
-        if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise self.error(f"the array {name!r} is compressed by an unsupported method ({member.compress_type})")
+        if member.compress_type != zipfile.ZIP_STORED:
+            raise self.error(f"the array {name!r} is compressed; model files hold their arrays uncompressed, as "
+                             "numpy.savez writes them, so that a file's size bounds what loading it reads")
+        if member.compress_size != member.file_size or member.file_size > self.size:
+            raise self.error(f"the array {name!r} declares {member.file_size} bytes but takes {member.compress_size} "
+                             f"in a file of {self.size}")
         self._unread.discard(member.filename)
         try:
             with self._zip.open(member) as stream:
@@ -304,7 +409,7 @@ class Archive:
                              f"shape {shape} of {stored_dtype} needs {shape[0] * stored_dtype.itemsize}")
         values = np.load(_bytes_io.BytesIO(data), allow_pickle=False)
         values = values.astype(values.dtype.newbyteorder("="))
-        if values.dtype.kind == "f" and not np.isfinite(values).all():
+        if values.dtype.kind in "fc" and not np.isfinite(values).all():
             raise self.error(f"the array {name!r} contains NaN or infinity")
         return values
 
@@ -370,4 +475,5 @@ def exact_keys(fields: dict, expected, what: str) -> None:
         raise ValueError(f"{what} must have the fields {sorted(expected)}, got {got!r:.200}")
 
 
-__all__ = ["save", "load", "load_with_header", "atomic_write", "register", "add_plugin", "Archive", "ModelFileError"]
+__all__ = ["save", "load", "load_with_header", "atomic_write", "open_regular", "register", "add_plugin", "Archive",
+           "ModelFileError"]

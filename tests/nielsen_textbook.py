@@ -4,14 +4,16 @@ column vectors, Python loops. Nothing from fastmlp is used;
 the helpers at the end are shared by test_nielsen and test_nielsen2.
 
 network.py: sigmoid units, quadratic cost, biases then weights drawn with np.random.randn,
-random.shuffle of the training list each epoch, minibatch step by eta / m times the summed
-per-sample gradients, the lines it prints. network2.py adds the cross-entropy cost, weights
+random.shuffle of the training list each epoch (the caller's own list, in place; any other
+iterable is first read into a new list, as his Python 3 versions do), minibatch step by
+eta / m times the summed per-sample gradients, the lines it prints. network2.py adds the cross-entropy cost, weights
 scaled by 1 / sqrt(fan-in), L2 weight decay (1 - eta lmbda / n), per-epoch monitoring, and (in
 its later versions) early stopping on the evaluation accuracy.
 """
 from __future__ import annotations
 
 import random
+from collections.abc import MutableSequence
 
 import numpy as np
 
@@ -84,7 +86,7 @@ class Textbook:
 
     # network.py's training and evaluation
     def train(self, training, epochs, m, eta, test=None):
-        training = list(training)
+        training = as_list(training)
         test = list(test) if test is not None else []
         for j in self.epochs(training, epochs, m, eta):
             if test:
@@ -111,7 +113,7 @@ class Textbook:
         """network2.py's SGD; with early_stopping_n > 0 (and eval_accuracy) it returns once
         that many epochs in a row, counted after each epoch's lines, have not raised the
         best evaluation accuracy (which starts at 0)."""
-        training = list(training)
+        training = as_list(training)
         best_accuracy, epochs_without_gain = 0, 0
         evaluation = list(evaluation) if evaluation is not None else []
         classes = self.sizes[-1]
@@ -139,6 +141,12 @@ class Textbook:
                 if epochs_without_gain == early_stopping_n:
                     return records
         return records
+
+
+def as_list(pairs):
+    """The list SGD shuffles: the caller's own (any mutable sequence), or a new one read
+    from any other iterable."""
+    return pairs if isinstance(pairs, MutableSequence) else list(pairs)
 
 
 def classification_data(rng, sizes, n, labelled=False):

@@ -26,7 +26,7 @@ def run_both(capsys, sizes, training, test, epochs, m, eta, form, seed=1):
     one's printed lines and the state of both generators after each."""
     seeded(seed)
     book = Textbook(sizes)
-    book.train(training, epochs, m, eta, test)
+    book.train(list(training), epochs, m, eta, test)  # a copy: the book shuffles its list in place
     book_out = (capsys.readouterr().out, random.getstate(), np.random.get_state()[1].copy())
     seeded(seed)
     net = Network(sizes)

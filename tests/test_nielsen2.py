@@ -52,7 +52,7 @@ def test_sgd_prints_returns_and_ends_like_the_original(capsys, case, cost, form)
     evaluation = classification_data(rng, sizes, n_eval, labelled=True)
     seeded(3)
     book = Textbook(sizes, cost=cost, scaled=True)
-    expected = book.train2(training, epochs, m, eta, lmbda, evaluation, True, True, True, True)
+    expected = book.train2(list(training), epochs, m, eta, lmbda, evaluation, True, True, True, True)
     book_lines, book_random = capsys.readouterr().out, random.getstate()
     seeded(3)
     net = Network(sizes, cost=COSTS[cost])
@@ -89,7 +89,7 @@ def test_early_stopping_ends_where_the_original_does(capsys, patience):
     training, evaluation = classification_data(rng, sizes, 30), classification_data(rng, sizes, 7, labelled=True)
     seeded(6)
     book = Textbook(sizes, cost="cross_entropy", scaled=True)
-    expected = book.train2(training, epochs, 5, 0.5, 1.0, evaluation, eval_cost=True, eval_accuracy=True,
+    expected = book.train2(list(training), epochs, 5, 0.5, 1.0, evaluation, eval_cost=True, eval_accuracy=True,
                            early_stopping_n=patience)
     book_lines, book_random = capsys.readouterr().out, random.getstate()
     seeded(6)

@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from io import StringIO
 
 import numpy as np
@@ -77,12 +78,34 @@ def problem(data, target, task) -> Problem:
                              "--task regress needs numbers")
         return Problem(source, table.X, table.y.astype(np.float64), task, None, table.columns, table.target,
                        table.target_index)
-    classes, y = np.unique(table.y, return_inverse=True)
+    classes, y = np.unique(class_labels(data, table), return_inverse=True)
     if len(classes) < 2:
         raise ValueError(f"{data}: the target has one value, {classes[0]!r}; classification needs two classes or more")
-    if classes.dtype.kind == "f" and np.all(classes == np.round(classes)):
-        classes = classes.astype(np.int64)
     return Problem(source, table.X, y, task, classes, table.columns, table.target, table.target_index)
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def class_labels(data, table) -> np.ndarray:
+    """The target as class labels, each kept exactly: text as it is; whole numbers as
+    integers (int64, or Python ints beyond it, never merged by a cast); other numbers as
+    float64, refused if two labels that differ as written are the same float64."""
+    y = table.y
+    if y.dtype.kind in "Uiu":
+        return y
+    exact = [Decimal(cell) for cell in table.cells] if table.cells is not None else [Decimal(v) for v in y.tolist()]
+    if all(v == v.to_integral_value() for v in exact):
+        whole = [int(v) for v in exact]
+        fits = INT64[0] <= min(whole) and max(whole) <= INT64[1]
+        return np.array(whole, dtype=np.int64 if fits else object)
+    values = {}
+    for value, cell in zip(exact, table.cells or exact):
+        first = values.setdefault(float(value), (value, cell))
+        if first[0] != value:
+            raise ValueError(f"{data}: the class labels {first[1]} and {cell} differ but are the same float64 number; "
+                             "write the labels as text (or with fewer digits) to keep them apart")
+    return y
 
 
 def split(p: Problem, test_fraction, seed):
@@ -111,11 +134,13 @@ def standardisation(X):
 def train(args) -> int:
     if args.save is not None and not os.path.isdir(os.path.dirname(os.path.abspath(args.save))):
         raise ValueError(f"--save {args.save}: the folder {os.path.dirname(os.path.abspath(args.save))} does not exist")
+    if args.save is not None and os.path.isdir(args.save):
+        raise ValueError(f"--save {args.save}: is a folder; give the model file's name, e.g. "
+                         f"{os.path.join(args.save, 'model.npz')}")
     p = problem(args.data, args.target, args.task)
     X_train, X_test, y_train, y_test = split(p, args.test_fraction, args.seed)
-    standardise = args.data is None if args.standardise is None else args.standardise
     mean = std = y_mean = y_std = None
-    if standardise:
+    if args.standardise:
         mean, std = standardisation(X_train)
         X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
         if p.task == "regress":
@@ -199,6 +224,7 @@ class Saved:
     input_std: np.ndarray | None = None
     target_mean: float = 0.0
     target_std: float = 1.0
+    columns: list | None = None  # the inputs' names (None where train named them "column j": no header)
 
     @property
     def inputs(self) -> int:
@@ -225,8 +251,7 @@ def read_model(path) -> Saved:
         value = meta.get(key)
         if value is None:
             return None
-        if (not isinstance(value, list) or len(value) != length
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+        if (not isinstance(value, list) or len(value) != length or not all(finite(v) for v in value)
                 or positive and not all(v > 0 for v in value)):
             raise bad(f"{key!r} must be a list of {length} finite{' positive' if positive else ''} numbers")
         return np.array(value, dtype=np.float64)
@@ -250,8 +275,7 @@ def read_model(path) -> Saved:
     for key in ("target_mean", "target_std"):
         value = meta.get(key)
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
-                    key == "target_std" and value <= 0):
+            if not finite(value) or (key == "target_std" and value <= 0):
                 raise bad(f"{key!r} must be a finite{' positive' if key == 'target_std' else ''} number")
             if saved.task != "regress" or model.sizes[-1] != 1:
                 raise bad(f"gives {key!r} to a model that is not a one-output regressor")
@@ -261,7 +285,24 @@ def read_model(path) -> Saved:
             isinstance(index, int) and not isinstance(index, bool) and 0 <= index <= saved.inputs):
         raise bad("names its target column by a string 'target' and a column number 'target_index'")
     saved.target, saved.target_index = target, index
+    columns = meta.get("columns")
+    if columns is not None:
+        if not (isinstance(columns, list) and len(columns) == saved.inputs and all(isinstance(c, str) for c in columns)
+                and len(set(columns)) == len(columns)):
+            raise bad(f"'columns' must list the names of the {saved.inputs} inputs, each once")
+        if columns != [f"column {j}" for j in range(len(columns))]:  # train's names for a file without a header
+            saved.columns = columns
     return saved
+
+
+def finite(value) -> bool:
+    """Whether a JSON value is a number float64 holds finitely (no bool, no int too large)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 # -- predict ---------------------------------------------------------------------------------
@@ -269,7 +310,7 @@ def read_model(path) -> Saved:
 
 def predict(args) -> int:
     saved = read_model(args.model)
-    X = tabular.read_inputs(args.data, saved.inputs, saved.target, saved.target_index).X
+    X = tabular.read_inputs(args.data, saved.inputs, saved.target, saved.target_index, saved.columns).X
     if saved.input_mean is not None:
         X = (X - saved.input_mean) / saved.input_std
     model = saved.model

@@ -3,8 +3,8 @@ and numpy files (.npz with arrays X and y, or a .npy of X).
 
 A CSV's first row is its header when none of its cells is a number: every data row has at
 least one number, its inputs. Input cells must be finite numbers; the target column may
-hold numbers or text labels. Every problem raises ValueError naming the file, and the line
-and column where it is.
+hold numbers (all finite: a missing target is refused) or text labels. Every problem
+raises ValueError naming the file, and the line and column where it is.
 """
 from __future__ import annotations
 
@@ -18,14 +18,17 @@ import numpy as np
 @dataclass
 class Table:
     """Samples read from a file: inputs X (n, d) as float64, the target column y (numbers
-    as float64, or text) or None, the names of the input columns, and the target's name
-    and column index (None for files without a target column)."""
+    as float64, integers of an .npz as they were stored, or text) or None, the names of the
+    input columns, the target's name and column index (None for files without a target
+    column), and a CSV's target cells as written (``cells``: labels are told apart by
+    them, not by their float64 values, which merge beyond 2^53)."""
 
     X: np.ndarray
     y: np.ndarray | None
     columns: list
     target: str | None = None
     target_index: int | None = None
+    cells: list | None = None
 
 
 def read_training(path, target=None) -> Table:
@@ -42,19 +45,34 @@ def read_training(path, target=None) -> Table:
     index = _column_index(path, target, names, len(rows[0]))
     features = [j for j in range(len(rows[0])) if j != index]
     X = _numbers(path, rows, lines, features, names)
-    y = np.array([row[index] for row in rows])
-    for row, line in zip(rows, lines):
-        if not row[index]:
+    cells = [row[index] for row in rows]
+    for cell, line in zip(cells, lines):
+        if not cell:
             raise ValueError(f"{path}, line {line}: the target column {_name(names, index)} is empty")
-    numeric = _as_numbers(y)
-    return Table(X, numeric if numeric is not None else y, [_name(names, j) for j in features],
-                 names[index] if names else None, index)
+    return Table(X, _target(path, cells, lines, _name(names, index)), [_name(names, j) for j in features],
+                 names[index] if names else None, index, cells)
 
 
-def read_inputs(path, d, target=None, target_index=None) -> Table:
-    """The inputs of a file to predict for: a CSV with ``d`` columns, or with d + 1 when it
-    still holds the target column (found by its name ``target`` in the header, else at
-    ``target_index``); an .npz with an array X; or a .npy of X. X must have d columns."""
+def _target(path, cells, lines, name) -> np.ndarray:
+    """The target cells as float64 when every one is a number, else as text. A number that
+    is not finite (nan, inf: a missing value) is refused, naming its line."""
+    if not all(_is_number(cell) for cell in cells):
+        return np.array(cells)
+    y = np.array([float(cell) for cell in cells])
+    bad = np.flatnonzero(~np.isfinite(y))
+    if bad.size:
+        raise ValueError(f"{path}, line {lines[bad[0]]}: the target {cells[bad[0]]!r} in column {name} is not a finite "
+                         "number (missing targets are not supported: remove the row or fill it in)")
+    return y
+
+
+def read_inputs(path, d, target=None, target_index=None, columns=None) -> Table:
+    """The inputs of a file to predict for: an .npz with an array X, a .npy of X, or a CSV.
+    X must have d columns. A CSV with a header, for a model that knows its ``columns`` by
+    name, has its inputs found by name (columns the model does not take, such as an id or
+    the target, are left out; a missing input is refused, by name). Otherwise inputs go by
+    position: d columns, or d + 1 when the file still holds the target column (found by its
+    name ``target`` in the header, else at ``target_index``)."""
     path = os.fspath(path)
     if _is_numpy(path):
         table = _read_npz(path, need_y=False) if path.lower().endswith(".npz") else _read_npy(path)
@@ -63,10 +81,18 @@ def read_inputs(path, d, target=None, target_index=None) -> Table:
         return table
     names, rows, lines = _read_csv(path)
     width = len(rows[0])
-    if width == d:
+    named_target = names is not None and target is not None and target in names
+    if names is not None and columns is not None:
+        missing = [name for name in columns if name not in names]
+        if missing:
+            raise ValueError(f"{path}: the header lacks the model's input column{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(map(repr, missing))} (the model takes {', '.join(columns)}; the file has "
+                             f"{', '.join(names)})")
+        features = [names.index(name) for name in columns]
+    elif width == d:
         features = list(range(d))
-    elif width == d + 1 and (target is not None and target in names or target_index is not None):
-        drop = names.index(target) if target is not None and target in names else target_index
+    elif width == d + 1 and (named_target or target_index is not None):
+        drop = names.index(target) if named_target else target_index
         if not 0 <= drop < width:
             raise ValueError(f"{path}: has {width} columns, but the target column the model was trained with was "
                              f"column {drop}")
@@ -165,15 +191,6 @@ def _cell(path, line, column, cell) -> float:
     return float(cell)
 
 
-def _as_numbers(y):
-    """y as float64 if every label is a finite number, else None (text labels)."""
-    try:
-        values = y.astype(np.float64)
-    except ValueError:
-        return None
-    return values if np.isfinite(values).all() else None
-
-
 def _load_numpy(path):
     try:
         return np.load(path, allow_pickle=False)
@@ -202,7 +219,9 @@ def _read_npz(path, need_y) -> Table:
             raise ValueError(f"{path}: y has shape {y.shape}; expected ({len(X)},), one target per row of X")
         if y.dtype.kind not in "biufU":
             raise ValueError(f"{path}: y has dtype {y.dtype}; expected numbers or text labels")
-        if y.dtype.kind != "U":
+        if y.dtype.kind in "iu":
+            y = y.astype(np.int64 if y.dtype.kind == "i" else np.uint64)  # exact, as stored
+        elif y.dtype.kind != "U":
             y = y.astype(np.float64)
             if not np.isfinite(y).all():
                 raise ValueError(f"{path}: y contains NaN or infinity")

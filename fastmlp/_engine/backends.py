@@ -15,6 +15,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._errors import SettingError
+
 # Bytes: a cache line, and the width of an AVX-512 vector.
 ALIGNMENT = 64
 
@@ -44,7 +46,10 @@ def _cython(isa: str) -> Backend:
     if isa == "best":
         forced = os.environ.get("FASTMLP_ISA", "")
         if forced not in ("", *ISAS):
-            raise ValueError(f"FASTMLP_ISA={forced!r} is not one of {', '.join(ISAS)}")
+            raise SettingError(f"FASTMLP_ISA={forced!r} is not one of {', '.join(ISAS)}")
+        if forced and forced not in available_isas():
+            raise SettingError(f"FASTMLP_ISA={forced!r}: the {forced} kernels are not available on this machine "
+                               f"({', '.join(available_isas())} are)")
         isa = forced or available_isas()[-1]
     if isa not in available_isas():
         raise ValueError(f"the {isa} kernels are not available on this machine ({', '.join(available_isas())} are)")
@@ -143,6 +148,8 @@ def get(name: str | None = None) -> Backend:
     kernels for the best instruction set this CPU has, or the one FASTMLP_ISA names)."""
     if name is None:
         name = os.environ.get("FASTMLP_BACKEND", "cython")
+        if name not in BACKENDS:
+            raise SettingError(f"FASTMLP_BACKEND={name!r}: unknown backend {name!r}; known: {', '.join(BACKENDS)}")
     if not isinstance(name, str):
         raise TypeError(f"backend must be a name, got {type(name).__name__}")
     if name not in BACKENDS:

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .fit_loop import State
 from .._model_files import mlp_from_state, mlp_state
-from ..io import MAX_PARAMETERS, Archive, exact_keys, field, integer, number, register
+from ..io import LABEL_KINDS, MAX_PARAMETERS, Archive, exact_keys, field, integer, number, register
 
 # The binarizer's kind of target -> the output unit it trains.
 TARGETS = {"binary": "logistic", "multilabel-indicator": "logistic", "multiclass": "softmax"}
@@ -74,9 +74,14 @@ def _parameters(est) -> dict:
 
 
 def _plain(value):
-    """``value`` as JSON values (numpy scalars as Python's, tuples as lists)."""
+    """``value`` as JSON values (numpy scalars as Python's, tuples as lists, an infinite
+    float as the string "inf" or "-inf", since JSON has no infinity)."""
     if isinstance(value, (np.generic,)):
-        return value.item()
+        return _plain(value.item())
+    if isinstance(value, float) and math.isinf(value):
+        return _encode(value)
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -123,8 +128,12 @@ def register_estimator(cls, outputs: dict) -> None:
 
 
 def _checked_parameters(cls, params: dict) -> dict:
-    exact_keys(params, cls().get_params(deep=False), f"the parameters of a {cls.__name__}")
+    defaults = cls().get_params(deep=False)
+    exact_keys(params, defaults, f"the parameters of a {cls.__name__}")
     params = dict(params)
+    for key, default in defaults.items():  # a number's infinity, kept as text (see _plain)
+        if isinstance(default, (int, float)) and not isinstance(default, bool) and params[key] in ("inf", "-inf"):
+            params[key] = float(params[key])
     for key in ("hidden_layer_sizes", "dropout"):
         if isinstance(params[key], list):
             params[key] = tuple(params[key])
@@ -172,10 +181,11 @@ def _restore_fitted(est, net, fitted: dict, outputs: dict, archive: Archive) -> 
                         "n_iter_", "t_", "learning_rate", "no_improvement_count", "target"), "the fitted state")
     d_in = integer(fitted, "n_features_in_", 1, MAX_PARAMETERS)
     d_out = integer(fitted, "n_outputs_", 1, MAX_PARAMETERS)
-    hidden = est._check_params()
-    if list(net.sizes) != [d_in, *hidden, d_out]:
-        raise ValueError(f"the network's layer sizes {list(net.sizes)} disagree with n_features_in_, "
-                         f"hidden_layer_sizes and n_outputs_ ({[d_in, *hidden, d_out]})")
+    # hidden_layer_sizes may differ from the network's: set_params after fit changes the
+    # parameter, not the fitted network, until the next fit.
+    if (net.sizes[0], net.sizes[-1]) != (d_in, d_out):
+        raise ValueError(f"the network's layer sizes {list(net.sizes)} disagree with n_features_in_ {d_in} and "
+                         f"n_outputs_ {d_out}")
     out = field(fitted, "out_activation_", str)
     if out not in outputs or (est._is_classifier != (out != "identity")):
         raise ValueError(f"the fitted 'out_activation_' {out!r:.80} is not one a {type(est).__name__} trains")
@@ -210,7 +220,7 @@ def _restore_classes(est, fitted, d_out, out, archive) -> None:
     target = field(fitted, "target", str)
     if target not in TARGETS or TARGETS[target] != out:
         raise ValueError(f"the fitted 'target' {target!r:.80} disagrees with out_activation_ {out!r}")
-    classes = archive.array("classes", None, None, limit=max(d_out, 2), kinds="biufU")
+    classes = archive.array("classes", None, None, limit=max(d_out, 2), kinds=LABEL_KINDS)
     if target == "binary" and (d_out != 1 or len(classes) not in (1, 2)):
         raise ValueError(f"a binary classifier has one output and one or two classes, not {d_out} and "
                          f"{len(classes)}")

@@ -5,12 +5,16 @@ weight matrix w^(l) of shape (d^(l), d^(l-1)), and take samples as (x, y) pairs 
 vectors. Here b^(l) is row 0 of fastmlp's W^(l) and w^(l) is the transpose of its other
 rows, both views into one sigmoid MLP, so that editing them in place edits the network.
 Training stacks the pairs into arrays once and lets the kernels run each epoch over
-the rows in his shuffled order, where they are.
+the rows in his shuffled order, where they are. As his ``random.shuffle(training_data)``
+does, each epoch shuffles the caller's own list in place (same draws, same final order);
+any other iterable of pairs is read once into a new list, as his Python 3 versions'
+``list(training_data)`` reads it.
 """
 from __future__ import annotations
 
 import numbers
 import random
+from collections.abc import MutableSequence
 
 import numpy as np
 
@@ -40,7 +44,8 @@ def sigmoid_mlp(sizes, loss) -> MLP:
 
 class LayerList(list):
     """One array per layer (the biases or the weights), each a view into the network:
-    ``net.weights[l] -= ...`` and ``net.weights[l] = ...`` both write into it."""
+    ``net.weights[l] -= ...`` and ``net.weights[l] = ...`` both write into it. Its length is
+    the network's number of layers: what would add or remove a layer raises TypeError."""
 
     def __init__(self, views, name):
         super().__init__(views)
@@ -51,6 +56,14 @@ class LayerList(list):
             raise TypeError(f"assign {self.name} one layer at a time, or the whole list: net.{self.name} = [...]")
         view = self[index]
         view[...] = _layer_array(value, view.shape, f"{self.name}[{index}]")
+
+    def _fixed_length(self, *args, **kwargs):
+        raise TypeError(f"net.{self.name} holds one array per layer and cannot grow, shrink or be reordered; "
+                        f"assign a layer (net.{self.name}[l] = ...) or the whole list (net.{self.name} = [...]), "
+                        "or build a Network with other sizes")
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _fixed_length
+    __delitem__ = __iadd__ = __imul__ = _fixed_length
 
 
 class ColumnNetwork:
@@ -170,12 +183,13 @@ class ColumnNetwork:
 
     # -- training ----------------------------------------------------------------------------
 
-    def _sgd_epochs(self, X, Y, epochs, mini_batch_size, eta, l2=0.0):
-        """Run ``epochs`` epochs of minibatch SGD on the rows of X, Y, yielding each epoch's
-        number j after it. Each epoch shuffles the samples with Python's ``random.shuffle``
-        (as Nielsen shuffles his list, drawing the same numbers) and steps by the mean
-        gradient of each run of ``mini_batch_size`` samples, the last run taking what is
-        left; ``l2`` is fastmlp's weight decay (not on the biases)."""
+    def _sgd_epochs(self, pairs, X, Y, epochs, mini_batch_size, eta, l2=0.0):
+        """Run ``epochs`` epochs of minibatch SGD on the rows of X, Y (row i from the pair
+        ``pairs[i]``), yielding each epoch's number j after it. Each epoch shuffles
+        ``pairs`` (a mutable sequence) in place with Python's ``random.shuffle`` draws, as Nielsen shuffles
+        his list, and steps by the mean gradient of each run of ``mini_batch_size`` samples
+        in that order, the last run taking what is left; ``l2`` is fastmlp's weight decay
+        (not on the biases)."""
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
         batch = checks.positive_int(mini_batch_size, "mini_batch_size")
@@ -184,15 +198,34 @@ class ColumnNetwork:
         X = checks.samples(X, self.mlp.sizes[0], self.mlp.dtype)[0]  # once, not per epoch
         Y = self.mlp.loss.targets(Y, len(X), self.mlp.sizes[-1], self.mlp.dtype)
         # The row numbers in the order of his shuffled list: random.shuffle draws the same
-        # numbers for any list of this length, so shuffling them permutes as his list is.
-        order = list(range(len(X)))
+        # numbers for any list of this length, so shuffling them permutes as his list is;
+        # the list itself is put in that order (its pairs, not copies of their arrays).
+        start_order, order = list(pairs), list(range(len(X)))
         per_fit = batch * max(1, ROWS_PER_FIT // batch)  # whole minibatches
         for j in range(epochs):
             random.shuffle(order)
+            pairs[:] = [start_order[i] for i in order]
             rows = np.array(order, dtype=np.intp)
             for start in range(0, len(rows), per_fit):
                 epoch_in_order(self.mlp, X, Y, rows[start : start + per_fit], batch, eta, f"epoch {j}", l2)
             yield j
+
+
+def pair_list(data, what, optional=False):
+    """The list of (x, y) pairs ``data`` names, as his code sees it: a list (any mutable
+    sequence) is used as it is, and training shuffles it in place; any other iterable is
+    read once into a new list.
+    An iterator that is already used up (a zip read by an earlier call) raises ValueError
+    rather than training or evaluating on nothing; ``optional``: None gives None."""
+    if data is None and optional:
+        return None
+    if isinstance(data, MutableSequence):
+        return data
+    pairs = list(data)
+    if not pairs and iter(data) is data:
+        raise ValueError(f"{what} is an iterator that yields nothing, one already read to its end (a zip can be "
+                         f"read only once): pass a list, e.g. list(zip(...)), to use the pairs more than once")
+    return pairs
 
 
 def _unzip(pairs, what):

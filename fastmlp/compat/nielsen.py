@@ -19,7 +19,7 @@ the problem; ``net.mlp`` is the fastmlp MLP underneath, for everything else fast
 """
 from __future__ import annotations
 
-from ._columns import ColumnNetwork, sigmoid, sigmoid_prime
+from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_prime
 
 
 class Network(ColumnNetwork):
@@ -33,14 +33,16 @@ class Network(ColumnNetwork):
     def SGD(self, training_data, epochs, mini_batch_size, eta, test_data=None):
         """Minibatch stochastic gradient descent. ``training_data``: (x, y) pairs, x of shape
         (d^(0), 1) and y of shape (d^(L), 1) (one-hot for classes); ``test_data``: (x, label)
-        pairs with integer labels. Each epoch shuffles the samples, steps once per minibatch
+        pairs with integer labels. Each epoch shuffles the samples (a list in place, as
+        his ``random.shuffle(training_data)``; other iterables are read once), steps once per minibatch
         of ``mini_batch_size`` (the last one takes what is left) at the rate ``eta``, then
         prints "Epoch j: correct / n_test" with test data, else "Epoch j complete"."""
-        X, Y = self._training_arrays(list(training_data), "training_data")
-        test = list(test_data) if test_data is not None else []
+        training = pair_list(training_data, "training_data")
+        X, Y = self._training_arrays(training, "training_data")
+        test = pair_list(test_data, "test_data", optional=True) or []
         if test:
             X_test, labels = self._labelled_arrays(test, "test_data")
-        for j in self._sgd_epochs(X, Y, epochs, mini_batch_size, eta):
+        for j in self._sgd_epochs(training, X, Y, epochs, mini_batch_size, eta):
             if test:
                 print(f"Epoch {j}: {self._correct(X_test, labels)} / {len(test)}")
             else:

@@ -19,15 +19,15 @@ complete, ``load`` checks what it reads, and only the two costs here can train.
 """
 from __future__ import annotations
 
+import io
 import json
 import numbers
-import os
-import tempfile
 
 import numpy as np
 
 from .. import _checks as checks
-from ._columns import ColumnNetwork, sigmoid, sigmoid_mlp, sigmoid_prime
+from ..io import atomic_write, open_regular
+from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_mlp, sigmoid_prime
 
 
 class QuadraticCost:
@@ -106,17 +106,18 @@ class Network(ColumnNetwork):
             monitor_training_accuracy=False, early_stopping_n=0):
         """Minibatch SGD with L2 weight decay ``lmbda`` (scaled by the number n of training
         samples). ``training_data``: (x, y) pairs of columns, y one-hot; ``evaluation_data``:
-        (x, label) pairs with integer labels. After each epoch it prints "Epoch j training
+        (x, label) pairs with integer labels. Each epoch shuffles ``training_data`` in place
+        when it is a list, as his ``random.shuffle`` does. After each epoch it prints "Epoch j training
         complete", then the monitored figures, then an empty line. Returns the lists
         (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy), one entry
         per epoch in those monitored. ``early_stopping_n`` > 0 ends training, after an epoch's
         lines, once the accuracy on the evaluation data has not beaten its best so far for
         that many epochs in a row (it needs monitor_evaluation_accuracy; 0: off); the
         network keeps the weights of the last epoch."""
-        training = list(training_data)
+        training = pair_list(training_data, "training_data")
         X, Y = self._training_arrays(training, "training_data")
         n = len(training)
-        evaluation = list(evaluation_data) if evaluation_data is not None else []
+        evaluation = pair_list(evaluation_data, "evaluation_data", optional=True) or []
         if evaluation:
             X_eval, labels = self._labelled_arrays(evaluation, "evaluation_data")
         elif monitor_evaluation_cost or monitor_evaluation_accuracy:
@@ -125,7 +126,7 @@ class Network(ColumnNetwork):
         patience = _early_stopping_n(early_stopping_n, monitor_evaluation_accuracy)
         best, stale = 0, 0
         evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = [], [], [], []
-        for j in self._sgd_epochs(X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
+        for j in self._sgd_epochs(training, X, Y, epochs, mini_batch_size, eta, l2=lmbda / n):
             print(f"Epoch {j} training complete")
             if monitor_training_cost:
                 training_cost.append(self._total_cost(X, Y, lmbda))
@@ -181,39 +182,60 @@ class Network(ColumnNetwork):
 
     def save(self, filename):
         """Write sizes, weights, biases and the cost's name to ``filename`` as JSON. The
-        file is replaced only once the new one is completely written."""
+        file is replaced only once the new one is completely written (as
+        fastmlp.io.atomic_write does: through a link, the file it points to; an existing
+        file keeps its permissions, a new one gets the umask's)."""
         data = {
             "sizes": self.sizes,
             "weights": [w.tolist() for w in self.weights],
             "biases": [b.tolist() for b in self.biases],
             "cost": self._cost.__name__,
         }
-        folder = os.path.dirname(os.path.abspath(filename))
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".network-", suffix=".json")
-        try:
-            with os.fdopen(handle, "w") as f:
-                json.dump(data, f)
-            os.replace(temporary, filename)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        with atomic_write(filename) as file:
+            text = io.TextIOWrapper(file, encoding="utf-8")
+            json.dump(data, text)
+            text.flush()
+            text.detach()
 
 
 def load(filename) -> Network:
-    """The network ``save`` wrote to ``filename``."""
-    with open(filename) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{filename} is not a saved network: {exc}") from None
+    """The network ``save`` wrote to ``filename``. Anything that is not such a file (not
+    UTF-8 JSON, fields missing or of the wrong type or shape, NaN or infinite values, more
+    weights declared than the file holds, not a regular file) raises ValueError naming the
+    file; a missing file raises FileNotFoundError."""
+    with open_regular(filename) as f:
+        raw = f.read()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{filename} is not a saved network: not UTF-8 JSON ({str(exc)[:200]})") from None
     missing = {"sizes", "weights", "biases", "cost"} - set(data if isinstance(data, dict) else ())
     if missing:
         raise ValueError(f"{filename} is not a saved network: it lacks {', '.join(sorted(missing))}")
-    if data["cost"] not in COSTS:
-        raise ValueError(f"{filename} names the cost {data['cost']!r}; known: {', '.join(COSTS)}")
-    net = Network(data["sizes"], cost=COSTS[data["cost"]])
-    net._set_layers([np.array(b) for b in data["biases"]], [np.array(w) for w in data["weights"]])
+    cost, sizes = data["cost"], data["sizes"]
+    if not isinstance(cost, str) or cost not in COSTS:
+        raise ValueError(f"{filename} names the cost {cost!r:.80}; known: {', '.join(COSTS)}")
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in sizes)):
+        raise ValueError(f"{filename} is not a saved network: 'sizes' must list two or more layer widths, got "
+                         f"{sizes!r:.80}")
+    count = sum((d_in + 1) * d_out for d_in, d_out in zip(sizes, sizes[1:]))
+    if count > len(raw):  # each value takes a byte at least
+        raise ValueError(f"{filename} is not a saved network: its sizes need {count} weights and biases, more than "
+                         f"its {len(raw)} bytes hold")
+    net = Network(sizes, cost=COSTS[cost])  # a bad FASTMLP_ISA or FASTMLP_BACKEND is the setting's fault
+    try:
+        net._set_layers([np.array(b, dtype=np.float64) for b in _layers(data, "biases")],
+                        [np.array(w, dtype=np.float64) for w in _layers(data, "weights")])
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{filename} is not a saved network: {exc}") from None
     return net
+
+
+def _layers(data, key):
+    if not isinstance(data[key], list):
+        raise TypeError(f"{key} must be a list with one array per layer")
+    return data[key]
 
 
 def _early_stopping_n(value, monitor_evaluation_accuracy) -> int:
