@@ -97,7 +97,7 @@ def searches(repeats):
                 return search.fit(X, y)
 
         # The limit is set once, in the main thread, around the whole search (see
-        # fastmlp._threads: OpenBLAS takes it from the main thread only).
+        # fastmlp._engine.threads: OpenBLAS takes it from the main thread only).
         with threadpool_limits(blas, user_api="blas"):
             serial, serial_busy, _ = timed(lambda: run(1), repeats)
             threaded, threaded_busy, _ = timed(lambda: run(2), repeats)

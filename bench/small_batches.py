@@ -23,7 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import fastmlp as fm
-from fastmlp import _backends
+from fastmlp._engine import backends as _backends
 
 HERE = Path(__file__).resolve().parent.parent
 

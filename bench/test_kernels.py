@@ -4,7 +4,7 @@
     pytest bench --benchmark-disable    # run each once: a smoke test of a few seconds
 
 Not collected by the default ``pytest`` (testpaths = ["tests"]). Each benchmark records
-in extra_info the samples one call processes and its GFLOP (fastmlp.benchmark's count),
+in extra_info the samples one call processes and its GFLOP (fastmlp._bench.benchmark's count),
 so samples/s = samples * ops and GFLOP/s = gflop * ops. BLAS runs on one thread, so the
 figures do not depend on what else the machine is doing with its other cores.
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp.benchmark import flops_per_sample
+from fastmlp._bench.benchmark import flops_per_sample
 
 pytest.importorskip("pytest_benchmark")
 threadpoolctl = pytest.importorskip("threadpoolctl")

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from ._memory import require
+from ._engine.memory import require
 
 
 def real_array(a, what: str) -> np.ndarray:

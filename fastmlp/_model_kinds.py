@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _optimizers as optimizers
+from ._engine import optimizers
 from .activations import Activation
 from .io import MAX_LAYERS, MAX_PARAMETERS, Archive, exact_keys, field, integer, is_integer, number, register
 from .network import MLP

@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _example(args) -> int:
-    from ._example import worked_example
+    from ._cli.example import worked_example
 
     print("\n".join(worked_example(args.backend)))
     return 0
@@ -110,12 +110,12 @@ def _message(exc: BaseException) -> str:
 def main(argv=None) -> int:
     args, rest = parser().parse_known_args(argv)
     if args.command == "bench":
-        from . import benchmark
+        from ._bench import benchmark
 
         return benchmark.main(rest)
     if rest:
         parser().error(f"unrecognised arguments: {' '.join(rest)}")
-    from . import _commands
+    from ._cli import commands as _commands
 
     command = {"train": _commands.train, "predict": _commands.predict, "info": _commands.info,
                "example": _example}[args.command]

@@ -57,9 +57,8 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("fastmlp.estimators needs scikit-learn: pip install 'fastmlp[sklearn]'") from exc
 
-from . import _estimator_fit as training
-from . import _estimator_io
-from ._threads import blas_threads
+from ._engine.threads import blas_threads
+from ._sklearn import fit_loop as training, model_file as _estimator_io
 from .activations import activation as make_activation
 from .network import MLP
 

@@ -14,11 +14,11 @@ import numbers
 
 import numpy as np
 
-from . import _backends as backends, _checks as checks, _initialisers as initialisers, _optimizers as optimizers
-from . import _stepping as stepping, losses, training
+from . import _checks as checks, _initialisers as initialisers, losses, training
+from ._engine import backends, optimizers, weights_dropout as stepping
 from ._locking import NetworkLock
-from ._memory import require
-from ._threads import blas_threads
+from ._engine.memory import require
+from ._engine.threads import blas_threads
 from .activations import activation as make_activation
 from .trace import Trace
 

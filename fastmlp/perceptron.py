@@ -12,7 +12,8 @@ import warnings
 
 import numpy as np
 
-from . import _backends as backends, _checks as checks
+from . import _checks as checks
+from ._engine import backends
 from ._errors import ConvergenceWarning
 from ._locking import NetworkLock
 

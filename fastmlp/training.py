@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _checks as checks, _optimizers as optimizers, _stepping as stepping, schedules
+from . import _checks as checks, schedules
+from ._engine import optimizers, weights_dropout as stepping
 from ._errors import DivergenceError
-from ._memory import require
-from ._threads import blas_threads
+from ._engine.memory import require
+from ._engine.threads import blas_threads
 from .datasets import stratified_mask
 from .progress import Progress
 

@@ -56,7 +56,7 @@ def cython_variants():
     """Every build of the Cython kernels this machine runs (one per instruction set, e.g.
     cython-generic, cython-avx2 and cython-avx512), or just "cython" if the package has only one."""
     try:
-        from fastmlp._backends import available
+        from fastmlp._engine.backends import available
     except ImportError:
         return ["cython"]
     return [name for name in available() if name.startswith("cython-")] or ["cython"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp import _backends
+from fastmlp._engine import backends as _backends
 from fastmlp._kernels import _core
 
 

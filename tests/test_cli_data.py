@@ -122,7 +122,7 @@ def test_example_prints_the_lecture_values(tmp_path):
 
 def test_example_is_computed_by_the_network(monkeypatch):
     """Change the lecture's input and the printed values follow: nothing is written in."""
-    from fastmlp import _example
+    from fastmlp._cli import example as _example
 
     monkeypatch.setattr(_example, "X", [2.0, 0.0, 0.0])
     text = "\n".join(_example.worked_example("reference"))
@@ -231,7 +231,7 @@ def test_a_model_saved_from_python_predicts_class_indices(files, capsys):
 
 
 def test_guess_task():
-    from fastmlp._commands import guess_task
+    from fastmlp._cli.commands import guess_task
 
     assert guess_task(np.array(["a", "b"])) == "classify"
     assert guess_task(np.arange(20.0)) == "classify"

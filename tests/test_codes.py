@@ -1,7 +1,8 @@
 """The kernels and the Python registries name activations and losses by the same codes."""
 import pytest
 
-from fastmlp import _backends as backends, activations, losses
+from fastmlp import activations, losses
+from fastmlp._engine import backends
 
 
 @pytest.mark.parametrize("isa", backends.available_isas())

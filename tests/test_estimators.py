@@ -372,8 +372,8 @@ def test_bad_parameters_are_named(small, params, message):
 def test_n_threads_limits_blas_around_a_fit_from_the_main_thread_only(small, monkeypatch):
     """The limit is held for the whole fit in the main thread and lifted after; from
     another thread (where OpenBLAS ignores it) the fit changes nothing."""
-    import fastmlp._estimator_fit as training
-    from fastmlp._threads import _kernel_blas
+    import fastmlp._sklearn.fit_loop as training
+    from fastmlp._engine.threads import _kernel_blas
 
     def counts():
         return [lib.num_threads for lib in _kernel_blas()]

@@ -5,7 +5,7 @@ import pytest
 
 import fastmlp as fm
 
-import fastmlp._memory  # noqa: F401  (fm._memory: what the system has, patched below)
+from fastmlp._engine import memory  # what the system has, patched below
 from conftest import LOSSES, make_data, make_net, rejects
 
 SIZES = [3, 5, 2]
@@ -136,10 +136,10 @@ def test_inputs_too_large_to_copy_raise_memory_error_and_change_nothing():
 
 @pytest.fixture
 def little_memory(monkeypatch):
-    """The system reports 100 MiB available (fastmlp._memory reads it from /proc/meminfo)."""
-    if fm._memory.available() is None:
+    """The system reports 100 MiB available (fastmlp._engine.memory reads it from /proc/meminfo)."""
+    if memory.available() is None:
         pytest.skip("the available memory is not known on this system")
-    monkeypatch.setattr(fm._memory, "available", lambda: 100 * 2**20)
+    monkeypatch.setattr(memory, "available", lambda: 100 * 2**20)
 
 
 def test_the_weights_must_fit_in_the_memory_available(little_memory):

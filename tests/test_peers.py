@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp import _peers, benchmark
+from fastmlp._bench import benchmark, peers as _peers
 
 
 def test_the_numba_loop_is_fastmlps_per_sample_epoch():
     pytest.importorskip("numba")
-    from fastmlp import _peer_numba
+    from fastmlp._bench import peer_numba as _peer_numba
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 6)), rng.integers(0, 4, 40)

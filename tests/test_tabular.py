@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fastmlp import tabular
+from fastmlp._cli import tabular
 
 
 def write(path, text):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp._threads import _kernel_blas
+from fastmlp._engine.threads import _kernel_blas
 
 from conftest import cython_variants
 
@@ -66,7 +66,7 @@ def test_the_limit_is_set_in_the_main_thread_only(monkeypatch):
     # ignored, and setting it there slows other threads' calls.
     import threading
 
-    from fastmlp import _threads
+    from fastmlp._engine import threads as _threads
 
     library = FakeBLAS(3)
     monkeypatch.setattr(_threads, "_kernel_blas", lambda: (library,))

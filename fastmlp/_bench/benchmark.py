@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _peers
-from .network import MLP
+from . import peers as _peers
+from ..network import MLP
 
 ETA = 0.01
 SEED = 0
@@ -285,7 +285,7 @@ def training_memory(name: str, samples: int, threads: int) -> None:
 
 def peak_memory(name: str, samples: int, threads: int) -> dict:
     """Peak RSS of training W4 with peer ``name`` in a fresh process (see training_memory)."""
-    code = f"from fastmlp.benchmark import training_memory; training_memory({name!r}, {samples}, {threads})"
+    code = f"from fastmlp._bench.benchmark import training_memory; training_memory({name!r}, {samples}, {threads})"
     return json.loads(run_child(code))
 
 
@@ -379,7 +379,7 @@ def machine_lines(threads: int) -> list:
     """What the figures depend on: CPU, versions, thread counts, BLAS libraries, env."""
     from threadpoolctl import threadpool_info
 
-    from . import __version__
+    from .. import __version__
 
     models = [line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")]
     cpu = models[0] if models else platform.processor()

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _backends as backends, _checks as checks
+from . import backends
+from .. import _checks as checks
 
 KINDS = ("sgd", "momentum", "nesterov", "adam")
 

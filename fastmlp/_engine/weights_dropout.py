@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks as checks
+from .. import _checks as checks
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class Backend(NamedTuple):
 
 
 def _cython(isa: str) -> Backend:
-    from ._kernels import _core
+    from .._kernels import _core
 
     if isa == "best":
         forced = os.environ.get("FASTMLP_ISA", "")
@@ -48,7 +48,7 @@ def _cython(isa: str) -> Backend:
         isa = forced or available_isas()[-1]
     if isa not in available_isas():
         raise ValueError(f"the {isa} kernels are not available on this machine ({', '.join(available_isas())} are)")
-    kernels = _core if isa == "generic" else importlib.import_module(f"{__package__}._kernels._core_{isa}")
+    kernels = _core if isa == "generic" else importlib.import_module(f"fastmlp._kernels._core_{isa}")
 
     def architecture(sizes, activations, loss):
         return kernels.Architecture(sizes, [a.code for a in activations], [a.params for a in activations], loss.code)
@@ -73,17 +73,17 @@ ISAS = ("generic", "avx2", "avx512")  # oldest to newest
 
 def available_isas() -> list:
     """The instruction sets whose kernels were built and that this CPU runs, oldest first."""
-    from ._kernels import _core
+    from .._kernels import _core
 
     runs = {"generic": True, "avx2": _core.cpu_has_avx2_fma(), "avx512": _core.cpu_has_avx512()}
     return [
         isa for isa in ISAS
-        if runs[isa] and (isa == "generic" or importlib.util.find_spec(f"{__package__}._kernels._core_{isa}") is not None)
+        if runs[isa] and (isa == "generic" or importlib.util.find_spec(f"fastmlp._kernels._core_{isa}") is not None)
     ]
 
 
 def _reference() -> Backend:
-    from . import reference
+    from .. import reference
 
     return Backend(
         "reference",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import MLP
+from ..network import MLP
 
 W1 = [[1.0, 1.0], [0.25, 0.5], [0.75, 0.125], [0.75, 0.25]]  # rows: bias, w_1j, w_2j, w_3j; columns a, b
 W2 = [[0.5], [0.5], [0.125]]  # bias of c, w_ac, w_bc

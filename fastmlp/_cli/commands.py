@@ -18,10 +18,11 @@ from io import StringIO
 
 import numpy as np
 
-from . import io, tabular
-from .datasets import load_digits, train_test_split
-from .network import MLP
-from .perceptron import Perceptron
+from .. import io
+from . import tabular
+from ..datasets import load_digits, train_test_split
+from ..network import MLP
+from ..perceptron import Perceptron
 
 TASKS = ("classify", "regress")
 # A numeric target with at most this many distinct whole values is taken for class labels.

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from ._errors import DivergenceError
+from .._errors import DivergenceError
 
 # scikit-learn's schedule "adaptive" divides the rate by this after n_iter_no_change
 # epochs without improvement, and stops once the rate is at most SMALLEST_RATE.

@@ -24,7 +24,7 @@ import weakref
 
 import numpy as np
 
-from .network import MLP
+from ..network import MLP
 
 
 # The momentum of the optimizer workloads (Adam keeps its defaults: 0.9, 0.999, 1e-8).
@@ -284,7 +284,7 @@ class NumbaPeer(CompiledLoop):
         super().__init__(sizes, dtype, batch_size, eta, seed)
         from numba.typed import List
 
-        from . import _peer_numba
+        from . import peer_numba as _peer_numba
 
         self.epoch = _peer_numba.sgd_epoch
         self.Ws, self.xs, self.deltas = List(self.net.W), List(), List()
@@ -318,7 +318,7 @@ class JaxPeer(CompiledLoop):
 
     def __init__(self, sizes, dtype, batch_size, eta, seed):
         super().__init__(sizes, dtype, batch_size, eta, seed)
-        from . import _peer_jax
+        from . import peer_jax as _peer_jax
 
         self.jax = _peer_jax
         self.P = _peer_jax.split(self.net.W)
@@ -479,7 +479,7 @@ def available(name: str, dtype="float64") -> bool:
         elif name == "numba":
             import numba  # noqa: F401
         elif name == "jax":
-            from . import _peer_jax  # noqa: F401  (sets XLA's flags before JAX starts)
+            from . import peer_jax as _peer_jax  # noqa: F401  (sets XLA's flags before JAX starts)
     except ImportError:
         return False
     return True

@@ -20,8 +20,8 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
-from ._model_kinds import mlp_from_state, mlp_state
-from .io import MAX_PARAMETERS, Archive, exact_keys, field, integer, number, register
+from .._model_kinds import mlp_from_state, mlp_state
+from ..io import MAX_PARAMETERS, Archive, exact_keys, field, integer, number, register
 
 # The binarizer's kind of target -> the output unit it trains.
 TARGETS = {"binary": "logistic", "multilabel-indicator": "logistic", "multiclass": "softmax"}

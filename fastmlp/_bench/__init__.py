@@ -1,0 +1,1 @@
+"""The benchmark behind ``fastmlp bench``: fastmlp timed against its peers."""
