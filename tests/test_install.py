@@ -85,3 +85,17 @@ def test_the_readme_example_runs_from_the_root_of_a_clone_after_the_readme_set_u
     done = subprocess.run(f"PYTHONPATH=. {python} bench/small_batches.py --base . --sizes 8-4-2 --batches 2 "
                           f"--repeats 1", shell=True, cwd=tree, env=clean_env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_package_files_are_the_sources_and_data_without_generated_c_or_warnings(tmp_path):
+    tree = source_copy(tmp_path)
+    (tree / "fastmlp" / "_kernels" / "_core.c").write_text("/* what an in-place build leaves */\n")
+    done = subprocess.run([sys.executable, "setup.py", "build_py", "--build-lib", "lib"], cwd=tree, env=clean_env(),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "absent from the `packages` configuration" not in done.stderr + done.stdout
+    lib = tree / "lib" / "fastmlp"
+    kernels = {p.name for p in (lib / "_kernels").iterdir()}
+    assert {"_core.pyx", "_core.pyi", "small_batches.pxi", "column_blocks.h", "portable.h"} <= kernels
+    assert not [name for name in kernels if name.endswith(".c")]
+    assert (lib / "datasets" / "data" / "digits.csv.gz").is_file() and (lib / "py.typed").is_file()
