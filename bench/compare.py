@@ -4,7 +4,7 @@
 """
 import sys
 
-from fastmlp._bench.benchmark import main
+from fastmlp.benchmark import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -11,7 +11,7 @@ from .network import MLP, Trace
 from .perceptron import Perceptron
 from .training import History
 from .io import load
-from . import _model_kinds  # registers MLP and Perceptron with fastmlp.io
+from . import _model_files  # registers MLP and Perceptron (and the estimators, lazily) with fastmlp.io
 
 __all__ = [
     "MLP", "Trace", "History", "Activation", "activation", "DivergenceError", "Perceptron", "ConvergenceWarning",

@@ -1,9 +1,11 @@
 """The nonlinearities theta of the lecture, registered by name.
 
-Each activation carries its kernel code, its parameters and Python versions of theta and
-theta' (the latter written in terms of s and of the output x = theta(s), as the lecture
-does for tanh). The pure-Python reference and the plotting helpers use these functions;
-the Cython kernels implement the same formulas under the same codes.
+Each activation carries its parameters, Python versions of theta and theta' (the latter
+written in terms of s and of the output x = theta(s), as the lecture does for tanh) and
+its ONNX operator. The pure-Python reference and the plotting helpers use these
+functions; the compiled kernels implement the same formulas and number them
+(fastmlp/_kernels/activations.pxi, whose ACTIVATION_CODES the engine reads by name). The
+command line's and the estimators' choices and the ONNX export come from ``KINDS``.
 """
 from __future__ import annotations
 
@@ -12,9 +14,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import _checks as checks
-
-IDENTITY, SIGN, SIGMOID, TANH, RELU, LEAKY_RELU, ELU, MAXOUT, SOFTMAX = range(9)
-
 
 def _sigmoid(s: float) -> float:
     # e^s / (1 + e^s), evaluated so that neither branch overflows.
@@ -26,55 +25,54 @@ def _sigmoid(s: float) -> float:
 
 @dataclass(frozen=True)
 class Kind:
-    """What an activation is: its code, its parameters with defaults, theta and theta'."""
+    """What an activation is: its parameters with defaults, theta and theta', whether it can
+    be trained and be a hidden layer's, and its ONNX operator (when it is one operator
+    without parameters; fastmlp.onnx builds the others)."""
 
     name: str
-    code: int
     defaults: dict = field(default_factory=dict)
     theta: Callable | None = None
     theta_prime: Callable | None = None
     trainable: bool = True
     hidden: bool = True
+    onnx: str | None = None
 
 
 KINDS = {
     k.name: k
     for k in [
-        Kind("identity", IDENTITY, {}, lambda s, p: s, lambda s, x, p: 1.0),
+        Kind("identity", {}, lambda s, p: s, lambda s, x, p: 1.0, onnx="Identity"),
         Kind(
             "sign",
-            SIGN,
             {},
             lambda s, p: 1.0 if s > 0 else (-1.0 if s < 0 else 0.0),
             None,
             trainable=False,
+            onnx="Sign",
         ),
-        Kind("sigmoid", SIGMOID, {}, lambda s, p: _sigmoid(s), lambda s, x, p: x * (1.0 - x)),
-        Kind("tanh", TANH, {}, lambda s, p: math.tanh(s), lambda s, x, p: 1.0 - x * x),
-        Kind("relu", RELU, {}, lambda s, p: max(0.0, s), lambda s, x, p: 1.0 if s > 0 else 0.0),
+        Kind("sigmoid", {}, lambda s, p: _sigmoid(s), lambda s, x, p: x * (1.0 - x), onnx="Sigmoid"),
+        Kind("tanh", {}, lambda s, p: math.tanh(s), lambda s, x, p: 1.0 - x * x, onnx="Tanh"),
+        Kind("relu", {}, lambda s, p: max(0.0, s), lambda s, x, p: 1.0 if s > 0 else 0.0, onnx="Relu"),
         Kind(
             "leaky_relu",
-            LEAKY_RELU,
             {"alpha": 0.01},
             lambda s, p: s if s > 0 else p[0] * s,
             lambda s, x, p: 1.0 if s > 0 else p[0],
         ),
         Kind(
             "elu",
-            ELU,
             {"alpha": 1.0},
             lambda s, p: s if s > 0 else p[0] * math.expm1(s),
             lambda s, x, p: 1.0 if s > 0 else x + p[0],
         ),
         Kind(
             "maxout",
-            MAXOUT,
             {"a1": 1.0, "b1": 0.0, "a2": 0.0, "b2": 0.0},
             lambda s, p: max(p[0] * s + p[1], p[2] * s + p[3]),
             lambda s, x, p: p[0] if p[0] * s + p[1] >= p[2] * s + p[3] else p[2],
         ),
         # Softmax acts on the whole output layer; see fastmlp.reference.softmax.
-        Kind("softmax", SOFTMAX, {}, None, None, hidden=False),
+        Kind("softmax", {}, None, None, hidden=False),
     ]
 }
 
@@ -104,10 +102,6 @@ class Activation:
     @property
     def kind(self) -> Kind:
         return KINDS[self.name]
-
-    @property
-    def code(self) -> int:
-        return self.kind.code
 
     def theta(self, s: float) -> float:
         """theta(s) for one unit (not defined for softmax, which needs the whole layer)."""

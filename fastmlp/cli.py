@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._engine.optimizers import OPTIMIZERS
 from ._errors import DivergenceError
+from .activations import KINDS
 
 TRAIN_HELP = """\
 Train an MLP and report its held-out accuracy (classification) or R^2 and RMSE (regression).
@@ -48,11 +50,12 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--test-fraction", type=float, default=0.25, help="share of rows held out (default: 0.25)")
     net = train.add_argument_group("network and training")
     net.add_argument("--hidden", type=int, nargs="+", default=[64], help="hidden layer widths (default: 64)")
-    net.add_argument("--activation", default="tanh", help="hidden theta (default: tanh)")
+    net.add_argument("--activation", default="tanh", help="hidden theta (default: tanh)",
+                     choices=[name for name, kind in KINDS.items() if kind.hidden and kind.trainable])
     net.add_argument("--epochs", type=int, default=30)
     net.add_argument("--batch-size", type=_batch_size, default=1, help="1 (per-sample SGD), k, or 'full'")
     net.add_argument("--eta", type=float, default=0.01, help="learning rate (default: 0.01)")
-    net.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "nesterov", "adam"])
+    net.add_argument("--optimizer", default="sgd", choices=list(OPTIMIZERS))
     net.add_argument("--l2", type=float, default=0.0, help="weight decay on the weights (default: 0)")
     net.add_argument("--dropout", type=float, default=None, help="dropout rate of the hidden units")
     net.add_argument("--update-dropout", type=float, default=0.0,

@@ -41,7 +41,6 @@ to rounding); losses are computed without clipping the probabilities. L-BFGS als
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
 
@@ -58,8 +57,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("fastmlp.estimators needs scikit-learn: pip install 'fastmlp[sklearn]'") from exc
 
 from ._engine.threads import blas_threads
-from ._sklearn import fit_loop as training, model_file as _estimator_io
-from .activations import activation as make_activation
+from ._sklearn import fit_loop, model_files
+from .activations import KINDS, activation as make_activation
 from .network import MLP
 
 try:
@@ -68,9 +67,10 @@ except ImportError:  # scikit-learn < 1.6
     def validate_data(estimator, *args, **kwargs):
         return estimator._validate_data(*args, **kwargs)
 
-# scikit-learn's activation names -> fastmlp's; leaky_relu, elu and maxout are fastmlp's own.
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu",
-               "leaky_relu": "leaky_relu", "elu": "elu", "maxout": "maxout"}
+# scikit-learn's activation names -> fastmlp's: every trainable hidden theta of the registry,
+# sigmoid under scikit-learn's name (leaky_relu, elu and maxout are fastmlp's own).
+ACTIVATIONS = {{"sigmoid": "logistic"}.get(name, name): name for name, kind in KINDS.items()
+               if kind.hidden and kind.trainable}
 SOLVERS = ("sgd", "adam", "lbfgs")
 SCHEDULES = ("constant", "invscaling", "adaptive")
 # out_activation_ -> (fastmlp output theta, loss)
@@ -130,13 +130,6 @@ class _MLPEstimator(BaseEstimator):
             raise ValueError(f"dtype must be None (follow X), 'float32' or 'float64', got {self.dtype!r}")
         return hidden
 
-    def _batch_size(self, n) -> int:
-        if self.batch_size == "auto":
-            return min(200, n)
-        if self.batch_size > n:
-            warnings.warn(f"batch_size={self.batch_size} is larger than the {n} samples; using {n}")
-        return min(self.batch_size, n)
-
     def _data_dtype(self):
         if hasattr(self, "net_") and (self.warm_start or self._incremental):
             return self.net_.dtype
@@ -144,19 +137,20 @@ class _MLPEstimator(BaseEstimator):
 
     # -- the network -----------------------------------------------------------------------
 
-    def _build(self, X, Y, hidden):
-        """A fresh network with scikit-learn's initial weights, and fresh fitted attributes."""
+    def _build(self, X, Y, hidden, random_state):
+        """A fresh network with scikit-learn's initial weights drawn from ``random_state``,
+        and fresh fitted attributes."""
         theta = self._theta()
         output, loss = OUTPUTS[self._out_activation(Y)]
         sizes = [X.shape[1], *hidden, Y.shape[1]]
         seed = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         self.net_ = MLP(sizes, activation=theta, output=output, loss=loss, dtype=X.dtype, seed=seed,
                         n_threads=self.n_threads, init="zeros")
-        self.net_.set_weights(training.initial_weights(self._random_state, sizes, self.activation, X.dtype))
+        self.net_.set_weights(fit_loop.initial_weights(random_state, sizes, self.activation, X.dtype))
         self.out_activation_ = self._out_activation(Y)
         self.n_outputs_, self.n_layers_ = Y.shape[1], len(sizes)
         self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
-        self._no_improvement_count = 0
+        self._loop = fit_loop.State()
         if self.early_stopping and self.solver != "lbfgs":
             self.validation_scores_, self.validation_loss_curve_ = [], []
             self.best_validation_score_, self.best_loss_ = -np.inf, None
@@ -180,7 +174,7 @@ class _MLPEstimator(BaseEstimator):
             if not net.params.flags.writeable:
                 net = self.net_ = net.copy()
             net.set_weights(weights)
-        net.n_threads = None  # the limit is held around whole calls (fastmlp._threads)
+        net.n_threads = None  # the limit is held around whole calls (fastmlp._engine.threads)
         return net
 
     def _export(self):
@@ -195,20 +189,20 @@ class _MLPEstimator(BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
         X, y, Y = self._validate_input(X, y, incremental, first_pass)
         weight = self._sample_weight(sample_weight, y, len(X))
-        self._random_state = check_random_state(self.random_state)
+        random_state = check_random_state(self.random_state)
         if first_pass:
-            self._build(X, Y, hidden)
+            self._build(X, Y, hidden, random_state)
         elif tuple(self.net_.sizes) != (X.shape[1], *hidden, Y.shape[1]):
             raise ValueError(f"warm_start and partial_fit continue a network of layer sizes {list(self.net_.sizes)}; "
                              f"hidden_layer_sizes and the data give {[X.shape[1], *hidden, Y.shape[1]]}")
         net = self._network()
-        data = training.Data(X, Y, y, weight)
+        data = fit_loop.Data(X, Y, y, weight)
         try:
             with blas_threads(self.n_threads):
                 if self.solver == "lbfgs":
-                    training.lbfgs(self, net, data)
+                    fit_loop.lbfgs(self, net, data)
                 else:
-                    training.stochastic(self, net, data, incremental)
+                    fit_loop.stochastic(self, self._loop, net, data, incremental, random_state, self._score_outputs)
         finally:  # after a divergence too: the weights of the last finished epoch, as n_iter_ counts them
             self._export()
         return self
@@ -238,30 +232,6 @@ class _MLPEstimator(BaseEstimator):
         if weight is not None and not weight.any():
             raise ValueError("every sample weight is zero: there is nothing to learn from")
         return weight
-
-    def _step_options(self) -> dict:
-        """MLP.fit's optimizer, dropout and update_dropout for the solver's steps."""
-        if self.solver == "adam":
-            kind = "adam"
-        elif self.momentum > 0:
-            kind = "nesterov" if self.nesterovs_momentum else "momentum"
-        else:
-            kind = "sgd"
-        return {"optimizer": kind, "momentum": self.momentum, "beta1": self.beta_1, "beta2": self.beta_2,
-                "epsilon": self.epsilon, "dropout": self.dropout, "update_dropout": self.update_dropout}
-
-    def _end_epoch(self, loss, n):
-        self.n_iter_ += 1
-        self.t_ += n
-        self.loss_ = loss
-        self.loss_curve_.append(loss)
-        if self.verbose:
-            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-
-    @property
-    def _loss_unit(self) -> float:
-        """loss_ per fastmlp loss: 1 / n_outputs for the squared error (see the module note)."""
-        return 1.0 / self.n_outputs_ if self.out_activation_ == "identity" else 1.0
 
     # -- prediction ------------------------------------------------------------------------
 
@@ -325,7 +295,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
     else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
     products and predictions, None: BLAS's default; applied in the main thread only, see
-    fastmlp._threads).
+    fastmlp._engine.threads).
 
     Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
     validation_scores_, best_validation_score_, validation_loss_curve_ (the held-out mean
@@ -465,7 +435,7 @@ def _number(est, name, lowest=-np.inf) -> float:
     return float(value)
 
 
-_estimator_io.register_estimator(MLPClassifier, OUTPUTS)
-_estimator_io.register_estimator(MLPRegressor, OUTPUTS)
+model_files.register_estimator(MLPClassifier, OUTPUTS)
+model_files.register_estimator(MLPRegressor, OUTPUTS)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

@@ -23,9 +23,10 @@ Other models plug in with ``register(name, cls, state, from_state)``: ``state(mo
 returns ``(fields, arrays)``, a JSON-ready dict and a dict of 1-d numeric arrays (not named
 "header"); ``from_state(fields, archive)`` rebuilds the model, checking each field and
 fetching each array with ``archive.array(name, dtype, length)``, which refuses a member
-that disagrees (fastmlp/_model_kinds.py does this for MLP and Perceptron; a model holding an
-MLP can reuse its ``mlp_state`` and ``mlp_from_state``). Modules named in ``PLUGINS`` are
-imported when a file names a kind not yet registered.
+that disagrees (fastmlp/_model_files.py does this for MLP and Perceptron; a model holding an
+MLP can reuse its ``mlp_state`` and ``mlp_from_state``). A module that registers kinds when
+it is imported is named with ``add_plugin(module)``; ``load`` imports it when a file names
+a kind not yet registered.
 """
 from __future__ import annotations
 
@@ -54,8 +55,9 @@ MAX_PARAMETERS = 10**9
 MAX_LAYERS = 1000
 MAX_LABEL_ITEMSIZE = 4096  # bytes per label of a text dtype (1024 characters)
 _NPY_PREAMBLE = 10 + 65536  # magic, version, length field, and the longest .npy header numpy reads
-# Modules that register further kinds when imported (looked up only for an unknown kind).
-PLUGINS = ("fastmlp.estimators",)
+# Modules that register further kinds when imported (looked up only for an unknown kind),
+# named by the modules above this one (add_plugin).
+PLUGINS: list = []
 
 
 # -- the registry of model kinds ------------------------------------------------------------
@@ -81,6 +83,13 @@ def register(name: str, cls: type, state: Callable, from_state: Callable) -> Non
     if not isinstance(name, str) or not name:
         raise TypeError("a kind's name must be a non-empty string")
     _KINDS[name] = Kind(name, cls, state, from_state)
+
+
+def add_plugin(module: str) -> None:
+    """Have ``load`` import ``module``, which registers kinds when imported, when a file
+    names a kind not yet registered."""
+    if module not in PLUGINS:
+        PLUGINS.append(module)
 
 
 def _kind_of(model) -> Kind:
@@ -361,4 +370,4 @@ def exact_keys(fields: dict, expected, what: str) -> None:
         raise ValueError(f"{what} must have the fields {sorted(expected)}, got {got!r:.200}")
 
 
-__all__ = ["save", "load", "load_with_header", "atomic_write", "register", "Archive", "ModelFileError"]
+__all__ = ["save", "load", "load_with_header", "atomic_write", "register", "add_plugin", "Archive", "ModelFileError"]

@@ -1,8 +1,9 @@
 """The losses l(h(x), y), registered by name, with the output theta each one pairs with.
 
-Each loss knows its kernel code, which output activation it needs (``None``: any that can
-be trained), whether it classifies, and how to turn user targets into the float rows the
-kernels read (``targets``).
+Each loss knows which output activation it needs (``None``: any that can be trained),
+whether it classifies, and how to turn user targets into the float rows the kernels read
+(``targets``). The compiled kernels number the losses (fastmlp/_kernels/losses.pxi, whose
+LOSS_CODES the engine reads by name).
 """
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ import numpy as np
 
 from . import _checks as checks
 
-L2, CROSS_ENTROPY, BINARY_CROSS_ENTROPY = range(3)
-
-
 @dataclass(frozen=True)
 class Loss:
     name: str
-    code: int
     output: str | None
     default_output: str
     classifier: bool
@@ -26,19 +23,19 @@ class Loss:
     def targets(self, y, n: int, d_out: int, dtype) -> np.ndarray:
         """Validated targets as an (n, d^(L)) C-contiguous array of the network's dtype."""
         y = checks.real_array(y, "y")
-        if self.code == CROSS_ENTROPY and y.ndim == 1:
+        if self.name == "cross_entropy" and y.ndim == 1:
             return _one_hot(y, n, d_out, dtype)
         if y.ndim == 1 and d_out == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2 or y.shape != (n, d_out):
-            want = f"({n}, {d_out})" + (f" or ({n},)" if d_out == 1 or self.code == CROSS_ENTROPY else "")
+            want = f"({n}, {d_out})" + (f" or ({n},)" if d_out == 1 or self.name == "cross_entropy" else "")
             raise ValueError(f"y has shape {y.shape}; expected {want} for {n} samples and {d_out} outputs")
         Y = np.ascontiguousarray(y, dtype=dtype)
         if not checks.all_finite(Y):
             raise ValueError("y contains NaN or infinity")
-        if self.code == BINARY_CROSS_ENTROPY and ((Y < 0) | (Y > 1)).any():
+        if self.name == "binary_cross_entropy" and ((Y < 0) | (Y > 1)).any():
             raise ValueError("binary_cross_entropy targets must lie in [0, 1]")
-        if self.code == CROSS_ENTROPY:
+        if self.name == "cross_entropy":
             if (Y < 0).any() or not np.allclose(Y.sum(axis=1), 1.0, atol=1e-4):
                 raise ValueError("cross_entropy target rows must be non-negative and sum to 1 (one-hot)")
         return Y
@@ -46,7 +43,7 @@ class Loss:
     def decisions(self, H: np.ndarray) -> np.ndarray:
         """What a classifier decides from outputs or targets H (n, d^(L)), as (n, k) rows:
         the class (argmax) for cross_entropy, each output >= 1/2 for binary cross-entropy."""
-        if self.code == CROSS_ENTROPY:
+        if self.name == "cross_entropy":
             return H.argmax(axis=1)[:, np.newaxis]
         return H >= 0.5
 
@@ -84,9 +81,9 @@ def _one_hot(labels: np.ndarray, n: int, K: int, dtype) -> np.ndarray:
 LOSSES = {
     loss.name: loss
     for loss in [
-        Loss("l2", L2, None, "identity", classifier=False),
-        Loss("cross_entropy", CROSS_ENTROPY, "softmax", "softmax", classifier=True),
-        Loss("binary_cross_entropy", BINARY_CROSS_ENTROPY, "sigmoid", "sigmoid", classifier=True),
+        Loss("l2", None, "identity", classifier=False),
+        Loss("cross_entropy", "softmax", "softmax", classifier=True),
+        Loss("binary_cross_entropy", "sigmoid", "sigmoid", classifier=True),
     ]
 }
 

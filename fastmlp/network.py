@@ -3,24 +3,38 @@
 The network owns ``params``, one C-contiguous array holding W^(1) .. W^(L); ``weights``
 are views into it, W^(l) of shape (d^(l-1) + 1, d^(l)) with the bias in row 0. Every
 public method validates and converts its input once, then hands contiguous arrays to the
-backend (the Cython kernels, or the pure-Python reference). A call rejected for its input
+engine (fastmlp._engine), which feeds them to the backend (the compiled kernels, or the
+pure-Python reference). A call rejected for its input
 leaves the network as it was; a step that diverges is undone, and a fit that diverges keeps
 the weights of its last finite epoch.
 """
 from __future__ import annotations
 
 import copy as copying
+import functools
 import numbers
 
 import numpy as np
 
 from . import _checks as checks, _initialisers as initialisers, losses, training
-from ._engine import backends, optimizers, weights_dropout as stepping
-from ._locking import NetworkLock
+from ._engine import backends, feeding, optimizers, weights_dropout
 from ._engine.memory import require
-from ._engine.threads import blas_threads
+from ._locking import NetworkLock
 from .activations import activation as make_activation
 from .trace import Trace
+
+
+def _writing(method):
+    """``method(net, ...)`` run holding the network's lock alone (see fastmlp._locking):
+    calls that train one network from several threads run one after the other. help()
+    shows the method's own signature and docstring."""
+
+    @functools.wraps(method)
+    def holding_the_lock(net, *args, **kwargs):
+        with net._lock.writing():
+            return method(net, *args, **kwargs)
+
+    return holding_the_lock
 
 
 class MLP:
@@ -44,7 +58,6 @@ class MLP:
         self.activations = _layer_activations(activation, output, self.loss, len(self.sizes) - 1)
         self.dtype = checks.dtype(dtype)
         self.backend = backends.get(backend)
-        self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
         self._lock = NetworkLock()
         layers = [(a + 1) * b for a, b in zip(self.sizes, self.sizes[1:])]
         # the weights, and the float64 draw of the largest layer's by initialise
@@ -123,7 +136,6 @@ class MLP:
         self.__dict__.update(state, params=backends.aligned(state["params"]))
         self._lock = NetworkLock()
         self.backend = backends.by_saved_name(state["backend"])
-        self._arch = self.backend.architecture(self.sizes, self.activations, self.loss)
         self.weights = _layer_views(self.params, self.sizes)
 
     def __repr__(self) -> str:
@@ -138,19 +150,11 @@ class MLP:
     def forward(self, X) -> np.ndarray:
         """h(x) = x^(L): for one sample (d^(0),) an array (d^(L),), for a batch (n, d^(L)).
 
-        Many rows go to the kernels in parts (training.part_rows), so that a Ctrl-C during
-        a large prediction is noticed within a fraction of a second."""
-        X, single = self._inputs(X)
-        n = len(X)
-        require(n * self.sizes[-1] * self.dtype.itemsize, f"the outputs of {n} samples")
-        rows = training.part_rows(self, passes=1)
-        with self._lock.reading(), blas_threads(self.n_threads):
-            if n <= rows:
-                H = self.backend.forward(self._arch, self.params, X)
-            else:
-                H = np.empty((n, self.sizes[-1]), dtype=self.dtype)
-                for start in range(0, n, rows):
-                    H[start : start + rows] = self.backend.forward(self._arch, self.params, X[start : start + rows])
+        Many rows go to the kernels in parts, so that a Ctrl-C during a large prediction is
+        noticed within a fraction of a second."""
+        X, single = feeding.inputs(self, X)
+        with self._lock.reading():
+            H = feeding.forward(self, X)
         return H[0] if single else H
 
     def predict(self, X) -> np.ndarray:
@@ -168,65 +172,45 @@ class MLP:
 
     def trace(self, x, y) -> Trace:
         """Forward and backward for one sample, returning every lecture quantity."""
-        self._require_trainable("trace")
+        feeding.require_trainable(self, "trace")
         if checks.real_array(x, "X").ndim != 1:
             raise ValueError(f"trace takes one sample of shape ({self.sizes[0]},), got shape {np.shape(x)}")
-        x, Y = self._data(x, y)
-        units = sum(self.sizes[1:])
-        s, xs, delta = (np.empty(units, dtype=self.dtype) for _ in range(3))
-        grad = np.empty_like(self.params)
+        x, Y = feeding.data(self, x, y)
         with self._lock.reading():
-            loss = self.backend.backprop(self._arch, self.params, x[0], Y[0], s, xs, delta, grad)
+            s, xs, delta, grad, loss = feeding.backprop(self, x[0], Y[0])
         return Trace(
             x=[x[0]] + self._split(xs),
             s=self._split(s),
             delta=self._split(delta),
             grad=self._split_params(grad),
-            loss=float(loss),
+            loss=loss,
         )
 
     def gradient(self, X, y, sample_weight=None):
         """(mean loss, [dl/dW^(1), ..., dl/dW^(L)]) over the samples, without changing W;
         with sample weights c_i, of the mean of c_i l_i."""
-        self._require_trainable("gradient")
-        X, Y = self._data(X, y)
+        feeding.require_trainable(self, "gradient")
+        X, Y = feeding.data(self, X, y)
         grad = np.empty_like(self.params)
-        loss = self._mean_gradient(X, Y, grad, self._sample_weight(sample_weight, Y))
+        loss = self._mean_gradient(X, Y, grad, sample_weight)
         return loss, self._split_params(grad)
 
     def loss_value(self, X, y, sample_weight=None) -> float:
         """The mean loss over the samples (with sample weights c_i: the mean of c_i l_i), by
         the kernels' own (numerically stable) formulas. It runs the gradient pass and
         discards the gradient: it costs what ``gradient`` does."""
-        self._require_trainable("loss_value")
-        X, Y = self._data(X, y)
-        return self._mean_gradient(X, Y, np.empty_like(self.params), self._sample_weight(sample_weight, Y))
+        feeding.require_trainable(self, "loss_value")
+        X, Y = feeding.data(self, X, y)
+        return self._mean_gradient(X, Y, np.empty_like(self.params), sample_weight)
 
-    def _mean_gradient(self, X, Y, grad, weight=None) -> float:
-        """For validated X, Y (see ``_data``) and float64 sample weights (or None): the mean
-        loss; its gradient goes into ``grad`` (flat, laid out like ``params``).
+    def _mean_gradient(self, X, Y, grad, sample_weight) -> float:
+        """gradient and loss_value for validated X, Y: the mean loss, its gradient into grad."""
+        weight = weights_dropout.row_weights(self, Y, sample_weight, None, "sample_weight")
+        with self._lock.reading():
+            return feeding.mean_gradient(self, X, Y, grad, weight)
 
-        The kernels take the rows in parts (training.part_rows), so that a Ctrl-C during a
-        large gradient, as L-BFGS takes, is noticed within a fraction of a second and the
-        kernels' buffers stay small; the parts' means are combined by their rows."""
-        n = len(X)
-        rows = training.part_rows(self)
-        with self._lock.reading(), blas_threads(self.n_threads):
-            if n <= rows:
-                return float(self.backend.mean_gradient(self._arch, self.params, X, Y, grad, weight))
-            total, part = 0.0, np.empty_like(grad)
-            grad[...] = 0
-            for start in range(0, n, rows):
-                stop = min(n, start + rows)
-                share = None if weight is None else weight[start:stop]
-                loss = self.backend.mean_gradient(self._arch, self.params, X[start:stop], Y[start:stop], part, share)
-                total += float(loss) * (stop - start)
-                grad += part * (stop - start)
-            grad /= n
-            return total / n
-
-    def sgd_step(self, X, y, eta, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999,
-                 epsilon=1e-8) -> float:
+    @optimizers.keywords
+    def sgd_step(self, X, y, eta, l2=0.0, l1=0.0, optimizer="sgd", **settings) -> float:
         """One in-place update w <- w - eta * dl/dw: from one sample (the lecture's step) or
         from the mean gradient of a minibatch. l2 and l1 penalise the weights (not the
         biases): weight decay l2 * w joins the gradient, then the L1 step moves each weight
@@ -234,42 +218,20 @@ class MLP:
         fit: "momentum", "nesterov" and "adam" step from the state in ``net.optimizer``,
         which steps and fits with the same settings share and continue. Returns the loss
         before the update."""
-        self._require_trainable("sgd_step")
+        feeding.require_trainable(self, "sgd_step")
         eta = checks.eta(eta, self.dtype)
         l2, l1 = checks.penalties(l2, l1)
-        X, Y = self._data(X, y)
+        X, Y = feeding.data(self, X, y)
         order = np.arange(len(X), dtype=np.intp)
         with self._lock.writing():
-            moments = optimizers.prepare(self, optimizer, momentum, beta1, beta2, epsilon)
-            loss = training._run_epoch(self, X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
+            moments = optimizers.prepare(self, optimizer, **settings)
+            loss = feeding.run_epoch(self, X, Y, order, len(X), eta, "this step", l2, l1, moments) / len(X)
             self.optimizer = moments
         return loss
 
-    fit = training.fit
-    partial_fit = training.partial_fit
-
-    # -- input conversion ----------------------------------------------------------------
-
-    def _inputs(self, X):
-        """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was
-        one sample."""
-        return checks.samples(X, self.sizes[0], self.dtype)
-
-    def _data(self, X, y):
-        """Validated (X, Y): inputs (n, d^(0)) and float target rows (n, d^(L))."""
-        X, single = self._inputs(X)
-        y = checks.real_array(y, "y")
-        if single and y.ndim < 2:
-            y = y[np.newaxis]
-        return X, self.loss.targets(y, len(X), self.sizes[-1], self.dtype)
-
-    def _sample_weight(self, sample_weight, Y):
-        return stepping.row_weights(self, Y, sample_weight, None, "sample_weight")
-
-    def _require_trainable(self, what):
-        if not all(a.kind.trainable for a in self.activations):
-            names = sorted({a.name for a in self.activations if not a.kind.trainable})
-            raise ValueError(f"{what} needs theta'; {', '.join(names)} has no derivative (use forward only)")
+    # fit and partial_fit are the fit policy's (fastmlp.training), run holding the lock alone.
+    fit = _writing(training.fit)
+    partial_fit = _writing(training.partial_fit)
 
     def _split(self, flat):
         out, start = [], 0
@@ -296,7 +258,16 @@ class MLP:
 
 
 # Attributes pickle leaves out and __setstate__ rebuilds.
-_REBUILT = ("_arch", "weights", "_lock")
+_REBUILT = ("weights", "_lock")
+
+
+def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
+    """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
+    callers that validate their data once and choose each epoch's order themselves (the
+    Nielsen drop-ins shuffle as his code does): see fastmlp._engine.feeding.epoch_in_order.
+    Returns the summed loss."""
+    with net._lock.writing():
+        return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2)
 
 
 # -- argument checks shared by the API -----------------------------------------------------

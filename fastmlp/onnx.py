@@ -32,6 +32,7 @@ except ImportError as error:
     raise ImportError("fastmlp.onnx needs onnx: pip install 'fastmlp[onnx]'") from error
 
 from ._version import __version__
+from .activations import KINDS
 from .io import atomic_write
 
 OPSET = 9
@@ -161,12 +162,9 @@ def _elementwise(op):
     return build
 
 
+# theta's ONNX form: its operator from the registry (fastmlp.activations), or built here.
 _THETAS = {
-    "identity": _elementwise("Identity"),
-    "sign": _elementwise("Sign"),
-    "sigmoid": _elementwise("Sigmoid"),
-    "tanh": _elementwise("Tanh"),
-    "relu": _elementwise("Relu"),
+    **{name: _elementwise(kind.onnx) for name, kind in KINDS.items() if kind.onnx},
     "leaky_relu": _leaky_relu,
     "elu": _elu,
     "maxout": _maxout,

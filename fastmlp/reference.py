@@ -138,7 +138,7 @@ def backpropagation(W, thetas, loss, x0, y, weight=1.0, r=None):
 # ---------------------------------------------------------------------------------------
 # Dropout. Each random decision is a hash of the epoch's key, when (the sample's position
 # in the epoch, or the step's) and which unit or weight, so that it does not depend on the
-# order in which anything is computed; fastmlp._core draws the same.
+# order in which anything is computed; the compiled kernels (fastmlp._kernels) draw the same.
 
 MASK32, MASK64 = (1 << 32) - 1, (1 << 64) - 1
 UNITS, WEIGHTS = 0, 1
@@ -234,7 +234,7 @@ def optimizer_update(w, g, m, v, t, is_weight, kind, eta, l2, l1, mu, beta1, bet
 
 
 # ---------------------------------------------------------------------------------------
-# The kernels' calling convention: flat params in the layout of fastmlp._core.
+# The kernels' calling convention: flat params in the layout of the compiled kernels.
 
 
 class Architecture:

@@ -1,15 +1,14 @@
-"""The fit loop: epochs, shuffling, batch sizes, learning-rate schedules, validation, early
-stopping, L-BFGS and the history.
+"""The fit policy: epochs, shuffling, batch sizes, learning-rate schedules, validation,
+early stopping, L-BFGS and the history.
 
-The kernels run the epochs (per-sample SGD, minibatch or full batch) and, for L-BFGS,
-compute the loss and its gradient over the training set; this module hands them the work
-in pieces short enough for Ctrl-C to be noticed between them, decides the order of the
-samples and the rate of each epoch, holds out and scores the validation data, checks the
-hyperparameters and keeps the record.
+This module checks the hyperparameters, decides the order of the samples and the rate of
+each epoch, holds out and scores the validation data and keeps the record. The engine
+(fastmlp._engine.feeding) runs each epoch on the kernels, in pieces short enough for
+Ctrl-C to be noticed between them, and undoes one that diverges. MLP.fit and
+MLP.partial_fit are ``fit`` and ``partial_fit`` run holding the network's lock.
 """
 from __future__ import annotations
 
-import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -17,10 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks as checks, schedules
-from ._engine import optimizers, weights_dropout as stepping
+from ._engine import feeding, optimizers, weights_dropout as stepping
 from ._errors import DivergenceError
-from ._engine.memory import require
-from ._engine.threads import blas_threads
 from .datasets import stratified_mask
 from .progress import Progress
 
@@ -55,23 +52,11 @@ class History:
         return len(self.loss)
 
 
-def _training(function):
-    """``function(net, ...)`` run holding the network's lock alone (see fastmlp._locking):
-    calls that train one network from several threads run one after the other."""
-
-    @functools.wraps(function)
-    def holding_the_lock(net, *args, **kwargs):
-        with net._lock.writing():
-            return function(net, *args, **kwargs)
-
-    return holding_the_lock
-
-
-@_training
+@optimizers.keywords
 def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None, callback=None, verbose=False,
         progress=False, solver="sgd", validation_data=None, validation_fraction=None, early_stopping=False,
-        patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9,
-        beta2=0.999, epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
+        patience=10, tol=1e-4, monitor="val_loss", reinitialise=False, l2=0.0, l1=0.0, optimizer="sgd",
+        sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0, **settings):
     """Train the network in place from its current weights; returns the History (one entry
     per epoch, per iteration for L-BFGS).
 
@@ -103,10 +88,10 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
       l2, l1: penalise the weights, not the biases: w <- soft(w - eta (g + l2 w), eta l1).
         L-BFGS minimises the mean loss + l2/2 |w|^2 and takes no l1. history.loss is the
         unpenalised mean loss for SGD, the penalised objective for L-BFGS.
-      optimizer: "sgd" (the lecture's w <- w - eta g), "momentum" (m <- momentum m - eta g,
-        w <- w + m), "nesterov" (w <- w + momentum m - eta g) or "adam" (beta1, beta2,
-        epsilon, with bias correction). Their state stays in ``net.optimizer``, so a later
-        fit or sgd_step with the same settings continues it.
+      optimizer: by name, its hyperparameters as keywords (each optimizer reads its own):
+{optimizers}
+        Their state stays in ``net.optimizer``, so a later fit or sgd_step with the same
+        optimizer and settings continues it.
 
     Weights and dropout (SGD only for dropout):
       sample_weight: one number >= 0 per sample; sample i counts c_i times (its loss is
@@ -127,11 +112,11 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
 
     Other threads wait while a fit trains a network (see "Threads" in the README).
     """
-    net._require_trainable("fit")
+    feeding.require_trainable(net, "fit")
     epochs = checks.positive_int(epochs, "epochs")
     solver = checks.choice(solver, "solver", SOLVERS)
     l2, l1 = checks.penalties(l2, l1)
-    moments = optimizers.prepare(net, optimizer, momentum, beta1, beta2, epsilon)
+    moments = optimizers.prepare(net, optimizer, **settings)
     if solver == "lbfgs" and moments is not None:
         raise ValueError(f"optimizer={optimizer!r} goes with solver='sgd', not 'lbfgs'")
     if solver == "lbfgs" and l1 > 0:
@@ -147,9 +132,9 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     progress = checks.boolean(progress, "progress")
     if batch_size is not None:
         batch_size = checks.positive_int(batch_size, "batch_size")
-    X, Y = net._data(X, y)
+    X, Y = feeding.data(net, X, y)
     if solver == "sgd":
-        _require_room(net, min(len(X) if batch_size is None else batch_size, len(X), part_rows(net)))
+        feeding.require_room(net, min(len(X) if batch_size is None else batch_size, len(X), feeding.part_rows(net)))
     table = stepping.class_weights(net, class_weight, Y)
     options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
@@ -161,7 +146,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
                          "or validation_fraction")
     if reinitialise:
         net.initialise()
-        moments = optimizers.prepare(net, optimizer, momentum, beta1, beta2, epsilon)
+        moments = optimizers.prepare(net, optimizer, **settings)
     bar = Progress(epochs) if progress else None
     loop = _Epochs(net, validation, stopper if early_stopping else None, callback, verbose, bar)
     try:
@@ -182,171 +167,17 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     return loop.history
 
 
+@optimizers.keywords
 def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, callback=None, verbose=False,
-                validation_data=None, l2=0.0, l1=0.0, optimizer="sgd", momentum=0.9, beta1=0.9, beta2=0.999,
-                epsilon=1e-8, sample_weight=None, class_weight=None, dropout=None, update_dropout=0.0):
+                validation_data=None, l2=0.0, l1=0.0, optimizer="sgd", sample_weight=None, class_weight=None,
+                dropout=None, update_dropout=0.0, **settings):
     """One epoch of SGD over X, y from the current weights at the rate ``eta`` (a number, not
     a schedule); the other arguments mean what they mean for fit. The optimizer's state
     carries over between calls. Returns the one-epoch History."""
     return fit(net, X, y, epochs=1, eta=checks.eta(eta, net.dtype), batch_size=batch_size, shuffle=shuffle,
                seed=seed, callback=callback, verbose=verbose, validation_data=validation_data, l2=l2, l1=l1,
-               optimizer=optimizer, momentum=momentum, beta1=beta1, beta2=beta2, epsilon=epsilon,
-               sample_weight=sample_weight, class_weight=class_weight, dropout=dropout,
-               update_dropout=update_dropout)
-
-
-# Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
-# is noticed: a few hundredths of a second on one core.
-WORK_PER_CALL = 50_000_000
-# The fewest rows a part of a large gradient or forward pass takes, as long as a part stays
-# under LONGEST_CALL multiply-adds (some hundredths of a second): few and large matrix
-# products. A full-batch epoch of 784-256-10 on 60,000 rows (busy machine, BLAS on two
-# threads) took 1.5 s in one call, 1.6-1.7 s in parts of 1641 rows (the most under
-# LONGEST_CALL) and 2.3 s in parts of 1024, whose every product waits for both BLAS
-# threads; on one BLAS thread the parts took 0.62-0.70 s against 1.1-1.2 s in one call.
-# 2048 is the most rows the kernels push through the network at once.
-PART_ROWS = 2048
-FORWARD_ROWS = 2048
-LONGEST_CALL = 1_000_000_000
-
-
-def part_rows(net, passes=3) -> int:
-    """Rows per kernel call of a large pass over the data: about WORK_PER_CALL multiply-adds,
-    and at least PART_ROWS (FORWARD_ROWS for a forward pass) unless they would take more
-    than LONGEST_CALL. A training row costs ``passes`` = 3 multiply-adds per weight
-    (forward, delta and gradient), a forward row 1."""
-    per_row = passes * net.params.size
-    fewest = min(PART_ROWS if passes > 1 else FORWARD_ROWS, LONGEST_CALL // per_row)
-    return max(1, fewest, WORK_PER_CALL // per_row)
-
-
-def _run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
-    """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
-    loss. options: the kernels' keywords for sample weights and dropout (see
-    fastmlp._stepping). On a non-finite loss or weight the weights and the optimizer's
-    state are put back as they were and DivergenceError names ``where``.
-
-    The kernels get the epoch in pieces of about WORK_PER_CALL multiply-adds, so that a
-    Ctrl-C is noticed within a fraction of a second: whole minibatches, or, for steps
-    larger than that (a full batch of a large training set), each step's gradient in parts
-    of rows and then the step at once (see _large_steps). The weights it leaves are those
-    of the last finished piece or step, or the ones from before the call if those are not
-    finite."""
-    rows = part_rows(net)
-    parts = rows if batch_size > rows else None
-    _require_room(net, min(batch_size, len(order), rows))
-    before = net.params.copy()
-    moments = optimizer.snapshot() if optimizer is not None else None
-    try:
-        if parts:
-            total, finite = _large_steps(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {})
-        else:
-            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
-    except KeyboardInterrupt:
-        if not np.isfinite(net.params).all():
-            _undo(net, before, optimizer, moments)
-        raise
-    if not finite or not np.isfinite(net.params).all():
-        _undo(net, before, optimizer, moments)
-        raise DivergenceError(
-            f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
-            "non-finite; the weights were restored. Try a smaller eta."
-        )
-    return total
-
-
-def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
-    """_run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
-    multiply-adds. Returns (summed loss, whether every step was finite)."""
-    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
-    per_call = max(batch_size, per_call - per_call % batch_size)
-    total, backend, arch = 0.0, net.backend, net._arch
-    for start in range(0, len(order), per_call):
-        part = order[start : start + per_call]
-        if optimizer is not None:
-            with blas_threads(net.n_threads if batch_size > 1 else 1):
-                loss, done = optimizer.epoch(net, X, Y, part, batch_size, eta, l2, l1, **options, position=start)
-        elif batch_size == 1:  # no BLAS: the per-sample kernel runs on this thread alone
-            loss, done = backend.sgd_epoch(arch, net.params, X, Y, part, eta, l2, l1, **options, position=start)
-        else:
-            with blas_threads(net.n_threads):
-                loss, done = backend.minibatch_epoch(arch, net.params, X, Y, part, batch_size, eta, l2, l1,
-                                                     **options, position=start)
-        total += loss
-        if done < len(part) or not math.isfinite(total):
-            return total, False
-    return total, True
-
-
-def _large_steps(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options):
-    """_run_epoch's steps of more than ``rows`` samples: each step's summed gradient is taken
-    in parts of ``rows`` rows, one kernel call each, and the step is then made in one call
-    from it, so that a Ctrl-C, noticed between calls, finds the weights of the last whole
-    step. The same step as the kernels' minibatch and optimizer epochs make in one call.
-    Returns (summed loss, whether every step was finite)."""
-    backend, arch = net.backend, net._arch
-    grad, total, room = np.empty_like(net.params), 0.0, None
-    with blas_threads(net.n_threads):
-        for start in range(0, len(order), batch_size):
-            step = order[start : start + batch_size]
-            grad[...] = 0
-            loss = 0.0
-            for first in range(0, len(step), rows):
-                part, room = backend.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
-                                                   **options, position=start + first, room=room)
-                loss += part
-            if not math.isfinite(loss):
-                return total, False
-            if optimizer is None:
-                backend.gradient_step(arch, net.params, grad, len(step), "sgd", eta, l2, l1, **options,
-                                      position=start)
-            else:
-                optimizer.step(net, grad, len(step), eta, l2, l1, **options, position=start)
-            total += loss
-    return total, True
-
-
-@_training
-def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
-    """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
-    callers that validate their data once and choose each epoch's order themselves (the
-    Nielsen drop-ins shuffle as his code does): the kernels read the rows where they are,
-    so nothing is copied. X and Y must already be the network's arrays (its dtype,
-    C-contiguous, d^(0) and d^(L) columns, as ``net._data`` makes them); ``order`` holds
-    row numbers of X. Returns the summed loss."""
-    _require_rows(net, X, Y, order)
-    batch_size = checks.positive_int(batch_size, "batch_size")
-    eta = checks.eta(eta, net.dtype)
-    l2 = checks.real_number(l2, "l2", lowest=0.0)
-    return _run_epoch(net, X, Y, order, batch_size, eta, where, l2)
-
-
-def _require_rows(net, X, Y, order):
-    """ValueError unless X, Y and order are what the kernels read without checking: arrays of
-    the network's dtype with its widths and one row each per sample, and row numbers in
-    range."""
-    for name, A, width in (("X", X, net.sizes[0]), ("Y", Y, net.sizes[-1])):
-        if not (isinstance(A, np.ndarray) and A.dtype == net.dtype and A.ndim == 2 and A.flags.c_contiguous
-                and A.shape[1] == width):
-            raise ValueError(f"{name} must be a C-contiguous {net.dtype} array of shape (n, {width})")
-    if len(Y) != len(X):
-        raise ValueError(f"X has {len(X)} rows but Y has {len(Y)}")
-    if not (isinstance(order, np.ndarray) and order.dtype == np.intp and order.ndim == 1):
-        raise ValueError("order must be a one-dimensional array of row numbers (numpy.intp)")
-    if len(order) and (order.min() < 0 or order.max() >= len(X)):
-        raise ValueError(f"order names rows outside 0..{len(X) - 1}")
-
-
-def _require_room(net, rows):
-    """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
-    (at most five values per unit and row)."""
-    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
-
-
-def _undo(net, params, optimizer, moments):
-    net.params[...] = params
-    if optimizer is not None:
-        optimizer.restore(moments)
+               optimizer=optimizer, sample_weight=sample_weight, class_weight=class_weight, dropout=dropout,
+               update_dropout=update_dropout, **settings)
 
 
 def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, moments, options):
@@ -360,7 +191,7 @@ def _sgd(net, X, Y, epochs, batch_size, schedule, shuffle, rng, loop, l2, l1, mo
         keywords = options.for_epoch(rng)
         start = time.perf_counter()
         try:
-            total = _run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
+            total = feeding.run_epoch(net, X, Y, order, batch_size, eta, f"epoch {t + 1}", l2, l1, moments, keywords)
         except DivergenceError:
             # The weights are those of the last finite epoch; so is the generator.
             rng.bit_generator.state = drawn_from
@@ -389,7 +220,7 @@ def _lbfgs(net, X, Y, iterations, loop, l2, weight):
         nonlocal evaluations
         evaluations += 1
         net.params[...] = w
-        loss = net._mean_gradient(X, Y, grad, weight)
+        loss = feeding.mean_gradient(net, X, Y, grad, weight)
         if l2 > 0:
             loss += 0.5 * l2 * float(np.sum(np.square(w[weights])))
             grad[weights] += l2 * w[weights]
@@ -446,7 +277,7 @@ class _Epochs:
         report = f"epoch {history.epochs:4d}  loss {loss:.6f}"
         if self.validation is not None:
             X_val, Y_val, weight = self.validation
-            history.val_loss.append(net._mean_gradient(X_val, Y_val, np.empty_like(net.params), weight))
+            history.val_loss.append(feeding.mean_gradient(net, X_val, Y_val, np.empty_like(net.params), weight))
             history.val_score.append(net.loss.score(net.forward(X_val), Y_val, weight))
             report += f"  val_loss {history.val_loss[-1]:.6f}  val_score {history.val_score[-1]:.4f}"
         stop = self.stopper is not None and self.stopper.update(history, net.params)
@@ -495,7 +326,7 @@ def _validation(net, X, Y, options, table, validation_data, validation_fraction,
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise TypeError("validation_data must be (X_val, y_val) or (X_val, y_val, sample_weight_val)")
         try:
-            X_val, Y_val = net._data(*validation_data[:2])
+            X_val, Y_val = feeding.data(net, *validation_data[:2])
             given = validation_data[2] if len(validation_data) == 3 else None
             weight = stepping.row_weights(net, Y_val, given, table, "sample_weight_val")
         except (ValueError, TypeError) as exc:

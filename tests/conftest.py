@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import fastmlp as fm
+from fastmlp._engine.optimizers import KINDS as _OPTIMIZER_KINDS
 
 # -- hypothesis profiles -------------------------------------------------------------------
 # "ci" (the default) keeps the property tests short and repeatable; "thorough" runs many
@@ -89,17 +90,14 @@ def tol(dtype):
 
 # (id, what MLP(activation=...) is given). Parameterised kinds use non-default values so
 # that a kernel that ignored its parameters would be caught.
-HIDDEN = [
-    ("identity", "identity"),
-    ("sigmoid", "sigmoid"),
-    ("tanh", "tanh"),
-    ("relu", "relu"),
-    ("leaky_relu", fm.activation("leaky_relu", alpha=0.2)),
-    ("elu", fm.activation("elu", alpha=0.7)),
-    ("maxout", fm.activation("maxout", a1=1.3, b1=0.2, a2=-0.4, b2=0.1)),
-]
+PARAMS = {"leaky_relu": {"alpha": 0.2}, "elu": {"alpha": 0.7}, "maxout": {"a1": 1.3, "b1": 0.2, "a2": -0.4, "b2": 0.1}}
+# Every trainable hidden theta of the registry.
+HIDDEN = [(name, fm.activation(name, **PARAMS[name]) if name in PARAMS else name)
+          for name, kind in fm.activations.KINDS.items() if kind.hidden and kind.trainable]
 HIDDEN_IDS = [h[0] for h in HIDDEN]
 HIDDEN_SPECS = [h[1] for h in HIDDEN]
+# Every optimizer of the registry, by name.
+OPTIMIZERS = list(_OPTIMIZER_KINDS)
 
 
 class LossCase:
@@ -151,6 +149,36 @@ def make_net(sizes, activation="tanh", case=None, dtype="float64", backend="cyth
     return net
 
 
+def small_net(backend="cython", dtype="float64", kind="l2", seed=0):
+    """A small network: d = 3 -> 4 -> K. kind picks the loss (and so the output)."""
+    if kind == "l2":
+        return fm.MLP([3, 4, 2], activation="tanh", loss="l2", dtype=dtype, seed=seed, backend=backend)
+    if kind == "l2_1":
+        return fm.MLP([3, 4, 1], activation="tanh", loss="l2", dtype=dtype, seed=seed, backend=backend)
+    if kind == "ce":
+        return fm.MLP([3, 4, 3], activation="tanh", loss="cross_entropy", dtype=dtype, seed=seed, backend=backend)
+    if kind == "bce":
+        return fm.MLP(
+            [3, 4, 2], activation="tanh", loss="binary_cross_entropy", dtype=dtype, seed=seed, backend=backend
+        )
+    raise AssertionError(kind)
+
+
+def net_and_data(backend="cython", dtype="float64", case=None, sizes=(3, 4, 2), n=12, seed=0, activation="tanh"):
+    """A network (make_net) and n samples of training data (make_data) for it. A test module
+    sets its own defaults with functools.partial; pytest 7 would run a module-level function
+    named ``setup`` as the module's setup, hence the name."""
+    case = case or LOSSES[0]
+    return (make_net(sizes, activation, case, dtype=dtype, backend=backend, seed=seed),
+            *make_data(sizes, case, n, seed))
+
+
+def three_classes(n=16, d=4, seed=0):
+    """n samples of d standard normal inputs, each labelled 0, 1 or 2 at random."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, 3, n)
+
+
 def make_data(sizes, case, n, seed):
     rng = np.random.default_rng(seed + 1000)
     X = rng.normal(0.0, 1.0, size=(n, sizes[0]))
@@ -178,10 +206,31 @@ def assert_weights_equal(a, b):
         np.testing.assert_array_equal(Wa, Wb, err_msg=f"W^({l})")
 
 
-def rejects(net, call, exc, match):
-    """call() raises exc matching ``match`` and leaves the weights and the generator alone."""
+def snapshot(net):
+    return {
+        "params": net.params.tobytes(),
+        "dtype": net.params.dtype.str,
+        "shape": net.params.shape,
+        "weights": [W.tobytes() for W in net.weights],
+        "rng": repr(net.rng.bit_generator.state),
+    }
+
+
+def assert_unchanged(net, before):
     __tracebackhide__ = True
-    before = net.params.tobytes(), repr(net.rng.bit_generator.state)
+    after = snapshot(net)
+    assert after["dtype"] == before["dtype"] and after["shape"] == before["shape"]
+    assert after["params"] == before["params"], "a failed call changed the weights"
+    assert after["weights"] == before["weights"]
+    assert after["rng"] == before["rng"], "a failed call consumed the network's random generator"
+    for W in net.weights:
+        assert np.shares_memory(W, net.params), "weights are no longer views into params"
+
+
+def rejects(net, call, exc, match):
+    """call() raises exc with a message matching ``match`` and leaves net unchanged."""
+    __tracebackhide__ = True
+    before = snapshot(net)
     with pytest.raises(exc, match=match):
         call()
-    assert (net.params.tobytes(), repr(net.rng.bit_generator.state)) == before
+    assert_unchanged(net, before)

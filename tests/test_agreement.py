@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import fastmlp as fm
 from conftest import (
+    OPTIMIZERS,
     HIDDEN_IDS,
     HIDDEN_SPECS,
     LOSS_IDS,
@@ -24,6 +25,7 @@ from conftest import (
     tolerance,
     twin,
 )
+from fastmlp._engine import feeding
 
 SIZES = [4, 5, 3, 3]  # two hidden layers, so the delta recursion runs through a hidden theta
 N = 10
@@ -219,7 +221,7 @@ def test_gradient_more_rows_than_a_chunk(weighted, kernel):
     case = LOSSES[3]
     sizes = [5, 4, 3]
     fast = make_net(sizes, "tanh", case, backend=kernel, seed=5)
-    assert fast._arch.chunk < 300 and 300 % fast._arch.chunk
+    assert feeding.architecture(fast).chunk < 300 and 300 % feeding.architecture(fast).chunk
     X, y = make_data(sizes, case, 300, 5)
     c = np.random.default_rng(5).uniform(0.1, 3.0, 300) if weighted else None
     loss, grads = fast.gradient(X, y, sample_weight=c)
@@ -310,7 +312,7 @@ def problems(draw):
     n = draw(st.integers(1, 9))
     fit = dict(
         batch_size=draw(st.integers(1, n)), eta=draw(st.sampled_from([0.0, 0.01, 0.05])),
-        optimizer=draw(st.sampled_from(["sgd", "momentum", "nesterov", "adam"])),
+        optimizer=draw(st.sampled_from(OPTIMIZERS)),
         l2=draw(st.sampled_from([0.0, 0.1])), l1=draw(st.sampled_from([0.0, 0.01])),
         shuffle=draw(st.booleans()), seed=seed,
     )

@@ -1,6 +1,7 @@
 """One network used from several threads: training calls run one after the other, reads
 see whole weights, predictions run side by side, and separate networks train in parallel
 exactly as they would one after the other."""
+import functools
 import pickle
 import threading
 import time
@@ -11,12 +12,11 @@ import pytest
 
 import fastmlp as fm
 
+import conftest
 from conftest import cython_variants
 
 
-def data(n=64, d=6, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)), rng.integers(0, 3, n)
+data = functools.partial(conftest.three_classes, d=6)
 
 
 def net_of(seed=0, sizes=(6, 16, 3), backend=None):
@@ -76,7 +76,7 @@ CHANGES = {
 
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_a_training_call_waits_while_another_thread_fits(change):
-    X, y = data()
+    X, y = data(64)
     net = net_of()
     inside, done = threading.Event(), threading.Event()
     seen_done_during_fit = []
@@ -98,7 +98,7 @@ def test_a_training_call_waits_while_another_thread_fits(change):
 
 
 def test_the_training_thread_may_call_the_network_from_its_callback():
-    X, y = data()
+    X, y = data(64)
     net = net_of()
     seen = []
 
@@ -181,7 +181,7 @@ def test_a_network_saved_while_another_thread_trains_it_is_whole(tmp_path):
 
 
 def test_a_loaded_or_copied_network_has_a_lock_of_its_own(tmp_path):
-    X, y = data()
+    X, y = data(64)
     net = net_of()
     net.save(tmp_path / "net.npz")
     twins = [pickle.loads(pickle.dumps(net)), net.copy(), fm.load(tmp_path / "net.npz")]
@@ -191,7 +191,7 @@ def test_a_loaded_or_copied_network_has_a_lock_of_its_own(tmp_path):
 
 
 def test_a_stream_of_predictions_does_not_hold_training_off():
-    X, y = data()
+    X, y = data(64)
     net = net_of()
     stop, fitted = threading.Event(), []
 

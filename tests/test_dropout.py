@@ -1,11 +1,14 @@
 """Dropout of hidden units and the lecture's dropout of updates: the kernels draw the same
 masks as the reference, a seed repeats them, the rates are what they say, and a step with
 a given mask is the gradient step of the thinned network (checked with torch autograd)."""
+import functools
 import numpy as np
 import pytest
 
 import fastmlp as fm
-from fastmlp import reference, training
+from fastmlp import reference
+from fastmlp._engine import feeding
+import conftest
 from conftest import (
     LOSSES,
     assert_weights_close,
@@ -23,10 +26,7 @@ N = 10
 L2_TANH, CE_LABELS, BCE = LOSSES[1], LOSSES[3], LOSSES[5]
 
 
-def setup(backend="cython", dtype="float64", case=CE_LABELS, sizes=SIZES, n=N, seed=0, activation="tanh"):
-    net = make_net(sizes, activation, case, dtype=dtype, backend=backend, seed=seed)
-    X, y = make_data(sizes, case, n, seed)
-    return net, X, y
+net_and_data = functools.partial(conftest.net_and_data, case=CE_LABELS, sizes=SIZES, n=N)
 
 
 PATHS = [
@@ -45,7 +45,7 @@ PATHS = [
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
 @pytest.mark.parametrize("options", PATHS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items())[:50])
 def test_kernels_match_the_reference(kernel, activation, options, dtype):
-    net, X, y = setup(kernel, dtype, activation=activation)
+    net, X, y = net_and_data(kernel, dtype, activation=activation)
     ref = twin(net, backend="reference")
     fit = dict(epochs=2, eta=0.1, seed=4) | options
     hist = net.fit(X, y, **fit)
@@ -56,7 +56,7 @@ def test_kernels_match_the_reference(kernel, activation, options, dtype):
 
 @pytest.mark.parametrize("options", PATHS[:6], ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items())[:50])
 def test_a_seed_repeats_the_masks(options):
-    net, X, y = setup()
+    net, X, y = net_and_data()
     first, second, other = net.copy(), net.copy(), net.copy()
     fit = dict(epochs=2, eta=0.1) | options
     first.fit(X, y, seed=7, **fit)
@@ -70,17 +70,17 @@ def test_a_seed_repeats_the_masks(options):
 def test_masks_do_not_depend_on_how_the_epoch_is_cut(monkeypatch, options):
     """The kernels get long epochs in pieces (for Ctrl-C); a sample's mask depends on its
     position in the epoch, not on the piece."""
-    net, X, y = setup(n=40)
+    net, X, y = net_and_data(n=40)
     pieces = net.copy()
     fit = dict(epochs=2, eta=0.1, seed=3) | options
     net.fit(X, y, **fit)
-    monkeypatch.setattr(training, "WORK_PER_CALL", 3 * pieces.params.size * 4)  # 4 samples per call
+    monkeypatch.setattr(feeding, "WORK_PER_CALL", 3 * pieces.params.size * 4)  # 4 samples per call
     pieces.fit(X, y, **fit)
     assert_weights_equal(net.weights, pieces.weights)
 
 
 def test_rate_zero_is_no_dropout_and_draws_nothing():
-    net, X, y = setup()
+    net, X, y = net_and_data()
     plain, zero = net.copy(), net.copy()
     plain.fit(X, y, epochs=2, eta=0.1)
     zero.fit(X, y, epochs=2, eta=0.1, dropout=[0.0, 0.0], update_dropout=0.0)
@@ -89,7 +89,7 @@ def test_rate_zero_is_no_dropout_and_draws_nothing():
 
 
 def test_dropout_changes_training():
-    net, X, y = setup()
+    net, X, y = net_and_data()
     plain, dropped = net.copy(), net.copy()
     plain.fit(X, y, epochs=1, eta=0.1, seed=1)
     dropped.fit(X, y, epochs=1, eta=0.1, seed=1, dropout=0.5)
@@ -133,7 +133,7 @@ def test_update_dropout_leaves_that_share_of_weights_unchanged():
 
 
 def test_validation_drops_nothing(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     X_val, y_val = make_data(SIZES, CE_LABELS, 6, 5)
     hist = net.fit(X, y, epochs=2, eta=0.1, seed=0, dropout=0.5, validation_data=(X_val, y_val))
     assert hist.val_loss[-1] == pytest.approx(net.loss_value(X_val, y_val), rel=1e-12)
@@ -184,7 +184,7 @@ BAD = [
 
 @pytest.mark.parametrize("kwargs, exc, match", BAD, ids=lambda v: str(v)[:40] if isinstance(v, dict) else "")
 def test_bad_rates_are_rejected_and_change_nothing(backend, kwargs, exc, match):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     rejects(net, lambda: net.fit(X, y, epochs=1, **kwargs), exc, match)
 
 

@@ -19,7 +19,7 @@ X = RNG.normal(size=(60, 4))
 SMALL = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
 FITTED = ("classes_", "n_features_in_", "feature_names_in_", "n_outputs_", "n_layers_", "out_activation_", "loss_",
           "best_loss_", "loss_curve_", "validation_scores_", "validation_loss_curve_", "best_validation_score_",
-          "n_iter_", "t_", "_learning_rate", "_no_improvement_count")
+          "n_iter_", "t_", "_loop")
 
 
 def labels(kind):

@@ -156,12 +156,12 @@ def test_steps_and_outputs_must_fit_in_the_memory_available(backend, little_memo
     net = fm.MLP([100, 2000, 10], loss="cross_entropy", seed=0, backend=backend)
     with monkeypatch.context() as allowed:
         # a full-batch step in one kernel call holds five values per unit and row: 5 * 2000 * 2110 * 8 bytes
-        allowed.setattr(fm.training, "WORK_PER_CALL", 10**15)
+        allowed.setattr(fm._engine.feeding, "WORK_PER_CALL", 10**15)
         rejects(net, lambda: net.fit(X, y, batch_size=None), MemoryError, r"a step of 2000 samples")
         rejects(net, lambda: net.sgd_step(X, y, 0.1), MemoryError, r"a step of 2000 samples")
         net.fit(X[:50], y[:50], epochs=1, batch_size=None)  # a smaller batch fits
     if backend == "cython":  # taken in parts of 500 rows, the step needs a quarter
-        monkeypatch.setattr(fm.training, "LONGEST_CALL", 500 * 3 * net.params.size)
+        monkeypatch.setattr(fm._engine.feeding, "LONGEST_CALL", 500 * 3 * net.params.size)
         net.sgd_step(X, y, 0.1)
     wide = fm.MLP([1, 10], activation="identity", backend=backend)
     column = np.zeros((2 * 10**6, 1))

@@ -1,11 +1,13 @@
 """The fit loop's policies: learning-rate schedules, the history, validation, early stopping,
 partial_fit and warm starts, initialisation schemes and Ctrl-C (L-BFGS: test_lbfgs.py)."""
+import functools
 import math
 
 import numpy as np
 import pytest
 
 import fastmlp as fm
+import conftest
 from conftest import LOSSES, LOSS_IDS, assert_weights_equal, make_data, make_net, rejects, tolerance
 from fastmlp import schedules
 from fastmlp.datasets import stratified_mask
@@ -16,10 +18,7 @@ N = 12
 L2, L2_TANH, CE_LABELS, BCE = LOSSES[0], LOSSES[1], LOSSES[3], LOSSES[5]
 
 
-def setup(backend, case=L2_TANH, sizes=SIZES, n=N, seed=0):
-    net = make_net(sizes, "tanh", case, backend=backend, seed=seed)
-    X, y = make_data(sizes, case, n, seed)
-    return net, X, y
+net_and_data = functools.partial(conftest.net_and_data, case=L2_TANH, sizes=SIZES, n=N)
 
 
 def weights_after_each_epoch(net):
@@ -75,7 +74,7 @@ def test_adaptive_divides_after_patience_epochs_without_improvement():
 
 def test_fit_trains_each_epoch_at_the_schedules_rate(backend):
     """A scheduled fit is the sequence of one-epoch fits at the scheduled rates."""
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     steps = net.copy()
     schedule = schedules.step_decay(0.2, factor=0.5, every=1)
     hist = net.fit(X, y, epochs=3, eta=schedule, shuffle=False)
@@ -88,13 +87,13 @@ def test_fit_trains_each_epoch_at_the_schedules_rate(backend):
 def test_adaptive_in_a_fit(backend):
     # tol so large that no epoch counts as an improvement: the rate is divided by 5 after
     # epochs 0..2 (patience 2 after the first), then every second epoch
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     hist = net.fit(X, y, epochs=6, eta=schedules.adaptive(0.1, tol=1e9))
     assert hist.eta == pytest.approx([0.1, 0.1, 0.1, 0.02, 0.02, 0.004], rel=1e-15)
 
 
 def test_user_schedule_sees_the_epoch_and_history(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     seen = []
 
     def schedule(t, history):
@@ -116,7 +115,7 @@ def test_user_schedule_sees_the_epoch_and_history(backend):
      (None, TypeError, r"eta for epoch 3")],
 )
 def test_bad_schedule_value_names_the_epoch(backend, value, exc, match):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     twin = net.copy()
     with pytest.raises(exc, match=match):
         net.fit(X, y, epochs=5, seed=1, eta=lambda t, history: 0.1 if t < 2 else value)
@@ -151,7 +150,7 @@ def test_schedules_check_their_parameters(make, exc, match):
 
 
 def test_eta_that_is_neither_number_nor_callable():
-    net, X, y = setup("cython")
+    net, X, y = net_and_data("cython")
     rejects(net, lambda: net.fit(X, y, eta="invscaling"), TypeError, r"eta must be a finite number >= 0")
 
 
@@ -169,7 +168,7 @@ def test_loss_value_is_the_mean_of_the_per_sample_losses(backend, dtype, case):
 
 
 def test_loss_value_checks_its_input():
-    net, X, y = setup("cython")
+    net, X, y = net_and_data("cython")
     rejects(net, lambda: net.loss_value(X[:, :2], y), ValueError, r"X has shape")
     rejects(net, lambda: net.loss_value(X, y[:3]), ValueError, r"y has shape")
 
@@ -192,7 +191,7 @@ def test_scores_by_hand():
 
 @pytest.mark.parametrize("case", [L2_TANH, CE_LABELS, BCE], ids=lambda c: c.id)
 def test_history_records_rate_validation_loss_and_score(backend, case):
-    net, X, y = setup(backend, case)
+    net, X, y = net_and_data(backend, case=case)
     X_val, y_val = make_data(SIZES, case, 5, seed=9)
     seen = []
 
@@ -216,7 +215,7 @@ def test_history_records_rate_validation_loss_and_score(backend, case):
 
 
 def test_history_without_validation_has_empty_validation_lists():
-    net, X, y = setup("cython")
+    net, X, y = net_and_data("cython")
     hist = net.fit(X, y, epochs=2)
     assert hist.val_loss == [] and hist.val_score == [] and hist.eta == [0.1, 0.1]
 
@@ -280,7 +279,7 @@ BAD_VALIDATION = [
 
 @pytest.mark.parametrize("options, exc, match", BAD_VALIDATION, ids=[repr(o)[:40] for o, _, _ in BAD_VALIDATION])
 def test_bad_fit_options_are_rejected_before_training(options, exc, match):
-    net, X, y = setup("cython", L2)
+    net, X, y = net_and_data("cython", case=L2)
     rejects(net, lambda: net.fit(X, y, epochs=2, **options), exc, match)
 
 
@@ -301,7 +300,7 @@ def stalled_epochs(values, tol):
 def test_early_stopping_restores_the_best_epoch(backend, monitor):
     """Validation targets of the opposite sign: the better the fit, the worse the validation
     loss and score, so the first epoch is the best and training stops ``patience`` epochs later."""
-    net, X, y = setup(backend, L2)
+    net, X, y = net_and_data(backend, case=L2)
     kept, callback = weights_after_each_epoch(net)
     hist = net.fit(X, y, epochs=30, eta=0.05, shuffle=False, validation_data=(X, -0.2 * y), early_stopping=True,
                    patience=3, monitor=monitor, callback=callback)
@@ -311,7 +310,7 @@ def test_early_stopping_restores_the_best_epoch(backend, monitor):
 
 
 def test_early_stopping_counts_tol_but_keeps_the_truly_best_weights(backend):
-    net, X, y = setup(backend, L2)
+    net, X, y = net_and_data(backend, case=L2)
     kept, callback = weights_after_each_epoch(net)
     # tol so large that no epoch counts as an improvement: it stops after 1 + patience epochs,
     # but the weights are those of the lowest validation loss among them (here the second)
@@ -323,7 +322,7 @@ def test_early_stopping_counts_tol_but_keeps_the_truly_best_weights(backend):
 
 
 def test_early_stopping_on_a_real_run_matches_the_rule_by_hand():
-    net, X, y = setup("cython", CE_LABELS, sizes=[3, 6, 2], n=60)
+    net, X, y = net_and_data("cython", case=CE_LABELS, sizes=[3, 6, 2], n=60)
     kept, callback = weights_after_each_epoch(net)
     hist = net.fit(X, y, epochs=200, eta=0.01, validation_fraction=0.3, seed=2, early_stopping=True, patience=5,
                    tol=1e-3, callback=callback)
@@ -338,7 +337,7 @@ def test_early_stopping_on_a_real_run_matches_the_rule_by_hand():
 
 
 def test_partial_fit_is_one_epoch_from_the_current_weights(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     twin = net.copy()
     h1 = net.partial_fit(X, y, eta=0.05, shuffle=False)
     h2 = net.partial_fit(X[:6], y[:6], eta=0.05, shuffle=False)
@@ -349,14 +348,14 @@ def test_partial_fit_is_one_epoch_from_the_current_weights(backend):
 
 
 def test_partial_fit_takes_a_number_and_one_epoch():
-    net, X, y = setup("cython")
+    net, X, y = net_and_data("cython")
     rejects(net, lambda: net.partial_fit(X, y, eta=schedules.constant(0.1)), TypeError, r"eta must be a finite number")
     rejects(net, lambda: net.partial_fit(X, y, eta=-1), ValueError, r"eta must be a finite number >= 0")
     rejects(net, lambda: net.partial_fit(X, y, epochs=3), TypeError, r"epochs")
 
 
 def test_fit_continues_from_the_current_weights_unless_reinitialised(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     twin = net.copy()
     net.fit(X, y, epochs=1, shuffle=False)
     net.fit(X, y, epochs=1, shuffle=False)
@@ -440,7 +439,7 @@ def test_unknown_init_is_rejected(init, exc):
 
 @pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
 def test_interrupt_carries_the_history_so_far(backend, solver):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     kept = []
 
     def callback(epoch, history):

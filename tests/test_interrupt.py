@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+from conftest import OPTIMIZERS
 
 # The child trains 784-1024-10 (about 0.8 million weights) on 16,000 samples for far more
 # epochs than it could finish: one full-batch gradient alone costs about 25 GFLOP, seconds
@@ -159,7 +160,7 @@ def test_the_epoch_in_pieces_equals_one_call(monkeypatch):
     X, y = rng.normal(size=(101, 6)), rng.integers(0, 3, 101)
     results = []
     for work in [10**9, 500]:
-        monkeypatch.setattr(fm.training, "WORK_PER_CALL", work)
+        monkeypatch.setattr(fm._engine.feeding, "WORK_PER_CALL", work)
         for batch_size in [1, 4]:
             net = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0)
             hist = net.fit(X, y, epochs=2, batch_size=batch_size, eta=0.05, seed=2)
@@ -178,8 +179,8 @@ def test_the_gradient_in_parts_equals_one_call(monkeypatch, backend, weighted):
     weight = rng.uniform(0.0, 2.0, 101) if weighted else None
     net = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0, backend=backend)
     whole = net.gradient(X, y, sample_weight=weight)
-    monkeypatch.setattr(fm.training, "PART_ROWS", 7)
-    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 1)
+    monkeypatch.setattr(fm._engine.feeding, "PART_ROWS", 7)
+    monkeypatch.setattr(fm._engine.feeding, "WORK_PER_CALL", 1)
     calls = []
     kernel = net.backend.mean_gradient
     monkeypatch.setattr(net, "backend", net.backend._replace(
@@ -198,7 +199,7 @@ def test_the_gradient_in_parts_equals_one_call(monkeypatch, backend, weighted):
 STEP_OPTIONS = [{}, dict(l2=0.01, l1=0.001), dict(dropout=0.3, update_dropout=0.2), "weights"]
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize("options", STEP_OPTIONS, ids=["plain", "penalties", "dropout", "weights"])
 def test_a_step_in_parts_equals_the_step_in_one_call_and_the_reference(monkeypatch, optimizer, options):
     # A step too large for one kernel call has its gradient summed in parts and is then made
@@ -212,8 +213,8 @@ def test_a_step_in_parts_equals_the_step_in_one_call_and_the_reference(monkeypat
     def trained(backend, parts):
         with monkeypatch.context() as small:
             if parts:
-                small.setattr(fm.training, "WORK_PER_CALL", 1)
-                small.setattr(fm.training, "PART_ROWS", 10)
+                small.setattr(fm._engine.feeding, "WORK_PER_CALL", 1)
+                small.setattr(fm._engine.feeding, "PART_ROWS", 10)
             net = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0, backend=backend)
             calls = []
             kernel = net.backend.step_gradient
@@ -240,8 +241,8 @@ def test_an_interruption_inside_a_step_in_parts_leaves_the_last_whole_step(monke
     # the second epoch, bit for bit, never a half-made step.
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(101, 6)), rng.integers(0, 3, 101)
-    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 1)
-    monkeypatch.setattr(fm.training, "PART_ROWS", 10)
+    monkeypatch.setattr(fm._engine.feeding, "WORK_PER_CALL", 1)
+    monkeypatch.setattr(fm._engine.feeding, "PART_ROWS", 10)
     settings = dict(batch_size=None, eta=0.1, optimizer=optimizer, seed=5, dropout=0.1)
     finished = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0, backend=backend)
     finished.fit(X, y, epochs=2, **settings)
@@ -272,8 +273,8 @@ def test_a_forward_pass_in_parts_equals_one_call(monkeypatch, backend):
     X = rng.normal(size=(101, 6))
     net = fm.MLP([6, 5, 3], loss="cross_entropy", seed=0, backend=backend)
     whole = net.forward(X)
-    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 1)
-    monkeypatch.setattr(fm.training, "FORWARD_ROWS", 8)
+    monkeypatch.setattr(fm._engine.feeding, "WORK_PER_CALL", 1)
+    monkeypatch.setattr(fm._engine.feeding, "FORWARD_ROWS", 8)
     calls = []
     kernel = net.backend.forward
     net.backend = net.backend._replace(forward=lambda arch, params, X: calls.append(len(X)) or kernel(arch, params, X))

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
-from conftest import HIDDEN, HIDDEN_IDS, LOSS_IDS, LOSSES, make_data
+from conftest import OPTIMIZERS, HIDDEN, HIDDEN_IDS, LOSS_IDS, LOSSES, make_data
 from fastmlp import io as fio
 
 
@@ -52,7 +52,7 @@ def test_round_trip_keeps_outputs_bit_for_bit(tmp_path, activation, case, dtype)
     assert net.predict(X).tobytes() == loaded.predict(X).tobytes()
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_training_on_from_a_loaded_network_gives_the_same_weights(tmp_path, optimizer, dtype):
     net, X, y = trained(activation=fm.activation("leaky_relu", alpha=0.2), case=LOSSES[3], dtype=dtype,
                         optimizer=optimizer)
@@ -402,7 +402,7 @@ def test_atomic_write_keeps_the_old_content_when_the_block_raises(tmp_path):
 PLUGIN = '''
 import numpy as np
 from fastmlp import io
-from fastmlp._model_kinds import mlp_from_state, mlp_state
+from fastmlp._model_files import mlp_from_state, mlp_state
 
 
 class Wrapped:

@@ -1,22 +1,21 @@
 """fit(..., solver="lbfgs"): scipy's L-BFGS-B on the full-batch mean loss of the kernels."""
+import functools
 import numpy as np
 import pytest
 
 import fastmlp as fm
-from conftest import LOSSES, assert_weights_close, make_data, make_net, twin
+import conftest
+from conftest import LOSSES, assert_weights_close, twin
 
 SIZES = [2, 4, 1]
 L2, CE_LABELS = LOSSES[0], LOSSES[3]
 
 
-def setup(backend, case=L2, sizes=SIZES, n=10, dtype="float64"):
-    net = make_net(sizes, "tanh", case, dtype=dtype, backend=backend, seed=0)
-    X, y = make_data(sizes, case, n, 0)
-    return net, X, y
+net_and_data = functools.partial(conftest.net_and_data, case=L2, sizes=SIZES, n=10)
 
 
 def test_backends_agree():
-    net, X, y = setup("cython")
+    net, X, y = net_and_data("cython")
     ref = twin(net, backend="reference")
     h = net.fit(X, y, epochs=15, solver="lbfgs")
     r = ref.fit(X, y, epochs=15, solver="lbfgs")
@@ -26,7 +25,7 @@ def test_backends_agree():
 
 
 def test_one_history_entry_per_iteration_at_the_iterate(backend, dtype):
-    net, X, y = setup(backend, dtype=dtype)
+    net, X, y = net_and_data(backend, dtype=dtype)
     at_iterate = []
     hist = net.fit(X, y, epochs=8, solver="lbfgs", callback=lambda e, h: at_iterate.append(net.loss_value(X, y)))
     assert hist.epochs == len(at_iterate) == 8 and hist.eta == []
@@ -36,7 +35,7 @@ def test_one_history_entry_per_iteration_at_the_iterate(backend, dtype):
 
 
 def test_beats_a_few_sgd_epochs_on_a_small_regression(backend):
-    net, X, y = setup(backend, n=20)
+    net, X, y = net_and_data(backend, n=20)
     sgd = net.copy()
     start = net.loss_value(X, y)
     net.fit(X, y, epochs=40, solver="lbfgs")
@@ -47,7 +46,7 @@ def test_beats_a_few_sgd_epochs_on_a_small_regression(backend):
 
 
 def test_classification_with_validation_and_early_stopping(backend):
-    net, X, y = setup(backend, CE_LABELS, sizes=[2, 4, 3], n=30)
+    net, X, y = net_and_data(backend, case=CE_LABELS, sizes=[2, 4, 3], n=30)
     kept = []
     hist = net.fit(X, y, epochs=100, solver="lbfgs", validation_data=(X[:8], (y[:8] + 1) % 3), early_stopping=True,
                    patience=2, callback=lambda e, h: kept.append(net.params.copy()))
@@ -57,7 +56,7 @@ def test_classification_with_validation_and_early_stopping(backend):
 
 
 def test_divergence_restores_the_weights(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     before = net.params.copy()
     with pytest.raises(fm.DivergenceError, match=r"diverged in L-BFGS iteration 1") as info:
         net.fit(X * 1e200, y * 1e200, epochs=5, solver="lbfgs")

@@ -247,14 +247,14 @@ def test_an_epoch_handed_over_in_parts_trains_the_same(capsys, monkeypatch, rows
     ],
 )
 def test_the_epoch_in_a_chosen_order_refuses_what_the_kernels_cannot_read(change, message):
-    """training.epoch_in_order hands X[order] to the kernels unchecked, so it checks first:
+    """network.epoch_in_order hands X[order] to the kernels unchecked, so it checks first:
     a row number out of range or an array of another layout is a ValueError, not a crash."""
     net = fm.MLP([4, 3, 2], activation="sigmoid", output="sigmoid", seed=0)
     X, Y = np.random.default_rng(0).random((5, 4)), np.eye(2)[[0, 1, 0, 1, 0]]
     order = np.arange(5, dtype=np.intp)
     before = net.params.copy()
     with pytest.raises(ValueError, match=message):
-        fm.training.epoch_in_order(net, *change(X, Y, order), 2, 0.5, "epoch 0")
+        fm.network.epoch_in_order(net, *change(X, Y, order), 2, 0.5, "epoch 0")
     assert np.array_equal(net.params, before)
-    fm.training.epoch_in_order(net, X, Y, order, 2, 0.5, "epoch 0")
+    fm.network.epoch_in_order(net, X, Y, order, 2, 0.5, "epoch 0")
     assert not np.array_equal(net.params, before)

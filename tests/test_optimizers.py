@@ -5,12 +5,11 @@ import pytest
 
 import fastmlp as fm
 
+import conftest
 from conftest import cython_variants, tolerance
 
 
-def data(n=16, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, 4)), rng.integers(0, 3, n)
+data = conftest.three_classes
 
 
 def net_of(backend="cython", dtype="float64"):
@@ -223,7 +222,7 @@ def test_an_optimizer_epoch_in_pieces_equals_one_call(monkeypatch, backend, kind
     whole, pieces = (fm.MLP([6, 37, 3], loss="cross_entropy", seed=3, backend=backend) for _ in range(2))
     fit = dict(epochs=2, batch_size=batch_size, eta=0.05, seed=8, optimizer=kind, l2=0.01, dropout=0.3)
     whole.fit(X, y, **fit)
-    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 3 * pieces.params.size * 6)  # 6 samples per call
+    monkeypatch.setattr(fm._engine.feeding, "WORK_PER_CALL", 3 * pieces.params.size * 6)  # 6 samples per call
     pieces.fit(X, y, **fit)
     np.testing.assert_array_equal(whole.params, pieces.params)
     np.testing.assert_array_equal(whole.optimizer.m, pieces.optimizer.m)
@@ -249,7 +248,7 @@ def test_momentum_in_column_blocks_matches_the_reference(monkeypatch, backend, d
     np.testing.assert_allclose(nets[0].params, nets[1].params, **tol)
     np.testing.assert_allclose(nets[0].optimizer.m, nets[1].optimizer.m, **tol)
     np.testing.assert_allclose(hists[0].loss, hists[1].loss, **tol)
-    monkeypatch.setattr(fm.training, "WORK_PER_CALL", 3 * nets[2].params.size * 5)  # 5 samples per call
+    monkeypatch.setattr(fm._engine.feeding, "WORK_PER_CALL", 3 * nets[2].params.size * 5)  # 5 samples per call
     nets[2].fit(X, y, **fit)
     np.testing.assert_array_equal(nets[0].params, nets[2].params)
     np.testing.assert_array_equal(nets[0].optimizer.m, nets[2].optimizer.m)

@@ -8,21 +8,20 @@ import pytest
 import fastmlp as fm
 from fastmlp._engine import backends as _backends
 
+import conftest
 from conftest import cython_variants
 
 BACKENDS = [*cython_variants(), "reference"]
 
 
-def data(n=24, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, 4)), rng.integers(0, 3, n)
+data = conftest.three_classes
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "momentum"])
 def test_an_unpickled_network_trains_on_exactly_as_the_original(backend, dtype, optimizer):
-    X, y = data()
+    X, y = data(24)
     net = fm.MLP([4, 5, 3], activation=fm.activation("leaky_relu", alpha=0.2), loss="cross_entropy", dtype=dtype,
                  seed=1, backend=backend)
     net.fit(X, y, epochs=2, batch_size=4, eta=0.05, optimizer=optimizer, dropout=0.2)
@@ -44,7 +43,7 @@ def test_an_unpickled_network_trains_on_exactly_as_the_original(backend, dtype, 
 
 
 def test_copy_is_the_same_as_a_pickle_round_trip():
-    X, y = data()
+    X, y = data(24)
     net = fm.MLP([4, 5, 3], loss="cross_entropy", seed=2)
     net.fit(X, y, epochs=1, optimizer="adam")
     twin = net.copy()

@@ -5,12 +5,11 @@ import pytest
 
 import fastmlp as fm
 
+import conftest
 from conftest import cython_variants, tolerance
 
 
-def data(n=12, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, 4)), rng.integers(0, 3, n)
+data = conftest.three_classes
 
 
 def net_of(backend, dtype="float64", seed=1):

@@ -1,21 +1,21 @@
 """Sample and class weights: a sample of weight c counts c times, in every training path,
 in the kernels as in the reference, and in the validation scores."""
+import functools
 import numpy as np
 import pytest
 
 from fastmlp.datasets import stratified_mask
 
+import conftest
 from conftest import LOSSES, assert_weights_close, cython_variants, make_data, make_net, rejects, tolerance, twin
+from fastmlp._engine import feeding
 
 SIZES = [3, 5, 4, 3]
 N = 12
 L2_TANH, CE_LABELS, BCE = LOSSES[1], LOSSES[3], LOSSES[5]
 
 
-def setup(backend="cython", dtype="float64", case=CE_LABELS, sizes=SIZES, n=N, seed=0):
-    net = make_net(sizes, "tanh", case, dtype=dtype, backend=backend, seed=seed)
-    X, y = make_data(sizes, case, n, seed)
-    return net, X, y
+net_and_data = functools.partial(conftest.net_and_data, case=CE_LABELS, sizes=SIZES, n=N)
 
 
 def weights_for(n, seed=3):
@@ -35,7 +35,7 @@ PATHS = [
 @pytest.mark.parametrize("case", [L2_TANH, CE_LABELS, BCE], ids=lambda c: c.id)
 @pytest.mark.parametrize("options", PATHS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
 def test_kernels_match_the_reference(kernel, case, options, dtype):
-    net, X, y = setup(kernel, dtype, case)
+    net, X, y = net_and_data(kernel, dtype, case=case)
     ref = twin(net, backend="reference")
     c = weights_for(N)
     fit = dict(epochs=2, eta=0.1, seed=4, sample_weight=c) | options
@@ -47,7 +47,7 @@ def test_kernels_match_the_reference(kernel, case, options, dtype):
 
 def test_a_weight_scales_the_per_sample_step(backend):
     """Per sample, weight c is the lecture's step with eta c."""
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     steps = net.copy()
     c = weights_for(N)
     net.fit(X, y, epochs=1, batch_size=1, eta=0.1, shuffle=False, sample_weight=c)
@@ -59,7 +59,7 @@ def test_a_weight_scales_the_per_sample_step(backend):
 def test_whole_number_weights_repeat_samples(backend):
     """Over the full batch, weight m is m copies of the sample: the gradient of the mean of
     c_i l_i over n samples is sum(c) / n times the plain gradient over the copies."""
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     c = np.array([1, 2, 0, 3, 1, 1, 2, 1, 1, 4, 1, 1])
     loss, grad = net.gradient(X, y, sample_weight=c)
     loss_rep, grad_rep = net.gradient(np.repeat(X, c, axis=0), np.repeat(y, c, axis=0))
@@ -70,7 +70,7 @@ def test_whole_number_weights_repeat_samples(backend):
 
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_weight_zero_is_a_sample_left_out(backend, batch_size):
-    net, X, y = setup(backend, case=L2_TANH)
+    net, X, y = net_and_data(backend, case=L2_TANH)
     without = net.copy()
     c = np.ones(N)
     c[[2, 7]] = 0
@@ -82,7 +82,7 @@ def test_weight_zero_is_a_sample_left_out(backend, batch_size):
 
 
 def test_balanced_class_weights(backend):
-    net, X, _ = setup(backend)
+    net, X, _ = net_and_data(backend)
     y = np.array([0] * 6 + [1] * 4 + [2] * 2)
     expected = net.copy()
     net.fit(X, y, epochs=1, batch_size=3, eta=0.1, seed=1, class_weight="balanced")
@@ -93,7 +93,7 @@ def test_balanced_class_weights(backend):
 
 
 def test_class_weight_dict_multiplies_sample_weights(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     expected = net.copy()
     c = weights_for(N)
     net.fit(X, y, epochs=1, batch_size=1, eta=0.1, seed=1, sample_weight=c, class_weight={1: 3.0, 2: 0.5})
@@ -104,7 +104,7 @@ def test_class_weight_dict_multiplies_sample_weights(backend):
 
 def test_binary_class_weight_on_one_sigmoid_output():
     case = type(BCE)("bce-one", "binary_cross_entropy", "sigmoid", "binary")
-    net, X, y = setup(case=case, sizes=[3, 4, 1])
+    net, X, y = net_and_data(case=case, sizes=[3, 4, 1])
     expected = net.copy()
     net.fit(X, y, epochs=1, eta=0.1, seed=2, class_weight={0: 0.25})
     expected.fit(X, y, epochs=1, eta=0.1, seed=2, sample_weight=np.where(y[:, 0] >= 0.5, 1.0, 0.25))
@@ -112,7 +112,7 @@ def test_binary_class_weight_on_one_sigmoid_output():
 
 
 def test_validation_scores_are_weighted(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     X_val, y_val = make_data(SIZES, CE_LABELS, 8, 9)
     c_val = weights_for(8, seed=5)
     hist = net.fit(X, y, epochs=2, eta=0.1, seed=0, validation_data=(X_val, y_val, c_val))
@@ -124,7 +124,7 @@ def test_validation_scores_are_weighted(backend):
 def test_held_out_samples_keep_their_weights():
     """With validation_fraction, each sample's weight goes where the sample goes: the
     validation loss and score are those of the held-out rows with their own weights."""
-    net, X, _ = setup(n=30)
+    net, X, _ = net_and_data(n=30)
     y = np.arange(30) % 3
     c = weights_for(30)
     hist = net.fit(X, y, epochs=2, eta=0.1, seed=0, sample_weight=c, validation_fraction=0.3)
@@ -136,7 +136,7 @@ def test_held_out_samples_keep_their_weights():
 
 
 def test_weighted_r2():
-    net, X, y = setup(case=L2_TANH)
+    net, X, y = net_and_data(case=L2_TANH)
     c = weights_for(N)
     H = net.forward(X)
     residual = (c[:, None] * (y - H) ** 2).sum(axis=0)
@@ -146,7 +146,7 @@ def test_weighted_r2():
 
 
 def test_lbfgs_minimises_the_weighted_loss(backend):
-    net, X, y = setup(backend, case=L2_TANH)
+    net, X, y = net_and_data(backend, case=L2_TANH)
     c = weights_for(N)
     hist = net.fit(X, y, epochs=3, solver="lbfgs", sample_weight=c)
     assert hist.loss[-1] == pytest.approx(net.loss_value(X, y, sample_weight=c), rel=1e-9)
@@ -195,21 +195,21 @@ BAD = [
 
 @pytest.mark.parametrize("kwargs, exc, match", BAD, ids=lambda v: str(v)[:40] if isinstance(v, dict) else "")
 def test_bad_weights_are_rejected_and_change_nothing(backend, kwargs, exc, match):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     rejects(net, lambda: net.fit(X, y, epochs=1, **kwargs), exc, match)
 
 
 def test_class_weight_needs_a_classifier():
-    net, X, y = setup(case=L2_TANH)
+    net, X, y = net_and_data(case=L2_TANH)
     with pytest.raises(ValueError, match="class_weight needs a classification loss, not 'l2'"):
         net.fit(X, y, class_weight="balanced")
-    net, X, y = setup(case=BCE)
+    net, X, y = net_and_data(case=BCE)
     with pytest.raises(ValueError, match="class_weight takes one binary_cross_entropy output"):
         net.fit(X, y, class_weight="balanced")
 
 
 def test_gradient_rejects_bad_weights():
-    net, X, y = setup()
+    net, X, y = net_and_data()
     with pytest.raises(ValueError, match="sample_weight must be finite and >= 0"):
         net.gradient(X, y, sample_weight=np.full(N, -1.0))
     with pytest.raises(ValueError, match=r"sample_weight has shape \(2,\)"):
@@ -220,13 +220,13 @@ def test_gradient_rejects_bad_weights():
 def test_kernel_entry_points_check_the_lengths_they_index(kernel):
     """The kernels index the weights by row and the rates by layer without bounds checks, so
     their entry points refuse arrays of the wrong length."""
-    net, X, y = setup(kernel)
-    X, Y = net._data(X, y)  # the kernels take validated arrays
+    net, X, y = net_and_data(kernel)
+    X, Y = feeding.data(net, X, y)  # the kernels take validated arrays
     order = np.arange(N, dtype=np.intp)
     b = net.backend
     with pytest.raises(ValueError, match="weight has 11 entries for 12 rows"):
-        b.sgd_epoch(net._arch, net.params, X, Y, order, 0.1, weight=np.ones(N - 1))
+        b.sgd_epoch(feeding.architecture(net), net.params, X, Y, order, 0.1, weight=np.ones(N - 1))
     with pytest.raises(ValueError, match="dropout has 2 rates for 3 layers"):
-        b.minibatch_epoch(net._arch, net.params, X, Y, order, 4, 0.1, dropout=np.zeros(2))
+        b.minibatch_epoch(feeding.architecture(net), net.params, X, Y, order, 4, 0.1, dropout=np.zeros(2))
     with pytest.raises(ValueError, match="weight has 13 entries for 12 rows"):
-        b.mean_gradient(net._arch, net.params, X, Y, np.empty_like(net.params), np.ones(N + 1))
+        b.mean_gradient(feeding.architecture(net), net.params, X, Y, np.empty_like(net.params), np.ones(N + 1))

@@ -15,6 +15,7 @@ import fastmlp as fm
 from conftest import (
     HIDDEN_IDS, HIDDEN_SPECS, LOSS_IDS, LOSSES, cython_variants, make_data, make_net, random_weights, tolerance, twin,
 )
+from fastmlp._engine import feeding
 
 N = 23
 SHAPES = [[5, 13, 9, 3], [3, 17, 2], [6, 33, 1], [3, 5, 70, 2], [3, 40, 60, 2]]
@@ -29,13 +30,13 @@ def kernel(request):
 def epoch_both(net, X, y, batch, eta=0.05, l2=0.0, l1=0.0, weight=None, seed=0):
     """One minibatch epoch over a shuffled order by the network's kernels and by the
     reference, from the same weights: ((loss, done, params) of each)."""
-    X, Y = net._data(X, y)
+    X, Y = feeding.data(net, X, y)
     order = np.random.default_rng(seed).permutation(len(X)).astype(np.intp)
     ref = twin(net, backend="reference")
     results = []
     for each in (net, ref):
         params = each.params.copy()
-        loss, done = each.backend.minibatch_epoch(each._arch, params, X, Y, order, batch, eta, l2, l1, weight=weight)
+        loss, done = each.backend.minibatch_epoch(feeding.architecture(each), params, X, Y, order, batch, eta, l2, l1, weight=weight)
         results.append((loss, done, params))
     return results
 
@@ -101,10 +102,10 @@ def test_the_nielsen_network_trains_as_the_reference_over_several_epochs(kernel)
     net = fm.MLP(sizes, activation="sigmoid", output="sigmoid", loss="l2", seed=7, backend=kernel)
     ref = twin(net, backend="reference")
     start = net.params.copy()
-    X_, Y = net._data(X, y)
+    X_, Y = feeding.data(net, X, y)
     for epoch in range(3):
         order = np.random.default_rng(epoch).permutation(N).astype(np.intp)
         for each in (net, ref):
-            each.backend.minibatch_epoch(each._arch, each.params, X_, Y, order, 10, 3.0)
+            each.backend.minibatch_epoch(feeding.architecture(each), each.params, X_, Y, order, 10, 3.0)
     assert np.abs(net.params - start).max() > 0.1  # it trained
     np.testing.assert_allclose(net.params, ref.params, rtol=1e-12, atol=1e-12)

@@ -1,11 +1,13 @@
 """Training semantics: what an epoch, a step and a minibatch are, determinism, targets and
 predictions, the history, divergence, threads, and one real data set."""
+import functools
 import threading
 
 import numpy as np
 import pytest
 
 import fastmlp as fm
+import conftest
 from conftest import (
     LOSSES,
     assert_weights_close,
@@ -22,10 +24,7 @@ L2, L2_TANH, CE_LABELS, CE_ONEHOT, BCE = LOSSES[0], LOSSES[1], LOSSES[3], LOSSES
 CASES = pytest.mark.parametrize("case", [L2_TANH, CE_LABELS, BCE], ids=lambda c: c.id)
 
 
-def setup(backend, dtype="float64", case=L2_TANH, sizes=SIZES, n=N, seed=0):
-    net = make_net(sizes, "tanh", case, dtype=dtype, backend=backend, seed=seed)
-    X, y = make_data(sizes, case, n, seed)
-    return net, X, y
+net_and_data = functools.partial(conftest.net_and_data, case=L2_TANH, sizes=SIZES, n=N)
 
 
 def exact_or_close(a, b, backend, dtype):
@@ -42,7 +41,7 @@ def exact_or_close(a, b, backend, dtype):
 
 @CASES
 def test_per_sample_epoch_is_a_sequence_of_sgd_steps(backend, dtype, case):
-    net, X, y = setup(backend, dtype, case)
+    net, X, y = net_and_data(backend, dtype, case=case)
     steps = net.copy()
     hist = net.fit(X, y, epochs=2, batch_size=1, eta=0.1, shuffle=False)
     losses = []
@@ -55,7 +54,7 @@ def test_per_sample_epoch_is_a_sequence_of_sgd_steps(backend, dtype, case):
 @CASES
 @pytest.mark.parametrize("batch_size", [3, 4])
 def test_minibatch_epoch_is_a_sequence_of_minibatch_steps(backend, dtype, case, batch_size):
-    net, X, y = setup(backend, dtype, case)
+    net, X, y = net_and_data(backend, dtype, case=case)
     steps = net.copy()
     hist = net.fit(X, y, epochs=1, batch_size=batch_size, eta=0.1, shuffle=False)
     total = 0.0
@@ -70,7 +69,7 @@ def test_minibatch_epoch_is_a_sequence_of_minibatch_steps(backend, dtype, case, 
 
 @CASES
 def test_minibatch_step_uses_mean_of_per_sample_gradients(backend, dtype, case):
-    net, X, y = setup(backend, dtype, case)
+    net, X, y = net_and_data(backend, dtype, case=case)
     before = [W.astype(np.float64) for W in net.weights]
     traces = [net.trace(X[k], y[k]) for k in range(N)]
     mean_grad = [np.mean([t.grad[l].astype(np.float64) for t in traces], axis=0) for l in range(net.L)]
@@ -89,7 +88,7 @@ def test_minibatch_step_uses_mean_of_per_sample_gradients(backend, dtype, case):
 
 def test_float32_training_tracks_float64(backend):
     for batch_size in (1, 4):
-        net64, X, y = setup(backend, "float64", L2_TANH)
+        net64, X, y = net_and_data(backend, "float64", case=L2_TANH)
         net32 = twin(net64, dtype="float32")
         assert net32.dtype == np.float32 and net32.params.dtype == np.float32
         h64 = net64.fit(X, y, epochs=3, batch_size=batch_size, eta=0.1, seed=1)
@@ -104,7 +103,7 @@ def test_float32_training_tracks_float64(backend):
 def test_each_sample_is_seen_once_per_epoch(backend, batch_size):
     """With eta = 0 the weights stay put, so an epoch's loss is the mean loss over the data
     exactly when every sample is visited once (shuffled or not)."""
-    net, X, y = setup(backend, "float64", CE_LABELS)
+    net, X, y = net_and_data(backend, "float64", case=CE_LABELS)
     before = net.params.copy()
     mean_loss = net.gradient(X, y)[0]
     hist = net.fit(X, y, epochs=3, batch_size=batch_size, eta=0.0, shuffle=True, seed=4)
@@ -143,7 +142,7 @@ def test_construction_seed_fixes_initial_weights(backend):
 
 
 def test_copy_is_independent_and_trains_identically(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     twin_ = net.copy()
     assert_weights_equal(net.weights, twin_.weights)
     h1 = net.fit(X, y, epochs=2, eta=0.1)  # shuffles with the copied generator state
@@ -159,7 +158,7 @@ def test_copy_is_independent_and_trains_identically(backend):
 
 @CASES
 def test_batch_size_larger_than_n_is_full_batch(backend, case):
-    net, X, y = setup(backend, "float64", case)
+    net, X, y = net_and_data(backend, "float64", case=case)
     full, step = net.copy(), net.copy()
     h_big = net.fit(X, y, epochs=3, batch_size=10 * N, eta=0.2, seed=3)
     h_full = full.fit(X, y, epochs=3, batch_size=None, eta=0.2, seed=3)
@@ -173,7 +172,7 @@ def test_batch_size_larger_than_n_is_full_batch(backend, case):
 
 
 def test_full_batch_with_one_sample(backend):
-    net, X, y = setup(backend, n=1)
+    net, X, y = net_and_data(backend, n=1)
     steps = net.copy()
     net.fit(X, y, epochs=2, batch_size=None, eta=0.1)
     steps.sgd_step(X, y, 0.1)
@@ -260,7 +259,7 @@ def test_predict_classification_and_regression(backend, dtype):
 
 @pytest.mark.parametrize("epochs", [1, 4])
 def test_history_has_one_entry_per_epoch(backend, epochs):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     hist = net.fit(X, y, epochs=epochs, batch_size=2, eta=0.1)
     assert isinstance(hist, fm.History)
     assert hist.epochs == epochs
@@ -271,13 +270,13 @@ def test_history_has_one_entry_per_epoch(backend, epochs):
 
 
 def test_training_reduces_the_loss(backend):
-    net, X, y = setup(backend, case=L2_TANH)
+    net, X, y = net_and_data(backend, case=L2_TANH)
     hist = net.fit(X, y, epochs=40, batch_size=1, eta=0.1, seed=0)
     assert hist.loss[-1] < 0.5 * hist.loss[0]
 
 
 def test_callback_called_once_per_epoch(backend):
-    net, X, y = setup(backend)
+    net, X, y = net_and_data(backend)
     calls = []
 
     def callback(epoch, history):

@@ -29,6 +29,8 @@ from hypothesis.extra import numpy as hnp
 
 import fastmlp as fm
 from fastmlp.datasets import train_test_split
+from fastmlp._engine import feeding
+from conftest import BACKENDS, DTYPES, assert_unchanged, rejects, small_net, snapshot
 
 # Casting 1e300 to float32 warns before the library rejects it; the warning is expected.
 pytestmark = [
@@ -36,59 +38,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning"),
 ]
 
-BACKENDS = ["cython", "reference"]
-DTYPES = ["float64", "float32"]
 NAN, INF = float("nan"), float("inf")
 
-
-
-# ---------------------------------------------------------------------------------------
-# Helpers
-
-
-def make_net(backend="cython", dtype="float64", kind="l2", seed=0):
-    """A small network: d = 3 -> 4 -> K. kind picks the loss (and so the output)."""
-    if kind == "l2":
-        return fm.MLP([3, 4, 2], activation="tanh", loss="l2", dtype=dtype, seed=seed, backend=backend)
-    if kind == "l2_1":
-        return fm.MLP([3, 4, 1], activation="tanh", loss="l2", dtype=dtype, seed=seed, backend=backend)
-    if kind == "ce":
-        return fm.MLP([3, 4, 3], activation="tanh", loss="cross_entropy", dtype=dtype, seed=seed, backend=backend)
-    if kind == "bce":
-        return fm.MLP(
-            [3, 4, 2], activation="tanh", loss="binary_cross_entropy", dtype=dtype, seed=seed, backend=backend
-        )
-    raise AssertionError(kind)
-
-
-def snapshot(net):
-    return {
-        "params": net.params.tobytes(),
-        "dtype": net.params.dtype.str,
-        "shape": net.params.shape,
-        "weights": [W.tobytes() for W in net.weights],
-        "rng": repr(net.rng.bit_generator.state),
-    }
-
-
-def assert_unchanged(net, before):
-    __tracebackhide__ = True
-    after = snapshot(net)
-    assert after["dtype"] == before["dtype"] and after["shape"] == before["shape"]
-    assert after["params"] == before["params"], "a failed call changed the weights"
-    assert after["weights"] == before["weights"]
-    assert after["rng"] == before["rng"], "a failed call consumed the network's random generator"
-    for W in net.weights:
-        assert np.shares_memory(W, net.params), "weights are no longer views into params"
-
-
-def rejects(net, call, exc, match):
-    """call() raises exc with a message matching ``match`` and leaves net unchanged."""
-    __tracebackhide__ = True
-    before = snapshot(net)
-    with pytest.raises(exc, match=match):
-        call()
-    assert_unchanged(net, before)
 
 
 def layouts(A):
@@ -339,13 +290,13 @@ BAD_X = [
 @pytest.mark.parametrize("case", BAD_X, ids=[c[0] for c in BAD_X])
 def test_forward_and_predict_reject_bad_X(case, backend, dtype, method):
     _, X, exc, match = case
-    net = make_net(backend, dtype, kind="ce" if method == "predict" else "l2")
+    net = small_net(backend, dtype, kind="ce" if method == "predict" else "l2")
     rejects(net, lambda: getattr(net, method)(X), exc, match)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_float64_values_that_overflow_float32_are_rejected(backend):
-    net = make_net(backend, "float32")
+    net = small_net(backend, "float32")
     for X in ([1e300, 0.0, 0.0], np.array([[1.0, 2.0, 3.0], [0.0, -1e39, 0.0]]), [[0, 0, 3.5e38]]):
         Y = np.zeros((len(X) if np.ndim(X) == 2 else 1, 2))
         match = r"X contains NaN or infinity \(or values that overflow float32\)"
@@ -363,7 +314,7 @@ def test_float64_values_that_overflow_float32_are_rejected(backend):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_forward_same_answer_for_every_layout_and_dtype(backend, dtype):
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     want = net.forward(X4)
     want_one = net.forward(X4[1])
     assert want.dtype == net.dtype and want.shape == (4, 2) and np.isfinite(want).all()
@@ -381,7 +332,7 @@ def test_forward_same_answer_for_every_layout_and_dtype(backend, dtype):
 @pytest.mark.parametrize("kind", ["ce", "bce", "l2"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_predict_same_answer_for_every_layout(backend, kind):
-    net = make_net(backend, "float64", kind=kind)
+    net = small_net(backend, "float64", kind=kind)
     want = net.predict(X4)
     for name, X in X_LAYOUTS.items():
         np.testing.assert_array_equal(net.predict(X), want, err_msg=name)
@@ -391,7 +342,7 @@ def test_predict_same_answer_for_every_layout(backend, kind):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_backend_receives_c_contiguous_arrays_in_network_dtype(backend, dtype):
     """The conversion happens in the Python layer, before any kernel sees the data."""
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     seen = []
 
     def spy(name):
@@ -427,7 +378,7 @@ def test_backend_receives_c_contiguous_arrays_in_network_dtype(backend, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_trace_and_gradient_same_answer_for_every_layout(backend, dtype):
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     t0 = net.trace(X4[2], Y4[2])
     loss0, grad0 = net.gradient(X4, Y4)
     before = snapshot(net)
@@ -452,20 +403,20 @@ def test_trace_and_gradient_same_answer_for_every_layout(backend, dtype):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sgd_step_same_answer_for_every_layout(backend, dtype, batch):
     X0, Y0 = (X4[1], Y4[1]) if batch == 1 else (X4, Y4)
-    ref = make_net(backend, dtype)
+    ref = small_net(backend, dtype)
     loss0 = ref.sgd_step(X0, Y0, 0.125)
     xs, ys = layouts(X0), layouts(Y0)
     for name in xs:
-        net = make_net(backend, dtype)
+        net = small_net(backend, dtype)
         loss = net.sgd_step(xs[name], ys[name], 0.125)
         assert loss == loss0, name
         assert net.params.tobytes() == ref.params.tobytes(), name
     # eta of any real type: the same step as the float
     for eta in [np.float64(0.125), np.float32(0.125), Fraction(1, 8)]:
-        net = make_net(backend, dtype)
+        net = small_net(backend, dtype)
         assert net.sgd_step(X0, Y0, eta) == loss0
         assert net.params.tobytes() == ref.params.tobytes(), repr(eta)
-    a, b, c = make_net(backend, dtype), make_net(backend, dtype), make_net(backend, dtype)
+    a, b, c = small_net(backend, dtype), small_net(backend, dtype), small_net(backend, dtype)
     a.sgd_step(X0, Y0, 1)
     b.sgd_step(X0, Y0, np.int64(1))
     c.sgd_step(X0, Y0, 1.0)
@@ -475,7 +426,7 @@ def test_sgd_step_same_answer_for_every_layout(backend, dtype, batch):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_class_labels_same_answer_as_one_hot(backend, dtype):
-    ref = make_net(backend, dtype, kind="ce")
+    ref = small_net(backend, dtype, kind="ce")
     one_hot = np.eye(3)[LABELS4]
     loss0 = ref.sgd_step(X4, one_hot, 0.25)
     label_forms = {
@@ -490,14 +441,14 @@ def test_class_labels_same_answer_as_one_hot(backend, dtype):
     }
     label_forms.update({f"one-hot-{k}": v for k, v in layouts(one_hot).items()})
     for name, y in label_forms.items():
-        net = make_net(backend, dtype, kind="ce")
+        net = small_net(backend, dtype, kind="ce")
         assert net.sgd_step(X_LAYOUTS["fortran"], y, 0.25) == loss0, name
         assert net.params.tobytes() == ref.params.tobytes(), name
     # one sample: a bare label, a numpy integer, a one-hot row
-    one = make_net(backend, dtype, kind="ce")
+    one = small_net(backend, dtype, kind="ce")
     one.sgd_step(X4[0], one_hot[0], 0.25)
     for y in [int(LABELS4[0]), LABELS4[0], np.int8(LABELS4[0]), float(LABELS4[0]), np.array(LABELS4[0])]:
-        net = make_net(backend, dtype, kind="ce")
+        net = small_net(backend, dtype, kind="ce")
         net.sgd_step(X4[0].tolist(), y, 0.25)
         assert net.params.tobytes() == one.params.tobytes(), repr(y)
 
@@ -505,17 +456,17 @@ def test_class_labels_same_answer_as_one_hot(backend, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fit_same_answer_for_every_layout(backend, dtype):
-    ref = make_net(backend, dtype)
+    ref = small_net(backend, dtype)
     h0 = ref.fit(X4, Y4, epochs=2, batch_size=2, eta=0.1, seed=3)
     Y_layouts = layouts(Y4)
     names = LAYOUT_NAMES if backend == "cython" else ["list", "fortran", "strided", "int8", ">f8"]
     for name in names:
-        net = make_net(backend, dtype)
+        net = small_net(backend, dtype)
         h = net.fit(X_LAYOUTS[name], Y_layouts[name], epochs=2, batch_size=2, eta=0.1, seed=3)
         assert h.loss == h0.loss, name
         assert net.params.tobytes() == ref.params.tobytes(), name
     # l2 with one output: y as (n,) and as (n, 1)
-    a, b = make_net(backend, dtype, kind="l2_1"), make_net(backend, dtype, kind="l2_1")
+    a, b = small_net(backend, dtype, kind="l2_1"), small_net(backend, dtype, kind="l2_1")
     assert a.fit(X4, Y4[:, 0], epochs=1, shuffle=False).loss == b.fit(X4, Y4[:, :1], epochs=1, shuffle=False).loss
     assert a.params.tobytes() == b.params.tobytes()
 
@@ -523,21 +474,21 @@ def test_fit_same_answer_for_every_layout(backend, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_set_weights_same_answer_for_every_layout(backend, dtype):
-    shapes = [W.shape for W in make_net(backend, dtype).weights]
+    shapes = [W.shape for W in small_net(backend, dtype).weights]
     Ws = [np.arange(np.prod(s), dtype=np.float64).reshape(s) % 5 for s in shapes]
-    ref = make_net(backend, dtype)
+    ref = small_net(backend, dtype)
     ref.set_weights(Ws)
     assert ref.params.dtype == np.dtype(dtype)
     forms = [layouts(W) for W in Ws]
     for name in forms[0]:
-        net = make_net(backend, dtype)
+        net = small_net(backend, dtype)
         params_buffer = net.params
         net.set_weights([f[name] for f in forms])
         assert net.params is params_buffer, "set_weights must copy into the existing buffer"
         assert net.params.tobytes() == ref.params.tobytes(), name
         for W in net.weights:
             assert np.shares_memory(W, net.params)
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     net.set_weights(tuple(Ws))
     assert net.params.tobytes() == ref.params.tobytes()
     # set_weights copies: changing the source afterwards does not reach the network
@@ -585,28 +536,28 @@ def _good_weights(net):
     ids=lambda v: None,
 )
 def test_set_weights_rejects_and_leaves_weights(make, exc, match, dtype):
-    net = make_net("cython", dtype)
+    net = small_net("cython", dtype)
     ws = _good_weights(net)
     rejects(net, lambda: net.set_weights(make(ws)), exc, match)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_set_weights_rejects_float64_overflowing_float32(backend):
-    net = make_net(backend, "float32")
+    net = small_net(backend, "float32")
     ws = _good_weights(net)
     ws[1][2, 1] = 1e300
     rejects(net, lambda: net.set_weights(ws), ValueError, r"W\^\(2\) contains NaN or infinity \(or overflows float32\)")
     ws[1][2, 1] = -1e39
     rejects(net, lambda: net.set_weights(ws), ValueError, r"overflows float32")
     # the same values are fine in float64
-    net64 = make_net(backend, "float64")
+    net64 = small_net(backend, "float64")
     net64.set_weights(ws)
     assert net64.weights[1][2, 1] == -1e39
 
 
 def test_set_weights_failure_in_last_layer_keeps_first_layer():
     """The first matrix is valid and the second is not: nothing may be copied."""
-    net = make_net()
+    net = small_net()
     ws = _good_weights(net)
     ws[0][...] = 7.0
     ws[1][0, 0] = NAN
@@ -642,7 +593,7 @@ def test_set_weights_failure_in_last_layer_keeps_first_layer():
     ],
 )
 def test_trace_rejects(x, y, exc, match, backend):
-    net = make_net(backend)
+    net = small_net(backend)
     rejects(net, lambda: net.trace(x, y), exc, match)
 
 
@@ -654,7 +605,7 @@ def test_trace_rejects(x, y, exc, match, backend):
 def test_trace_and_single_sample_ragged_data_named_in_message(x, y, match):
     """One sample goes through np.ndim(x) / np.ndim(y) before validation; ragged data must
     still give a message that says which argument is wrong."""
-    net = make_net()
+    net = small_net()
     rejects(net, lambda: net.trace(x, y), (ValueError, TypeError), match)
     rejects(net, lambda: net.sgd_step(x, y, 0.1), (ValueError, TypeError), match)
 
@@ -676,13 +627,13 @@ def test_trace_and_single_sample_ragged_data_named_in_message(x, y, match):
     ],
 )
 def test_gradient_rejects(X, y, exc, match, backend):
-    net = make_net(backend)
+    net = small_net(backend)
     rejects(net, lambda: net.gradient(X, y), exc, match)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_gradient_and_trace_never_change_the_weights(backend):
-    net = make_net(backend)
+    net = small_net(backend)
     before = snapshot(net)
     net.gradient(X4, Y4)
     net.trace(X4[0], Y4[0])
@@ -732,14 +683,14 @@ BAD_ETA = [
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("eta, match", BAD_ETA, ids=[repr(e)[:12] for e, _ in BAD_ETA])
 def test_sgd_step_rejects_bad_eta(eta, match, backend, dtype):
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     rejects(net, lambda: net.sgd_step(X4, Y4, eta), (ValueError, TypeError), match)
 
 
 @pytest.mark.parametrize("method", ["sgd_step", "fit"])
 def test_eta_too_large_for_any_float_is_rejected(method):
     """An int no float can hold is not a finite eta: ValueError, not OverflowError."""
-    net = make_net()
+    net = small_net()
     call = (lambda: net.sgd_step(X4, Y4, 10**400)) if method == "sgd_step" else (lambda: net.fit(X4, Y4, eta=10**400))
     rejects(net, call, ValueError, r"eta must be a finite number")
 
@@ -748,14 +699,14 @@ def test_eta_too_large_for_any_float_is_rejected(method):
 def test_sgd_step_rejects_eta_that_overflows_float32(backend):
     """eta = 1e39 is a finite float64 but infinite in a float32 network: reject it like any
     other float64 value that overflows the network's dtype, before training."""
-    net = make_net(backend, "float32")
+    net = small_net(backend, "float32")
     rejects(net, lambda: net.sgd_step(X4, Y4, 1e39), ValueError, r"eta")
     rejects(net, lambda: net.fit(X4, Y4, epochs=1, eta=1e39), ValueError, r"eta")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sgd_step_accepts_eta_zero(backend):
-    net = make_net(backend)
+    net = small_net(backend)
     before = snapshot(net)
     loss = net.sgd_step(X4, Y4, 0)
     assert math.isfinite(loss)
@@ -785,7 +736,7 @@ BAD_Y_L2 = [
 @pytest.mark.parametrize("case", BAD_Y_L2, ids=[c[0] for c in BAD_Y_L2])
 def test_sgd_step_rejects_bad_l2_targets(case, backend, dtype):
     _, y, exc, match = case
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     rejects(net, lambda: net.sgd_step(X4, y, 0.1), exc, match)
 
 
@@ -794,13 +745,13 @@ def test_sgd_step_rejects_bad_l2_targets(case, backend, dtype):
 @pytest.mark.parametrize("case", BAD_X[:20], ids=[c[0] for c in BAD_X[:20]])
 def test_sgd_step_rejects_bad_X(case, backend, dtype):
     _, X, exc, match = case
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     n = len(X) if np.ndim(X) == 2 else 1
     rejects(net, lambda: net.sgd_step(X, np.zeros((n, 2)), 0.1), exc, match)
 
 
 def test_sgd_step_rejects_float32_target_overflow():
-    net = make_net("cython", "float32")
+    net = small_net("cython", "float32")
     rejects(net, lambda: net.sgd_step(X4, np.full((4, 2), 1e300), 0.1), ValueError, r"y contains NaN or infinity")
 
 
@@ -832,14 +783,14 @@ BAD_LABELS = [
 )
 def test_ragged_targets_rejected_with_a_message_naming_y(kind, y):
     """X gets "X is not an array of numbers: ..."; ragged y must be named the same way."""
-    net = make_net(kind=kind)
+    net = small_net(kind=kind)
     rejects(net, lambda: net.sgd_step(X4, y, 0.1), (ValueError, TypeError), r"\by\b")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("y", [3, -1, 0.5, NAN, "1", np.int64(3)], ids=repr)
 def test_single_sample_bad_label(backend, y):
-    net = make_net(backend, kind="ce")
+    net = small_net(backend, kind="ce")
     rejects(net, lambda: net.sgd_step(X4[0], y, 0.1), (ValueError, TypeError), r"label|y must be numeric|whole")
     rejects(net, lambda: net.trace(X4[0], y), (ValueError, TypeError), r"label|y must be numeric|whole")
 
@@ -862,13 +813,13 @@ BAD_TARGETS = [("ce", *case) for case in BAD_LABELS] + [("bce", *case) for case 
 @pytest.mark.parametrize("case", BAD_TARGETS, ids=[f"{c[0]}-{c[1]}" for c in BAD_TARGETS])
 def test_sgd_step_rejects_bad_class_labels_and_bce_targets(case, backend, dtype):
     kind, _, y, exc, match = case
-    net = make_net(backend, dtype, kind=kind)
+    net = small_net(backend, dtype, kind=kind)
     rejects(net, lambda: net.sgd_step(X4, y, 0.1), exc, match)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bce_accepts_targets_on_the_boundary_and_bool(backend):
-    a, b = make_net(backend, kind="bce"), make_net(backend, kind="bce")
+    a, b = small_net(backend, kind="bce"), small_net(backend, kind="bce")
     T = np.array([[0, 1], [1, 1], [0, 0], [1, 0]])
     assert a.sgd_step(X4, T.astype(bool), 0.1) == b.sgd_step(X4, T.astype(float), 0.1)
     assert a.params.tobytes() == b.params.tobytes()
@@ -911,7 +862,7 @@ BAD_FIT = [
 @pytest.mark.parametrize("case", BAD_FIT, ids=[c[0] for c in BAD_FIT])
 def test_fit_rejects_bad_hyperparameters(case, backend, dtype):
     _, kwargs, exc, match = case
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     rejects(net, lambda: net.fit(X4, Y4, **kwargs), exc, match)
 
 
@@ -933,26 +884,26 @@ FIT_DATA = [
 @pytest.mark.parametrize("case", FIT_DATA, ids=[c[0] for c in FIT_DATA])
 def test_fit_rejects_bad_data(case, batch_size, backend):
     _, X, y, exc, match = case
-    net = make_net(backend)
+    net = small_net(backend)
     rejects(net, lambda: net.fit(X, y, epochs=2, batch_size=batch_size), exc, match)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fit_rejects_bad_labels_and_leaves_model(backend):
-    net = make_net(backend, kind="ce")
+    net = small_net(backend, kind="ce")
     rejects(net, lambda: net.fit(X4, [0, 1, 2, 3], epochs=1), ValueError, r"class label .*3.* is out of range")
-    net = make_net(backend, kind="bce")
+    net = small_net(backend, kind="bce")
     rejects(net, lambda: net.fit(X4, np.full((4, 2), 2.0), epochs=1), ValueError, r"must lie in \[0, 1\]")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_fit_accepts_hyperparameters_of_numpy_types(backend):
-    a, b = make_net(backend), make_net(backend)
+    a, b = small_net(backend), small_net(backend)
     ha = a.fit(X4, Y4, epochs=np.int64(2), batch_size=np.int16(2), eta=np.float64(0.1), shuffle=np.bool_(True), seed=np.int32(4))
     hb = b.fit(X4, Y4, epochs=2, batch_size=2, eta=0.1, shuffle=True, seed=4)
     assert ha.loss == hb.loss and a.params.tobytes() == b.params.tobytes()
     # batch_size larger than n is the full batch, like None
-    c, d = make_net(backend), make_net(backend)
+    c, d = small_net(backend), small_net(backend)
     assert c.fit(X4, Y4, epochs=1, batch_size=100).loss == d.fit(X4, Y4, epochs=1, batch_size=None).loss
     assert c.params.tobytes() == d.params.tobytes()
 
@@ -960,7 +911,7 @@ def test_fit_accepts_hyperparameters_of_numpy_types(backend):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sgd_step_divergence_leaves_model(backend, dtype):
-    net = make_net(backend, dtype)
+    net = small_net(backend, dtype)
     eta = 1e300 if dtype == "float64" else 1e30  # finite in the network's dtype; the update is not
     rejects(net, lambda: net.sgd_step(X4, Y4 * 1e15, eta), fm.DivergenceError, r"diverged.*weights were restored")
     for batch_size in [1, 2]:
@@ -973,7 +924,7 @@ def test_fit_that_diverges_leaves_the_shuffling_generator(backend):
     """fit shuffles with the network's own generator; a fit that fails (here: diverges in
     its first epoch) must not have consumed it, or a retry with a smaller eta no longer
     sees the shuffles a fresh network with the same seed would."""
-    net = make_net(backend)
+    net = small_net(backend)
     rejects(net, lambda: net.fit(X4, Y4 * 1e15, epochs=1, eta=1e300), fm.DivergenceError, r"diverged in epoch 1")
 
 
@@ -1206,7 +1157,7 @@ def _accepted_input_was_valid(net, X, y=None):
 @pytest.mark.parametrize("backend", BACKENDS)
 @given(data=st.data())
 def test_hypothesis_forward_never_crashes(backend, dtype, data):
-    net = make_net(backend, dtype, kind=data.draw(st.sampled_from(["l2", "ce"])))
+    net = small_net(backend, dtype, kind=data.draw(st.sampled_from(["l2", "ce"])))
     X = data.draw(anything(3), label="X")
     before = snapshot(net)
     try:
@@ -1243,7 +1194,7 @@ def draw_case(data, backend, dtype, *more_targets):
     """A small network of a drawn loss, and either nearly valid data for it or anything at
     all (targets also from ``more_targets``)."""
     kind = data.draw(st.sampled_from(["l2", "ce", "bce"]), label="kind")
-    net = make_net(backend, dtype, kind=kind)
+    net = small_net(backend, dtype, kind=kind)
     if data.draw(st.booleans(), label="near_valid"):
         X, y = data.draw(near_valid_data(net), label="X, y")
     else:
@@ -1300,7 +1251,7 @@ def test_hypothesis_fit_never_crashes(backend, dtype, data):
 def test_hypothesis_weights_and_dropout_never_crash(backend, dtype, data):
     """sample_weight, class_weight, dropout and update_dropout of any kind, with near-valid
     data: a clear error and an unchanged network, or a finite fit."""
-    net = make_net(backend, dtype, kind=data.draw(st.sampled_from(["l2", "ce", "bce"]), label="kind"))
+    net = small_net(backend, dtype, kind=data.draw(st.sampled_from(["l2", "ce", "bce"]), label="kind"))
     X, y = data.draw(near_valid_data(net), label="X, y")
     n = len(np.atleast_2d(np.asarray(X)))
     if data.draw(st.booleans(), label="valid options"):
@@ -1329,7 +1280,7 @@ def test_hypothesis_weights_and_dropout_never_crash(backend, dtype, data):
 @pytest.mark.parametrize("dtype", DTYPES)
 @given(data=st.data())
 def test_hypothesis_set_weights_never_crashes(dtype, data):
-    net = make_net("cython", dtype)
+    net = small_net("cython", dtype)
     shapes = [W.shape for W in net.weights]
     f64 = _elements(np.dtype(np.float64))
     right_shapes = st.tuples(*(hnp.arrays(np.float64, s, elements=f64) for s in shapes))
@@ -1370,7 +1321,7 @@ def test_the_finiteness_check_by_sum_is_exact():
     both = np.array([[INF, -INF]])  # their sum is NaN
     assert not all_finite(both)
     net = fm.MLP([3, 2], loss="cross_entropy", dtype="float32", seed=0)
-    assert net._inputs(big)[0] is big  # accepted as it is: nothing is non-finite
+    assert feeding.inputs(net, big)[0] is big  # accepted as it is: nothing is non-finite
     with pytest.raises(ValueError, match=r"X contains NaN or infinity"):
         net.fit(np.array([[INF, -INF, 0.0]]), [0], epochs=1)
 
@@ -1379,4 +1330,4 @@ def test_the_finiteness_check_by_sum_is_exact():
 def test_class_labels_of_any_real_dtype_encode_alike(labels):
     net = fm.MLP([2, 4], loss="cross_entropy", seed=0)
     y = np.array([3, 0, 2, 2, 1], dtype=labels)
-    np.testing.assert_array_equal(net._data(np.zeros((5, 2)), y)[1], np.eye(4)[[3, 0, 2, 2, 1]])
+    np.testing.assert_array_equal(feeding.data(net, np.zeros((5, 2)), y)[1], np.eye(4)[[3, 0, 2, 2, 1]])

@@ -4,7 +4,7 @@
 
 Each workload is one epoch of SGD (tanh hidden layers, softmax + cross-entropy, eta 0.01,
 shuffled) or one batched prediction, on random data: only the shapes matter. For every
-implementation that is installed (see fastmlp._peers) the run first checks that it learns
+implementation that is installed (see fastmlp._bench.peers) the run first checks that it learns
 and, where it can be compared exactly, that its update equals fastmlp's (``check_*``).
 Then it sizes the work so that one measurement takes about ``seconds`` (that sizing run is
 also the warm-up) and reports the median and best samples/s of ``repeats`` measurements,

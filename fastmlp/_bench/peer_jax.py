@@ -1,5 +1,5 @@
 """The per-sample SGD epoch as a compiled loop in JAX, the other peer a performance-minded
-user would write instead of calling fastmlp (see fastmlp._peers.JaxPeer).
+user would write instead of calling fastmlp (see fastmlp._bench.peers.JaxPeer).
 
 The same algorithm as fastmlp's per-sample kernel and the Numba loop: tanh hidden layers, a
 softmax output with the cross-entropy loss (delta^(L) = x^(L) - y), and after each sample,

@@ -1,5 +1,5 @@
 """The per-sample SGD epoch as a compiled loop in Numba, the peer a performance-minded
-user would write instead of calling fastmlp (see fastmlp._peers.NumbaPeer).
+user would write instead of calling fastmlp (see fastmlp._bench.peers.NumbaPeer).
 
 The same algorithm as fastmlp's per-sample kernel: tanh hidden layers, a softmax output
 with the cross-entropy loss (delta^(L) = x^(L) - y), and after each sample, layer by layer

@@ -275,7 +275,7 @@ class CompiledLoop:
 
 
 class NumbaPeer(CompiledLoop):
-    """A compiled loop of the same per-sample algorithm in Numba (fastmlp._peer_numba): what
+    """A compiled loop of the same per-sample algorithm in Numba (fastmlp._bench.peer_numba): what
     a performance-minded user would write instead of fastmlp."""
 
     name = "numba"
@@ -311,7 +311,7 @@ class NumbaPeer(CompiledLoop):
 
 
 class JaxPeer(CompiledLoop):
-    """A compiled loop of the same per-sample algorithm in JAX (fastmlp._peer_jax): ``jit``
+    """A compiled loop of the same per-sample algorithm in JAX (fastmlp._bench.peer_jax): ``jit``
     over a ``lax.scan`` of per-sample steps, one XLA thread."""
 
     name = "jax"

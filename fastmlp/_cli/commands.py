@@ -335,8 +335,8 @@ def info(args) -> int:
         if opt is None:
             print("optimizer: sgd (no state)")
         else:
-            print(f"optimizer: {opt.kind} (momentum {opt.momentum}, beta1 {opt.beta1}, beta2 {opt.beta2}, epsilon "
-                  f"{opt.epsilon}) after {opt.t} steps")
+            settings = ", ".join(f"{key} {value}" for key, value in opt.settings().items())
+            print(f"optimizer: {opt.kind} ({settings}) after {opt.t} steps")
     else:
         print(f"perceptron: {len(model.w) - 1} inputs; classes {model.classes.tolist()}; dtype {model.dtype.name}; "
               f"parameters: {model.w.size}")

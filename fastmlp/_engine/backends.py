@@ -1,7 +1,7 @@
 """The two implementations of the kernels behind one calling convention.
 
-``cython`` (the default) is fastmlp._core, compiled once per instruction set (generic
-x86-64, AVX2 + FMA in fastmlp._core_avx2, AVX-512 in fastmlp._core_avx512) and chosen at
+``cython`` (the default) is fastmlp._kernels._core, compiled once per instruction set
+(generic x86-64, AVX2 + FMA in _core_avx2, AVX-512 in _core_avx512) and chosen at
 run time: the newest one the CPU runs; ``reference`` is fastmlp.reference, the
 pure-Python teaching version. ``FASTMLP_BACKEND=reference`` makes the reference the
 default, ``FASTMLP_ISA=generic`` (or avx2, avx512) forces one build of the kernels.
@@ -26,7 +26,7 @@ class Backend(NamedTuple):
     backprop: Callable  # (arch, params, x0, y, s, x, delta, grad) -> loss of one sample
     mean_gradient: Callable  # (arch, params, X, Y, grad, weight=None) -> mean loss
     # The epochs also take the keywords weight, dropout, update_dropout, key and position
-    # (see fastmlp._stepping and the entry points of fastmlp._core).
+    # (see fastmlp._engine.weights_dropout and fastmlp/_kernels/entry_points.pxi).
     sgd_epoch: Callable  # (arch, params, X, Y, order, eta, l2, l1) -> (loss sum, samples done)
     minibatch_epoch: Callable  # (arch, params, X, Y, order, batch_size, eta, l2, l1) -> same
     perceptron_epoch: Callable  # (w, X, y, order, eta) -> mistakes
@@ -51,7 +51,9 @@ def _cython(isa: str) -> Backend:
     kernels = _core if isa == "generic" else importlib.import_module(f"fastmlp._kernels._core_{isa}")
 
     def architecture(sizes, activations, loss):
-        return kernels.Architecture(sizes, [a.code for a in activations], [a.params for a in activations], loss.code)
+        # The kernels number the activations and losses; the registries name them.
+        codes = [kernels.ACTIVATION_CODES[a.name] for a in activations]
+        return kernels.Architecture(sizes, codes, [a.params for a in activations], kernels.LOSS_CODES[loss.name])
 
     return Backend(
         f"cython-{isa}",

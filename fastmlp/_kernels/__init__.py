@@ -1,6 +1,6 @@
 """The compiled kernels: ``_core`` (generic), ``_core_avx2`` and ``_core_avx512``, the same
 Cython source (``_core.pyx`` and the files it includes) built for three instruction sets.
-Only the engine's backends import them.
+Only fastmlp._engine.backends imports them.
 
 Where a build is missing (a source checkout whose kernels were never compiled, or compiled
 for another Python), importing it raises ImportError saying what to run.

@@ -3,7 +3,8 @@
 # times_theta_prime), in which the common ones get loops of their own. The branch-free
 # forms that let those loops vectorise (tanh, softmax's exp) are in activations.h.
 
-# Activation codes, shared with fastmlp.activations.
+# Activation codes, kept here only: the engine looks the registry's names up in ACTIVATION_CODES
+# (fastmlp.activations names the activations, fastmlp._engine.backends maps them).
 cdef enum:
     IDENTITY = 0
     SIGN = 1

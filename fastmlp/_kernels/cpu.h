@@ -1,4 +1,4 @@
-/* Which instruction sets the CPU (and its operating system) runs: fastmlp._backends picks
+/* Which instruction sets the CPU (and its operating system) runs: fastmlp._engine.backends picks
    the build of the kernels from these (cpu.pxi). */
 #ifndef FASTMLP_CPU_H
 #define FASTMLP_CPU_H

@@ -1,7 +1,7 @@
 # Python entry points (included by _core.pyx): thin, typed, contiguous; inputs are
 # already validated.
 #
-# The training entry points take the options of fastmlp._stepping.Steps as keywords:
+# The training entry points take the options of fastmlp._engine.weights_dropout.Steps as keywords:
 # weight (sample weights by row of X, float64, or None), dropout (a float64 rate for each
 # of layers 1..L, the output's 0, or None), update_dropout (a rate), key (the epoch's key
 # for the draws) and position (where in the epoch order[0] stands).

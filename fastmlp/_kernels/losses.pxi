@@ -1,7 +1,8 @@
 # The losses l(h(x), y) of one sample and the output layer's delta^(L) (included by
 # _core.pyx).
 
-# Loss codes, shared with fastmlp.losses.
+# Loss codes, kept here only: the engine looks the registry's names up in LOSS_CODES
+# (fastmlp.losses names the losses, fastmlp._engine.backends maps them).
 cdef enum:
     L2 = 0
     CROSS_ENTROPY = 1

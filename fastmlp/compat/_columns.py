@@ -14,8 +14,8 @@ import random
 
 import numpy as np
 
-from .. import _checks as checks, training
-from ..network import MLP
+from .. import _checks as checks
+from ..network import MLP, epoch_in_order
 
 # Training hands the kernels the shuffled row numbers in parts of about this many (whole
 # minibatches), holding the network's lock for one part at a time.
@@ -191,7 +191,7 @@ class ColumnNetwork:
             random.shuffle(order)
             rows = np.array(order, dtype=np.intp)
             for start in range(0, len(rows), per_fit):
-                training.epoch_in_order(self.mlp, X, Y, rows[start : start + per_fit], batch, eta, f"epoch {j}", l2)
+                epoch_in_order(self.mlp, X, Y, rows[start : start + per_fit], batch, eta, f"epoch {j}", l2)
             yield j
 
 

@@ -20,7 +20,8 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
-from .._model_kinds import mlp_from_state, mlp_state
+from .fit_loop import State
+from .._model_files import mlp_from_state, mlp_state
 from ..io import MAX_PARAMETERS, Archive, exact_keys, field, integer, number, register
 
 # The binarizer's kind of target -> the output unit it trains.
@@ -49,8 +50,8 @@ def estimator_state(est):
         "best_validation_score_": _encode(est.best_validation_score_),
         "n_iter_": int(est.n_iter_),
         "t_": int(est.t_),
-        "learning_rate": _encode(getattr(est, "_learning_rate", None)),
-        "no_improvement_count": int(est._no_improvement_count),
+        "learning_rate": _encode(est._loop.learning_rate),
+        "no_improvement_count": int(est._loop.no_improvement_count),
         "target": est._binarizer.y_type_ if est._is_classifier else None,
     }
     if est._is_classifier:
@@ -201,10 +202,7 @@ def _restore_fitted(est, net, fitted: dict, outputs: dict, archive: Archive) -> 
             setattr(est, key, value)
     est.validation_scores_ = _floats(fitted, "validation_scores_", optional=True)
     est.validation_loss_curve_ = _floats(fitted, "validation_loss_curve_", optional=True)
-    learning_rate = _float(fitted, "learning_rate")
-    if learning_rate is not None:
-        est._learning_rate = learning_rate
-    est._no_improvement_count = integer(fitted, "no_improvement_count")
+    est._loop = State(_float(fitted, "learning_rate"), integer(fitted, "no_improvement_count"))
     est._export()
 
 

@@ -1,5 +1,7 @@
 """The models fastmlp keeps in model files itself, MLP and Perceptron, registered with
-fastmlp.io: what state each writes and how it is rebuilt, every field checked.
+fastmlp.io: what state each writes and how it is rebuilt, every field checked. The
+scikit-learn estimators' kinds register when fastmlp.estimators is imported; io imports
+it when a file names one of them (``io.add_plugin`` below).
 
 An MLP keeps its architecture (sizes, activations with their parameters, loss, dtype,
 init), its flat parameters, its optimizer (kind, settings, step count t, moments m and v)
@@ -8,11 +10,14 @@ two class labels and the mistakes of each epoch.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+from . import _checks as checks
 from ._engine import optimizers
 from .activations import Activation
-from .io import MAX_LAYERS, MAX_PARAMETERS, Archive, exact_keys, field, integer, is_integer, number, register
+from .io import MAX_LAYERS, MAX_PARAMETERS, Archive, add_plugin, exact_keys, field, integer, is_integer, number, register
 from .network import MLP
 from .perceptron import Perceptron
 
@@ -46,24 +51,23 @@ def restore_generator(rng: np.random.Generator, fields: dict) -> None:
 
 def mlp_state(net: MLP):
     """(fields, arrays) that rebuild ``net``: architecture, weights, optimizer, generator;
-    copies taken under the network's lock, so a network saved while another thread trains
-    it is saved whole."""
-    with net._lock.reading():
-        fields = {
-            "sizes": list(net.sizes),
-            "activations": [{"name": a.name, "params": list(a.params)} for a in net.activations],
-            "loss": net.loss.name,
-            "dtype": net.dtype.name,
-            "init": net.init,
-            "rng": generator_state(net.rng),
-            "optimizer": None,
-        }
-        arrays = {"params": net.params.copy()}
-        opt = net.optimizer
-        if opt is not None:
-            fields["optimizer"] = {"kind": opt.kind, "momentum": opt.momentum, "beta1": opt.beta1,
-                                   "beta2": opt.beta2, "epsilon": opt.epsilon, "t": int(opt.t)}
-            arrays.update(optimizer_m=opt.m.copy(), optimizer_v=opt.v.copy())
+    read from a copy (taken under the network's lock), so a network saved while another
+    thread trains it is saved whole."""
+    net = net.copy()
+    fields = {
+        "sizes": list(net.sizes),
+        "activations": [{"name": a.name, "params": list(a.params)} for a in net.activations],
+        "loss": net.loss.name,
+        "dtype": net.dtype.name,
+        "init": net.init,
+        "rng": generator_state(net.rng),
+        "optimizer": None,
+    }
+    arrays = {"params": net.params}
+    opt = net.optimizer
+    if opt is not None:
+        fields["optimizer"] = {"kind": opt.kind, **opt.settings(), "t": int(opt.t)}
+        arrays.update(optimizer_m=opt.m, optimizer_v=opt.v)
     return fields, arrays
 
 
@@ -104,11 +108,13 @@ def mlp_from_state(fields: dict, archive: Archive) -> MLP:
 
 
 def _optimizer(net, settings, archive, count, dtype):
-    exact_keys(settings, ("kind", "momentum", "beta1", "beta2", "epsilon", "t"), "the optimizer")
     kind = field(settings, "kind", str)
     if kind == "sgd":
         raise ValueError("the optimizer 'sgd' keeps no state; the header should say null")
-    opt = optimizers.prepare(net, kind, *(number(settings, key) for key in ("momentum", "beta1", "beta2", "epsilon")))
+    own = optimizers.OPTIMIZERS[checks.choice(kind, "optimizer", optimizers.KINDS)].hyperparameters
+    if set(settings) != {"kind", "t", *optimizers.settings_of_all()}:  # files that list every optimizer's
+        exact_keys(settings, ("kind", *own, "t"), "the optimizer")
+    opt = optimizers.prepare(net, kind, **{key: number(settings, key) for key in own})
     opt.m[...] = archive.array("optimizer_m", dtype, count)
     v = archive.array("optimizer_v", dtype, count)
     if kind == "adam" and (v < 0).any():
@@ -122,16 +128,16 @@ def _optimizer(net, settings, archive, count, dtype):
 
 
 def perceptron_state(model: Perceptron):
-    """Its settings, generator and, once fitted, w, classes and mistakes, read under its lock
-    so that a perceptron saved while another thread fits it is one whole fit's (a fit
-    replaces these arrays; it does not change them in place)."""
-    with model._lock.reading():
-        fields = {"eta": model.eta, "max_epochs": model.max_epochs, "shuffle": model.shuffle,
-                  "dtype": model.dtype.name, "rng": generator_state(model.rng), "inputs": None, "epochs": None}
-        arrays = {}
-        if model.w is not None:
-            fields.update(inputs=len(model.w) - 1, epochs=len(model.mistakes))
-            arrays = {"w": model.w, "classes": model.classes, "mistakes": np.asarray(model.mistakes, dtype=np.int64)}
+    """Its settings, generator and, once fitted, w, classes and mistakes, read from a copy
+    (taken under its lock) so that a perceptron saved while another thread fits it is one
+    whole fit's."""
+    model = copy.deepcopy(model)
+    fields = {"eta": model.eta, "max_epochs": model.max_epochs, "shuffle": model.shuffle,
+              "dtype": model.dtype.name, "rng": generator_state(model.rng), "inputs": None, "epochs": None}
+    arrays = {}
+    if model.w is not None:
+        fields.update(inputs=len(model.w) - 1, epochs=len(model.mistakes))
+        arrays = {"w": model.w, "classes": model.classes, "mistakes": np.asarray(model.mistakes, dtype=np.int64)}
     return fields, arrays
 
 
@@ -158,4 +164,5 @@ def perceptron_from_state(fields: dict, archive: Archive) -> Perceptron:
 
 register("MLP", MLP, mlp_state, mlp_from_state)
 register("Perceptron", Perceptron, perceptron_state, perceptron_from_state)
+add_plugin("fastmlp.estimators")
 

@@ -1,0 +1,252 @@
+"""Feeding the kernels: a network's validated data, in parts of rows and steps in parts.
+
+Every function here takes a network by its public attributes only (``sizes``,
+``activations``, ``loss``, ``dtype``, ``params``, ``backend``, ``n_threads``) and arrays
+already validated (``data``, ``inputs``): the kernels read them without checking. The
+kernels get the work in pieces of about WORK_PER_CALL multiply-adds, so that a Ctrl-C is
+noticed within a fraction of a second, and a training epoch that diverges is undone.
+The caller holds the network's lock.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from .. import _checks as checks
+from .._errors import DivergenceError
+from . import optimizers
+from .memory import require
+from .threads import blas_threads
+
+# Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
+# is noticed: a few hundredths of a second on one core.
+WORK_PER_CALL = 50_000_000
+# The fewest rows a part of a large gradient or forward pass takes, as long as a part stays
+# under LONGEST_CALL multiply-adds (some hundredths of a second): few and large matrix
+# products. A full-batch epoch of 784-256-10 on 60,000 rows (busy machine, BLAS on two
+# threads) took 1.5 s in one call, 1.6-1.7 s in parts of 1641 rows (the most under
+# LONGEST_CALL) and 2.3 s in parts of 1024, whose every product waits for both BLAS
+# threads; on one BLAS thread the parts took 0.62-0.70 s against 1.1-1.2 s in one call.
+# 2048 is the most rows the kernels push through the network at once.
+PART_ROWS = 2048
+FORWARD_ROWS = 2048
+LONGEST_CALL = 1_000_000_000
+
+
+# -- the network as the kernels see it -------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _architecture(backend, sizes, activations, loss):
+    return backend.architecture(sizes, activations, loss)
+
+
+def architecture(net):
+    """The backend's (read-only) description of the network's shape and nonlinearities,
+    built once per architecture."""
+    return _architecture(net.backend, net.sizes, net.activations, net.loss)
+
+
+def require_trainable(net, what: str) -> None:
+    """ValueError unless every layer's theta has a derivative to train with."""
+    if not all(a.kind.trainable for a in net.activations):
+        names = sorted({a.name for a in net.activations if not a.kind.trainable})
+        raise ValueError(f"{what} needs theta'; {', '.join(names)} has no derivative (use forward only)")
+
+
+def inputs(net, X):
+    """X as a C-contiguous (n, d^(0)) array of the network's dtype, and whether it was one
+    sample."""
+    return checks.samples(X, net.sizes[0], net.dtype)
+
+
+def data(net, X, y):
+    """Validated (X, Y): inputs (n, d^(0)) and float target rows (n, d^(L))."""
+    X, single = inputs(net, X)
+    y = checks.real_array(y, "y")
+    if single and y.ndim < 2:
+        y = y[np.newaxis]
+    return X, net.loss.targets(y, len(X), net.sizes[-1], net.dtype)
+
+
+def part_rows(net, passes=3) -> int:
+    """Rows per kernel call of a large pass over the data: about WORK_PER_CALL multiply-adds,
+    and at least PART_ROWS (FORWARD_ROWS for a forward pass) unless they would take more
+    than LONGEST_CALL. A training row costs ``passes`` = 3 multiply-adds per weight
+    (forward, delta and gradient), a forward row 1."""
+    per_row = passes * net.params.size
+    fewest = min(PART_ROWS if passes > 1 else FORWARD_ROWS, LONGEST_CALL // per_row)
+    return max(1, fewest, WORK_PER_CALL // per_row)
+
+
+# -- reading: outputs and gradients ----------------------------------------------------------
+
+
+def forward(net, X) -> np.ndarray:
+    """h(x) for validated rows X (n, d^(0)), many rows in parts of ``part_rows``."""
+    n = len(X)
+    require(n * net.sizes[-1] * net.dtype.itemsize, f"the outputs of {n} samples")
+    rows, arch = part_rows(net, passes=1), architecture(net)
+    with blas_threads(net.n_threads):
+        if n <= rows:
+            return net.backend.forward(arch, net.params, X)
+        H = np.empty((n, net.sizes[-1]), dtype=net.dtype)
+        for start in range(0, n, rows):
+            H[start : start + rows] = net.backend.forward(arch, net.params, X[start : start + rows])
+    return H
+
+
+def backprop(net, x, y):
+    """Forward and backward for one validated sample: (s, x^(1..L), delta, grad, loss),
+    each flat as the kernels lay them out."""
+    units = sum(net.sizes[1:])
+    s, xs, delta = (np.empty(units, dtype=net.dtype) for _ in range(3))
+    grad = np.empty_like(net.params)
+    loss = net.backend.backprop(architecture(net), net.params, x, y, s, xs, delta, grad)
+    return s, xs, delta, grad, float(loss)
+
+
+def mean_gradient(net, X, Y, grad, weight=None) -> float:
+    """For validated X, Y and float64 sample weights (or None): the mean loss; its gradient
+    goes into ``grad`` (flat, laid out like ``params``).
+
+    The kernels take the rows in parts (``part_rows``), so that a Ctrl-C during a large
+    gradient, as L-BFGS takes, is noticed within a fraction of a second and the kernels'
+    buffers stay small; the parts' means are combined by their rows."""
+    n = len(X)
+    rows, arch = part_rows(net), architecture(net)
+    with blas_threads(net.n_threads):
+        if n <= rows:
+            return float(net.backend.mean_gradient(arch, net.params, X, Y, grad, weight))
+        total, part = 0.0, np.empty_like(grad)
+        grad[...] = 0
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            share = None if weight is None else weight[start:stop]
+            loss = net.backend.mean_gradient(arch, net.params, X[start:stop], Y[start:stop], part, share)
+            total += float(loss) * (stop - start)
+            grad += part * (stop - start)
+        grad /= n
+        return total / n
+
+
+# -- writing: epochs of steps ----------------------------------------------------------------
+
+
+def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimizer=None, options=None) -> float:
+    """SGD over validated rows X[order] in steps of ``batch_size`` rows; returns the summed
+    loss. optimizer: the network's optimizer object (see fastmlp._engine.optimizers), None
+    for the lecture's plain step; options: the kernels' keywords for sample weights and dropout (see
+    fastmlp._engine.weights_dropout). On a non-finite loss or weight the weights and the
+    optimizer's state are put back as they were and DivergenceError names ``where``.
+
+    Whole minibatches go to the kernels in pieces of about WORK_PER_CALL multiply-adds;
+    steps larger than that (a full batch of a large training set) have their gradient
+    taken in parts of rows and are then made at once (``_steps_in_parts``). The weights
+    left are those of the last finished piece or step, or the ones from before the call
+    if those are not finite."""
+    rows = part_rows(net)
+    parts = rows if batch_size > rows else None
+    require_room(net, min(batch_size, len(order), rows))
+    before = net.params.copy()
+    optimizer = optimizer or optimizers.PLAIN
+    moments = optimizer.snapshot()
+    try:
+        if parts:
+            total, finite = _steps_in_parts(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {})
+        else:
+            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {})
+    except KeyboardInterrupt:
+        if not np.isfinite(net.params).all():
+            _undo(net, before, optimizer, moments)
+        raise
+    if not finite or not np.isfinite(net.params).all():
+        _undo(net, before, optimizer, moments)
+        raise DivergenceError(
+            f"training diverged in {where} (eta={eta!r}): the loss or the weights became "
+            "non-finite; the weights were restored. Try a smaller eta."
+        )
+    return total
+
+
+def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options):
+    """run_epoch's steps, as many whole ones per kernel call as make about WORK_PER_CALL
+    multiply-adds. Returns (summed loss, whether every step was finite)."""
+    per_call = max(1, WORK_PER_CALL // (3 * net.params.size))
+    per_call = max(batch_size, per_call - per_call % batch_size)
+    total, backend, arch = 0.0, net.backend, architecture(net)
+    # Per sample no BLAS: the plain kernel runs on this thread alone, the others on one thread.
+    threads = net.n_threads if batch_size > 1 else (None if optimizer is optimizers.PLAIN else 1)
+    for start in range(0, len(order), per_call):
+        part = order[start : start + per_call]
+        with blas_threads(threads):
+            loss, done = optimizer.epoch(backend, arch, net.params, X, Y, part, batch_size, eta, l2, l1, **options,
+                                         position=start)
+        total += loss
+        if done < len(part) or not math.isfinite(total):
+            return total, False
+    return total, True
+
+
+def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options):
+    """run_epoch's steps of more than ``rows`` samples: each step's summed gradient is taken
+    in parts of ``rows`` rows, one kernel call each, and the step is then made in one call
+    from it, so that a Ctrl-C, noticed between calls, finds the weights of the last whole
+    step. The same step as the kernels' minibatch and optimizer epochs make in one call.
+    Returns (summed loss, whether every step was finite)."""
+    backend, arch = net.backend, architecture(net)
+    grad, total, room = np.empty_like(net.params), 0.0, None
+    with blas_threads(net.n_threads):
+        for start in range(0, len(order), batch_size):
+            step = order[start : start + batch_size]
+            grad[...] = 0
+            loss = 0.0
+            for first in range(0, len(step), rows):
+                part, room = backend.step_gradient(arch, net.params, X, Y, step[first : first + rows], grad,
+                                                   **options, position=start + first, room=room)
+                loss += part
+            if not math.isfinite(loss):
+                return total, False
+            optimizer.step(backend, arch, net.params, grad, len(step), eta, l2, l1, **options, position=start)
+            total += loss
+    return total, True
+
+
+def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0) -> float:
+    """run_epoch over the rows X[order], Y[order] in that order, for callers that validate
+    their data once and choose each epoch's order themselves: X, Y and ``order`` are checked
+    to be what the kernels read unchecked (nothing is copied). Returns the summed loss."""
+    require_rows(net, X, Y, order)
+    batch_size = checks.positive_int(batch_size, "batch_size")
+    eta = checks.eta(eta, net.dtype)
+    l2 = checks.real_number(l2, "l2", lowest=0.0)
+    return run_epoch(net, X, Y, order, batch_size, eta, where, l2)
+
+
+def require_rows(net, X, Y, order):
+    """ValueError unless X, Y and order are what the kernels read without checking: arrays of
+    the network's dtype with its widths and one row each per sample, and row numbers in
+    range."""
+    for name, A, width in (("X", X, net.sizes[0]), ("Y", Y, net.sizes[-1])):
+        if not (isinstance(A, np.ndarray) and A.dtype == net.dtype and A.ndim == 2 and A.flags.c_contiguous
+                and A.shape[1] == width):
+            raise ValueError(f"{name} must be a C-contiguous {net.dtype} array of shape (n, {width})")
+    if len(Y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but Y has {len(Y)}")
+    if not (isinstance(order, np.ndarray) and order.dtype == np.intp and order.ndim == 1):
+        raise ValueError("order must be a one-dimensional array of row numbers (numpy.intp)")
+    if len(order) and (order.min() < 0 or order.max() >= len(X)):
+        raise ValueError(f"order names rows outside 0..{len(X) - 1}")
+
+
+def require_room(net, rows):
+    """MemoryError unless the kernels' buffers for steps of ``rows`` samples fit in memory
+    (at most five values per unit and row)."""
+    require(5 * rows * sum(net.sizes) * net.dtype.itemsize, f"a step of {rows} samples (batch_size)")
+
+
+def _undo(net, params, optimizer, moments):
+    net.params[...] = params
+    optimizer.restore(moments)
