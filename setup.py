@@ -32,16 +32,14 @@ DIRECTIVES = {
 
 # One extension per instruction set, the same kernels compiled for each; fastmlp's backends
 # pick the best one the CPU runs at import. The generic build runs on any CPU of its
-# architecture (x86-64: SSE2; aarch64: NEON).
-# The target's machine from sysconfig, so that a cross build (_PYTHON_HOST_PLATFORM, see
-# .ci/arm64) gets the target's builds, not the host's.
+# architecture (x86-64: SSE2; aarch64: NEON). The machine is the target's, from sysconfig,
+# so that a cross build (_PYTHON_HOST_PLATFORM, see .ci/arm64) gets the target's builds.
 ISA_FLAGS = {"_core": []}
 if sysconfig.get_platform().rsplit("-", 1)[-1] == "x86_64":
     ISA_FLAGS["_core_avx2"] = ["-mavx2", "-mfma"]
     ISA_FLAGS["_core_avx512"] = ["-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw"]
 
-MSVC = sys.platform == "win32"
-if MSVC:
+if sys.platform == "win32":  # MSVC
     OPTIMISE = ["/O2"]
 elif DEBUG:
     OPTIMISE = ["-O0", "-g"]
