@@ -66,12 +66,12 @@ def readme_setup_commands() -> list:
 
 @pytest.mark.slow
 def test_the_readme_example_runs_from_the_root_of_a_clone_after_the_readme_set_up(tmp_path):
-    # The README's set-up command in a fresh virtual environment (the dependencies from this
-    # one, so that nothing is downloaded), then its worked example and a bench command from
-    # the clone's root, where the source folder shadows any installed copy.
+    # The README's set-up command in a fresh virtual environment (pip, setuptools and the
+    # dependencies from this one, so that nothing is downloaded), then its worked example and
+    # a bench command from the clone's root, where the source folder shadows any installed copy.
     tree = source_copy(tmp_path / "clone")
     env_dir = tmp_path / "env"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
+    venv.create(env_dir, system_site_packages=True)
     python = env_dir / "bin" / "python"
     command = readme_setup_commands()[0]
     assert command == "pip install -e ."
