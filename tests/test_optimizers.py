@@ -1,5 +1,6 @@
 """Momentum, Nesterov momentum and Adam: steps by hand, kernels against the reference,
-state that carries over between fits and is put back when an epoch diverges."""
+state that carries over between fits and is put back when an epoch diverges, Adam's
+epsilon in float32 and moments that overflow."""
 import numpy as np
 import pytest
 
@@ -252,3 +253,33 @@ def test_momentum_in_column_blocks_matches_the_reference(monkeypatch, backend, d
     nets[2].fit(X, y, **fit)
     np.testing.assert_array_equal(nets[0].params, nets[2].params)
     np.testing.assert_array_equal(nets[0].optimizer.m, nets[2].optimizer.m)
+
+
+def test_epsilon_that_rounds_to_zero_in_float32_is_refused_not_called_divergence():
+    X, y = np.ones((8, 3), dtype=np.float32), np.ones((8, 1), dtype=np.float32)
+    net = fm.MLP([3, 4, 1], dtype="float32", seed=0)
+    before = net.params.copy()
+    for call in (lambda: net.fit(X, y, epochs=1, optimizer="adam", epsilon=1e-50),
+                 lambda: net.sgd_step(X, y, 0.01, optimizer="adam", epsilon=1e-40)):
+        with pytest.raises(ValueError, match="epsilon.*float32"):
+            call()
+    assert np.array_equal(net.params, before)
+    net.fit(X, y, epochs=1, optimizer="adam", epsilon=1e-30)  # small but normal in float32
+    fm.MLP([3, 1]).sgd_step(X, y, 0.01, optimizer="adam", epsilon=1e-300)  # and 1e-300 in float64
+
+
+@pytest.mark.parametrize("backend", ["cython", "reference"])
+def test_adam_moments_that_overflow_are_divergence(backend):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 3)).astype(np.float32)
+    y = np.full((16, 1), 1e30, dtype=np.float32)
+    net = fm.MLP([3, 4, 1], dtype="float32", seed=0, backend=backend)
+    net.sgd_step(X, np.zeros_like(y), 0.01, optimizer="adam")
+    params, m, v = net.params.copy(), net.optimizer.m.copy(), net.optimizer.v.copy()
+    with pytest.raises(fm.DivergenceError, match="moments") as raised:
+        net.fit(X, y, epochs=3, optimizer="adam", eta=0.01)
+    assert np.array_equal(net.params, params) and raised.value.history.epochs == 0
+    assert np.array_equal(net.optimizer.m, m) and np.array_equal(net.optimizer.v, v)
+    with pytest.raises(fm.DivergenceError):
+        net.sgd_step(X, y, 0.01, optimizer="adam")
+    assert np.isfinite(net.optimizer.v).all() and np.array_equal(net.params, params)
