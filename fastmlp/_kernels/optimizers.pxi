@@ -1,7 +1,10 @@
 # Optimizers other than the lecture's plain step (included by _core.pyx). Each step takes
 # the gradient g (of one sample, or the mean of a batch), adds l2 w on the weights, applies
 # the optimizer's rule and then L1's soft threshold on the weights, entry by entry: one
-# pass over w, m and v. The rows' arithmetic is in optimizer_rows.h.
+# pass over w, m and v. Every driver steps through rule_row, so an optimizer's kernel is
+# its code here and its branch in rule_row: a plain loop over the row's entries is correct
+# everywhere; a C row in optimizer_rows.h (restrict pointers, so that it vectorises) is a
+# speed path, which momentum, Nesterov and Adam take.
 
 cdef enum:
     MOMENTUM = 1
@@ -48,7 +51,9 @@ cdef inline void rule_row(floating* w, floating* m, floating* v, floating a, con
     momentum m <- mu m - eta g, w <- w + m; Nesterov the same with w <- w + mu m - eta g;
     Adam m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
     w <- w - eta sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + epsilon).
-    The arithmetic is in the network's precision, so that it vectorises."""
+    The arithmetic is in the network's precision, so that it vectorises. A new optimizer's
+    branch may loop over j here (g = a d_j + l2 w_j, then its rule); the C rows of
+    optimizer_rows.h are the same arithmetic made faster."""
     cdef floating l2 = <floating>rule.l2 if weights else 0
     cdef floating eta = <floating>rule.eta, mu = <floating>rule.mu
     cdef floating b1 = <floating>rule.beta1, c1 = <floating>(1 - rule.beta1)
