@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks as checks, schedules
-from ._engine import feeding, optimizers, weights_dropout as stepping
+from ._engine import feeding, optimizers, weights_dropout
 from ._errors import DivergenceError
 from .datasets import stratified_mask
 from .progress import Progress
@@ -145,8 +145,8 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
     X, Y = feeding.data(net, X, y)
     if solver == "sgd":
         feeding.require_room(net, min(len(X) if batch_size is None else batch_size, len(X), feeding.part_rows(net)))
-    table = stepping.class_weights(net, class_weight, Y)
-    options = stepping.steps(net, Y, table, sample_weight, dropout, update_dropout)
+    table = weights_dropout.class_weights(net, class_weight, Y)
+    options = weights_dropout.steps(net, Y, table, sample_weight, dropout, update_dropout)
     if solver == "lbfgs" and options.random:
         raise ValueError("dropout and update_dropout go with solver='sgd', not 'lbfgs'")
     rng = net.rng if seed is None else np.random.default_rng(seed)
@@ -340,7 +340,7 @@ def _validation(net, X, Y, options, table, validation_data, validation_fraction,
         try:
             X_val, Y_val = feeding.data(net, *validation_data[:2])
             given = validation_data[2] if len(validation_data) == 3 else None
-            weight = stepping.row_weights(net, Y_val, given, table, "sample_weight_val")
+            weight = weights_dropout.row_weights(net, Y_val, given, table, "sample_weight_val")
         except (ValueError, TypeError) as exc:
             raise type(exc)(f"validation_data: {exc}") from None
         return X, Y, options, (X_val, Y_val, weight)

@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, settings
 
 import fastmlp as fm
 from fastmlp._engine.optimizers import KINDS as _OPTIMIZER_KINDS
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 # -- hypothesis profiles -------------------------------------------------------------------
 # "ci" (the default) keeps the property tests short and repeatable; "thorough" runs many
@@ -234,3 +236,158 @@ def rejects(net, call, exc, match):
     with pytest.raises(exc, match=match):
         call()
     assert_unchanged(net, before)
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+def layouts(A):
+    """The same numbers as the C-contiguous float64 array A (small whole numbers >= 0, so
+    every conversion below is exact), in every form the API must accept."""
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    out = {"list": A.tolist()}
+    out["tuple"] = tuple(tuple(r) for r in A.tolist()) if A.ndim == 2 else tuple(A.tolist())
+    out["fortran"] = np.asfortranarray(A)
+    big = np.full(tuple(3 * s + 1 for s in A.shape), -7.0)
+    index = tuple(slice(1, None, 3) for _ in A.shape)
+    big[index] = A
+    out["strided"] = big[index]
+    rev = tuple(slice(None, None, -1) for _ in A.shape)
+    out["reversed"] = A[rev].copy()[rev]
+    ro = A.copy()
+    ro.setflags(write=False)
+    out["readonly"] = ro
+    for dt in ["float32", "float16", np.longdouble, ">f8", "<f4", "int8", "int16", "int32", "int64", ">i4", "uint8", "uint32"]:
+        out[dt if isinstance(dt, str) else "longdouble"] = A.astype(dt)
+    out["fortran_int32"] = np.asfortranarray(A.astype(np.int32))
+    out["strided_float32"] = big.astype(np.float32)[index]
+    for name, v in out.items():
+        assert np.array_equal(np.asarray(v, dtype=np.float64), A), name
+    assert not out["strided"].flags.c_contiguous and not out["reversed"].flags.c_contiguous
+    return out
+
+
+X4 = np.array([[0, 1, 2], [3, 4, 0], [1, 1, 3], [2, 0, 4]], dtype=np.float64)
+
+
+Y4 = np.array([[1, 0], [0, 2], [3, 1], [1, 1]], dtype=np.float64)
+
+
+X_LAYOUTS = layouts(X4)
+
+
+BAD_X = [
+    # (id, X, exception, message)
+    ("short-sample", [1.0, 2.0], ValueError, r"X has shape \(2,\); expected \(3,\) or \(n, 3\)"),
+    ("long-sample", [1.0, 2.0, 3.0, 4.0], ValueError, r"X has shape \(4,\); expected \(3,\)"),
+    ("narrow-batch", np.zeros((4, 2)), ValueError, r"X has shape \(4, 2\); expected"),
+    ("wide-batch", np.zeros((4, 4)), ValueError, r"X has shape \(4, 4\); expected"),
+    ("transposed", np.zeros((3, 4)), ValueError, r"X has shape \(3, 4\); expected"),
+    ("3-d", np.zeros((2, 3, 1)), ValueError, r"X has shape \(2, 3, 1\); expected"),
+    ("scalar", 1.0, ValueError, r"X has shape \(\); expected"),
+    ("0-d-array", np.array(2.0), ValueError, r"X has shape \(\); expected"),
+    ("empty-batch", np.zeros((0, 3)), ValueError, r"X is empty"),
+    ("empty-list", [], ValueError, r"X has shape \(0,\)"),
+    ("empty-rows", [[]], ValueError, r"X has shape \(1, 0\)"),
+    ("nan", [[0.0, NAN, 1.0]], ValueError, r"X contains NaN or infinity"),
+    ("inf", [[0.0, 1.0, INF]], ValueError, r"X contains NaN or infinity"),
+    ("-inf", np.array([[-INF, 1.0, 0.0], [0.0, 0.0, 0.0]]), ValueError, r"X contains NaN or infinity"),
+    ("nan-float32", np.array([1.0, NAN, 1.0], dtype=np.float32), ValueError, r"X contains NaN or infinity"),
+    ("nan-float16-fortran", np.asfortranarray(np.array([[1, 2, NAN], [1, 2, 3]], dtype=np.float16)), ValueError, r"NaN"),
+    ("nan-strided", np.array([[9.0, 0, 9, 1, 9, NAN]])[:, 1::2], ValueError, r"X contains NaN or infinity"),
+    ("overflow-longdouble", np.array([1.0, 2.0, 3.0], dtype=np.longdouble) * np.longdouble("1e400"), ValueError,
+     r"X contains NaN or infinity \(or values that overflow float"),
+    ("complex", np.ones((2, 3), dtype=complex), TypeError, r"X must be real, got dtype complex128"),
+    ("complex-list", [1j, 0, 0], TypeError, r"X must be real"),
+    ("object", np.array([1.0, 2.0, 3.0], dtype=object), TypeError, r"X must be numeric, got dtype object"),
+    ("strings", ["1", "2", "3"], TypeError, r"X must be numeric, got dtype <U1"),
+    ("bytes", np.array([b"1", b"2", b"3"]), TypeError, r"X must be numeric, got dtype \|S1"),
+    ("string", "abc", TypeError, r"X must be numeric"),
+    ("datetime", np.array(["2020-01-01"] * 3, dtype="M8[D]"), TypeError, r"X must be numeric"),
+    ("timedelta", np.array([1, 2, "NaT"], dtype="m8[s]"), TypeError, r"X must be numeric, got dtype timedelta64"),
+    ("ragged", [[1.0, 2.0, 3.0], [1.0, 2.0]], TypeError, r"X is not an array of numbers"),
+    ("ragged-deep", [[1.0, [2.0], 3.0]], TypeError, r"X is not an array of numbers"),
+    ("none", None, TypeError, r"X must be numeric"),
+    ("dict", {"a": 1}, TypeError, r"X must be numeric"),
+    ("huge-int", [10**400, 0, 0], TypeError, r"X must be numeric"),
+]
+
+
+BAD_ETA = [
+    (-0.1, r"eta must be a finite number >= 0, got -0\.1"),
+    (-1, r"eta must be a finite number >= 0, got -1"),
+    (NAN, r"eta must be a finite number >= 0, got nan"),
+    (INF, r"eta must be a finite number >= 0, got inf"),
+    (-INF, r"eta must be a finite number >= 0"),
+    (np.float64(NAN), r"eta must be a finite number >= 0"),
+    (np.float32(-0.5), r"eta must be a finite number >= 0"),
+    ("0.1", r"eta must be a finite number >= 0, got '0\.1'"),
+    (True, r"eta must be a finite number >= 0, got True"),
+    (False, r"eta must be a finite number >= 0, got False"),
+    (np.bool_(True), r"eta must be a finite number >= 0"),
+    (None, r"eta must be a finite number >= 0, got None"),
+    ([0.1], r"eta must be a finite number >= 0"),
+    (0.1 + 0j, r"eta must be a finite number >= 0"),
+]
+
+
+XS = np.arange(24, dtype=np.float64).reshape(12, 2)
+
+
+YS = np.array([0, 1, 2] * 4)
+
+
+_FLOAT_BOUND = {2: 6e4, 4: 1e6, 8: 1e6}
+
+
+def array_elements(dtype):
+    if dtype.kind == "f":
+        width = 8 * dtype.itemsize
+        finite = st.floats(-_FLOAT_BOUND[dtype.itemsize], _FLOAT_BOUND[dtype.itemsize], width=width)
+        specials = [NAN, INF, -INF] + ([1e300, -1e300, 3.5e38] if dtype.itemsize == 8 else [])
+        return st.one_of(finite, st.sampled_from(specials))
+    if dtype.kind == "c":
+        return st.complex_numbers(max_magnitude=10, width=8 * dtype.itemsize)
+    if dtype.kind == "O":
+        return st.one_of(st.floats(-10, 10), st.none(), st.text(max_size=2), st.integers(-5, 5))
+    return hnp.from_dtype(dtype)
+
+
+ARRAY_DTYPES = [
+    "float64", "float32", "float16", ">f8", "int8", "int16", "int32", "int64", "uint8", "uint64", "bool",
+    "complex64", "complex128", "U3", "S3", "O", "M8[s]", "m8[s]",
+]
+
+
+@st.composite
+def arrays(draw, width, n_max=4):
+    dtype = np.dtype(draw(st.sampled_from(ARRAY_DTYPES)))
+    shape = draw(
+        st.one_of(
+            st.just((width,)),
+            st.tuples(st.integers(0, n_max), st.just(width)),
+            hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=n_max),
+        )
+    )
+    a = draw(hnp.arrays(dtype, shape, elements=array_elements(dtype)))
+    layout = draw(st.sampled_from(["c", "fortran", "strided", "reversed", "list", "readonly"]))
+    if layout == "fortran":
+        return np.asfortranarray(a)
+    if layout == "strided" and a.ndim:
+        big = np.repeat(a, 2, axis=-1)
+        return big[..., ::2]
+    if layout == "reversed" and a.ndim:
+        return a[::-1].copy()[::-1]
+    if layout == "list":
+        return a.tolist()
+    if layout == "readonly":
+        a.setflags(write=False)
+    return a
+
+
+# Casting 1e300 to float32 warns before the library rejects it; the warning is expected
+# (pytestmark of the modules that throw such values at the API).
+FLOAT32_OVERFLOW_WARNINGS = [
+    pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning"),
+]

@@ -8,7 +8,7 @@ import pytest
 
 import fastmlp as fm
 import conftest
-from conftest import LOSSES, LOSS_IDS, assert_weights_equal, make_data, make_net, rejects, tolerance
+from conftest import LOSSES, assert_weights_equal, make_data, make_net, rejects
 from fastmlp import schedules
 from fastmlp.datasets import stratified_mask
 from fastmlp.losses import get as get_loss
@@ -72,18 +72,6 @@ def test_adaptive_divides_after_patience_epochs_without_improvement():
     assert adaptive_rate([1.0, 1.0, 1.0], [1.0] * 3, tol=0.0) == 0.2
 
 
-def test_fit_trains_each_epoch_at_the_schedules_rate(backend):
-    """A scheduled fit is the sequence of one-epoch fits at the scheduled rates."""
-    net, X, y = net_and_data(backend)
-    steps = net.copy()
-    schedule = schedules.step_decay(0.2, factor=0.5, every=1)
-    hist = net.fit(X, y, epochs=3, eta=schedule, shuffle=False)
-    assert hist.eta == [0.2, 0.1, 0.05]
-    for eta in hist.eta:
-        steps.partial_fit(X, y, eta=eta, shuffle=False)
-    assert_weights_equal(net.weights, steps.weights)
-
-
 def test_adaptive_in_a_fit(backend):
     # tol so large that no epoch counts as an improvement: the rate is divided by 5 after
     # epochs 0..2 (patience 2 after the first), then every second epoch
@@ -92,85 +80,12 @@ def test_adaptive_in_a_fit(backend):
     assert hist.eta == pytest.approx([0.1, 0.1, 0.1, 0.02, 0.02, 0.004], rel=1e-15)
 
 
-def test_user_schedule_sees_the_epoch_and_history(backend):
-    net, X, y = net_and_data(backend)
-    seen = []
-
-    def schedule(t, history):
-        seen.append((t, history.epochs, list(history.loss)))
-        return 0.01 * (t + 1)
-
-    hist = net.fit(X, y, epochs=3, eta=schedule)
-    assert hist.eta == pytest.approx([0.01, 0.02, 0.03])
-    assert [s[:2] for s in seen] == [(0, 0), (1, 1), (2, 2)]
-    assert seen[2][2] == hist.loss[:2]
-
-
-@pytest.mark.parametrize(
-    "value, exc, match",
-    [(math.nan, ValueError, r"eta for epoch 3 \(the schedule's value at t=2\) must be a finite number >= 0, got nan"),
-     (-0.5, ValueError, r"eta for epoch 3 .* got -0\.5"),
-     (math.inf, ValueError, r"eta for epoch 3"),
-     ("0.1", TypeError, r"eta for epoch 3"),
-     (None, TypeError, r"eta for epoch 3")],
-)
-def test_bad_schedule_value_names_the_epoch(backend, value, exc, match):
-    net, X, y = net_and_data(backend)
-    twin = net.copy()
-    with pytest.raises(exc, match=match):
-        net.fit(X, y, epochs=5, seed=1, eta=lambda t, history: 0.1 if t < 2 else value)
-    twin.fit(X, y, epochs=2, seed=1, eta=0.1)
-    assert_weights_equal(net.weights, twin.weights)  # the two good epochs were kept
-
-
-def test_schedule_value_must_fit_the_dtype():
-    net = make_net(SIZES, dtype="float32")
-    X, y = make_data(SIZES, L2, 4, 0)
-    with pytest.raises(ValueError, match=r"eta for epoch 1 .* overflows float32"):
-        net.fit(X, y, epochs=1, eta=lambda t, history: 1e39)
-
-
-@pytest.mark.parametrize(
-    "make, exc, match",
-    [(lambda: schedules.constant(-1), ValueError, r"eta must be a finite number >= 0"),
-     (lambda: schedules.inverse_scaling(math.nan), ValueError, r"eta must be a finite number"),
-     (lambda: schedules.inverse_scaling(0.1, power=-1), ValueError, r"power must be a finite number >= 0"),
-     (lambda: schedules.step_decay(0.1, factor=0), ValueError, r"factor must lie in \(0, 1\]"),
-     (lambda: schedules.step_decay(0.1, factor=1.5), ValueError, r"factor must lie in \(0, 1\]"),
-     (lambda: schedules.step_decay(0.1, every=0), ValueError, r"every must be a positive integer"),
-     (lambda: schedules.step_decay(0.1, every=2.5), ValueError, r"every must be a positive integer"),
-     (lambda: schedules.adaptive(0.1, factor=1), ValueError, r"factor must be > 1"),
-     (lambda: schedules.adaptive(0.1, patience=0), ValueError, r"patience must be a positive integer"),
-     (lambda: schedules.adaptive(0.1, tol=-1e-3), ValueError, r"tol must be a finite number >= 0"),
-     (lambda: schedules.adaptive("0.1"), TypeError, r"eta must be a finite number")],
-)
-def test_schedules_check_their_parameters(make, exc, match):
-    with pytest.raises(exc, match=match):
-        make()
-
-
 def test_eta_that_is_neither_number_nor_callable():
     net, X, y = net_and_data("cython")
     rejects(net, lambda: net.fit(X, y, eta="invscaling"), TypeError, r"eta must be a finite number >= 0")
 
 
 # -- history, loss_value and the validation score ----------------------------------------------
-
-
-@pytest.mark.parametrize("case", LOSSES, ids=LOSS_IDS)
-def test_loss_value_is_the_mean_of_the_per_sample_losses(backend, dtype, case):
-    net = make_net(SIZES, "tanh", case, dtype=dtype, backend=backend)
-    X, y = make_data(SIZES, case, 5, 0)
-    before = net.params.copy()
-    expected = np.mean([net.trace(X[k], y[k]).loss for k in range(5)])
-    assert net.loss_value(X, y) == pytest.approx(expected, rel=tolerance(dtype)["rtol"])
-    np.testing.assert_array_equal(net.params, before)
-
-
-def test_loss_value_checks_its_input():
-    net, X, y = net_and_data("cython")
-    rejects(net, lambda: net.loss_value(X[:, :2], y), ValueError, r"X has shape")
-    rejects(net, lambda: net.loss_value(X, y[:3]), ValueError, r"y has shape")
 
 
 def test_scores_by_hand():

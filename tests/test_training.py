@@ -183,50 +183,6 @@ def test_full_batch_with_one_sample(backend):
 # -- targets and predictions ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "labels",
-    [
-        np.array([0, 3, 1, 2, 3, 0], dtype=np.int64),
-        np.array([0, 3, 1, 2, 3, 0], dtype=np.int8),
-        np.array([0, 3, 1, 2, 3, 0], dtype=np.uint8),
-        np.array([0, 3, 1, 2, 3, 0], dtype=np.int32),
-        [0, 3, 1, 2, 3, 0],
-        np.array([0.0, 3.0, 1.0, 2.0, 3.0, 0.0]),
-        np.array([3, 3, 3, 3, 3, 3]),  # classes need not all appear
-        np.array([0, 0, 0, 0, 0, 0]),
-    ],
-    ids=["int64", "int8", "uint8", "int32", "list", "whole-floats", "only-last", "only-first"],
-)
-def test_cross_entropy_takes_integer_labels(backend, labels):
-    sizes = [3, 4, 4]
-    net = make_net(sizes, "tanh", CE_LABELS, backend=backend, seed=1)
-    X, _ = make_data(sizes, CE_LABELS, 6, 1)
-    onehot = np.eye(4)[np.asarray(labels, dtype=np.int64)]
-    loss_l, grad_l = net.gradient(X, labels)
-    loss_o, grad_o = net.gradient(X, onehot)
-    assert loss_l == loss_o
-    assert_weights_equal(grad_l, grad_o)
-    P = net.forward(X)
-    expected_loss = -np.mean(np.log(P[np.arange(6), np.asarray(labels, dtype=np.int64)]))
-    assert loss_l == pytest.approx(expected_loss, rel=1e-12)
-    t = net.trace(X[1], labels[1])
-    np.testing.assert_allclose(t.delta[-1], P[1] - onehot[1], rtol=1e-12, atol=1e-15)
-    a, b = net.copy(), net.copy()
-    a.fit(X, labels, epochs=2, eta=0.1, seed=0)
-    b.fit(X, onehot, epochs=2, eta=0.1, seed=0)
-    assert_weights_equal(a.weights, b.weights)
-
-
-@pytest.mark.parametrize("bad", [4, -1, 100])
-def test_cross_entropy_label_out_of_range(backend, bad):
-    net = make_net([3, 4, 4], "tanh", CE_LABELS, backend=backend)
-    X, _ = make_data([3, 4, 4], CE_LABELS, 3, 0)
-    before = net.params.copy()
-    with pytest.raises(ValueError):
-        net.fit(X, [0, bad, 1], epochs=1)
-    np.testing.assert_array_equal(net.params, before)
-
-
 def test_predict_classification_and_regression(backend, dtype):
     X, _ = make_data([3, 4, 4], CE_LABELS, 7, 2)
     ce = make_net([3, 4, 4], "tanh", CE_LABELS, dtype=dtype, backend=backend, seed=0)

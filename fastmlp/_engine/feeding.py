@@ -9,8 +9,8 @@ The caller holds the network's lock.
 """
 from __future__ import annotations
 
-import functools
 import math
+import weakref
 
 import numpy as np
 
@@ -38,15 +38,19 @@ LONGEST_CALL = 1_000_000_000
 # -- the network as the kernels see it -------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=256)
-def _architecture(backend, sizes, activations, loss):
-    return backend.architecture(sizes, activations, loss)
+# Each network's backend and the architecture that backend built for it (a network's
+# sizes, activations and loss never change; its backend may be swapped).
+_ARCHITECTURES = weakref.WeakKeyDictionary()
 
 
 def architecture(net):
     """The backend's (read-only) description of the network's shape and nonlinearities,
-    built once per architecture."""
-    return _architecture(net.backend, net.sizes, net.activations, net.loss)
+    built once per network and backend."""
+    held = _ARCHITECTURES.get(net)
+    if held is None or held[0] is not net.backend:
+        held = net.backend, net.backend.architecture(net.sizes, net.activations, net.loss)
+        _ARCHITECTURES[net] = held
+    return held[1]
 
 
 def require_trainable(net, what: str) -> None:
