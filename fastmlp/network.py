@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy as copying
 import functools
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -275,6 +276,22 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
         return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2, l1=l1, optimizer=optimizer,
                                       sample_weight=sample_weight, dropout=dropout, update_dropout=update_dropout,
                                       before_step=before_step, **settings)
+
+
+@optimizers.keywords
+@contextmanager
+def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, dropout=None, update_dropout=0.0,
+                    **settings):
+    """Hold the network's lock for a block of epochs over the rows X[order], Y[order], each
+    epoch in an order the caller chooses; yields the runner whose ``epoch(order, eta,
+    where, before_step=None)`` trains one epoch and returns its summed loss (see
+    fastmlp._engine.feeding.InOrder). X, Y, the optimizer and its settings (fit's),
+    sample_weight, dropout and update_dropout are checked once, on entering; ``pieces``
+    lists the kernel runs of an epoch as (rows, batch_size, l2, l1). For callers that train
+    many epochs on data they validated once, e.g. the scikit-learn estimators."""
+    with net._lock.writing():
+        yield feeding.InOrder(net, X, Y, pieces, optimizer=optimizer, sample_weight=sample_weight, dropout=dropout,
+                              update_dropout=update_dropout, **settings)
 
 
 # -- argument checks shared by the API -----------------------------------------------------
