@@ -176,7 +176,7 @@ class _MLPEstimator(BaseEstimator):
             if not net.params.flags.writeable:
                 net = self.net_ = net.copy()
             net.set_weights(weights)
-        net.n_threads = None  # the limit is held around whole calls (fastmlp._engine.threads)
+        net.n_threads = self.n_threads  # forced, or None: by the size of each product (fastmlp._engine.threads)
         return net
 
     @property

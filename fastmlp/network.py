@@ -47,7 +47,8 @@ class MLP:
     "binary_cross_entropy" (sigmoid outputs). seed: weights and shuffling are drawn from it.
     backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
     n_threads: threads for the matrix products of minibatch training and batched forward
-    passes (None: the BLAS default, all cores); per-sample SGD always uses one.
+    passes (None: one thread for products under ~1e10 multiply-adds, where a second does
+    not pay on a shared machine, the BLAS default above); per-sample SGD always uses one.
     init: how initialise draws the weights: "auto", "glorot_uniform", "glorot_normal", "he_uniform",
     "he_normal", "lecun_uniform", "lecun_normal" or "zeros" (see the README).
     """

@@ -19,7 +19,7 @@ from .. import _checks as checks
 from .._errors import DivergenceError
 from . import optimizers, weights_dropout
 from .memory import require
-from .threads import blas_threads
+from .threads import blas_threads, threads_for
 
 # Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
 # is noticed: a few hundredths of a second on one core.
@@ -94,7 +94,7 @@ def forward(net, X) -> np.ndarray:
     n = len(X)
     require(n * net.sizes[-1] * net.dtype.itemsize, f"the outputs of {n} samples")
     rows, arch = part_rows(net, passes=1), architecture(net)
-    with blas_threads(net.n_threads):
+    with blas_threads(threads_for(net.n_threads, min(n, rows), net.sizes)):
         if n <= rows:
             return net.backend.forward(arch, net.params, X)
         H = np.empty((n, net.sizes[-1]), dtype=net.dtype)
@@ -122,7 +122,7 @@ def mean_gradient(net, X, Y, grad, weight=None) -> float:
     buffers stay small; the parts' means are combined by their rows."""
     n = len(X)
     rows, arch = part_rows(net), architecture(net)
-    with blas_threads(net.n_threads):
+    with blas_threads(threads_for(net.n_threads, min(n, rows), net.sizes)):
         if n <= rows:
             return float(net.backend.mean_gradient(arch, net.params, X, Y, grad, weight))
         total, part = 0.0, np.empty_like(grad)
@@ -198,17 +198,20 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, 
     per_call = batch_size if before_step is not None else max(batch_size, per_call - per_call % batch_size)
     total, backend, arch = 0.0, net.backend, architecture(net)
     # Per sample no BLAS: the plain kernel runs on this thread alone, the others on one thread.
-    threads = net.n_threads if batch_size > 1 else (None if optimizer is optimizers.PLAIN else 1)
-    for start in range(0, len(order), per_call):
-        part = order[start : start + per_call]
-        if before_step is not None:
-            before_step()
-        with blas_threads(threads):
+    if batch_size > 1:
+        threads = threads_for(net.n_threads, batch_size, net.sizes)
+    else:
+        threads = None if optimizer is optimizers.PLAIN else 1
+    with blas_threads(threads):
+        for start in range(0, len(order), per_call):
+            part = order[start : start + per_call]
+            if before_step is not None:
+                before_step()
             loss, done = optimizer.epoch(backend, arch, net.params, X, Y, part, batch_size, eta, l2, l1, **options,
                                          position=start)
-        total += loss
-        if done < len(part) or not math.isfinite(total):
-            return total, False
+            total += loss
+            if done < len(part) or not math.isfinite(total):
+                return total, False
     return total, True
 
 
@@ -220,7 +223,7 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
     Returns (summed loss, whether every step was finite)."""
     backend, arch = net.backend, architecture(net)
     grad, total, room = np.empty_like(net.params), 0.0, None
-    with blas_threads(net.n_threads):
+    with blas_threads(threads_for(net.n_threads, rows, net.sizes)):
         for start in range(0, len(order), batch_size):
             step = order[start : start + batch_size]
             if before_step is not None:
