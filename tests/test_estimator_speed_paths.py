@@ -23,8 +23,8 @@ class PerEpochSteps:
     weights) into the epoch's order and trains each piece with network.epoch_in_order,
     which checks the data and prepares the optimizer again."""
 
-    def __init__(self, est, state, net, run, scale):
-        self.est, self.state, self.net, self.run, self.scale = est, state, net, run, scale
+    def __init__(self, est, state, net, run, scale, calls):
+        self.est, self.state, self.net, self.run, self.scale, self.calls = est, state, net, run, scale, calls
 
     def epoch(self, order):
         est, net, run = self.est, self.net, self.run
@@ -34,6 +34,8 @@ class PerEpochSteps:
             penalties.append(fit_loop.penalty(net, est.alpha, est.l1))
 
         penalised = est.alpha > 0 or est.l1 > 0
+        each_step = penalised and self.calls[0][2] > 1  # per sample: interpolated over the epoch
+        before = fit_loop.penalty(net, est.alpha, est.l1)
         start_of_epoch = net.params.copy(), copy.deepcopy(net.optimizer), net.rng.bit_generator.state
         weight = run.options.weight
         total, start = 0.0, 0
@@ -44,10 +46,12 @@ class PerEpochSteps:
                 total += fm.network.epoch_in_order(
                     net, run.X[chosen], run.Y[chosen], np.arange(rows), size, self.state.learning_rate,
                     f"iteration {est.n_iter_ + 1}", l2, l1=l1, sample_weight=None if weight is None else weight[chosen],
-                    before_step=before_step if penalised else None, **fit_loop._step_options(est))
+                    before_step=before_step if each_step else None, **fit_loop._step_options(est))
             except fm.DivergenceError:
                 net.params[...], net.optimizer, net.rng.bit_generator.state = start_of_epoch
                 raise
+        if penalised and not each_step:
+            penalties.append(fit_loop._interpolated(self.calls, before, fit_loop.penalty(net, est.alpha, est.l1)))
         return total / len(order) * fit_loop.loss_unit(est) + sum(penalties) * self.scale / len(order)
 
 

@@ -161,7 +161,7 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
     est.n_iter_ = 0
     with network.epochs_in_order(net, data.X, data.Y, pieces, sample_weight=data.normalised_weight(),
                                  **_step_options(est)) as run:
-        steps = _Steps(est, state, net, run, scale)
+        steps = _Steps(est, state, net, run, scale, calls)
         try:
             for _ in range(est.max_iter):
                 if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
@@ -203,13 +203,20 @@ NON_FINITE = ("Solver produced non-finite parameter weights. The input data may 
 class _Steps:
     """One epoch of scikit-learn's steps over the training data in a given order, on the
     runner of network.epochs_in_order (the rows read in place, the data validated and the
-    sample weights normalised once per fit), with the loss_ scikit-learn reports."""
+    sample weights normalised once per fit), with the loss_ scikit-learn reports.
 
-    def __init__(self, est, state: State, net, run, scale):
-        self.est, self.state, self.run, self.scale = est, state, run, scale
+    loss_ adds the penalty of the weights each step starts from, read between the steps of
+    minibatches. Per sample, where a return to Python per step would cost more than the
+    step, it is interpolated between the penalties before and after the epoch (exact when
+    the penalty changes at an even pace over the epoch)."""
+
+    def __init__(self, est, state: State, net, run, scale, calls):
+        self.est, self.state, self.run, self.scale, self.calls = est, state, run, scale, calls
         self.weights = _weights_only(net)
         self.penalties = []
-        self.before_step = self._record_penalty if est.alpha > 0 or est.l1 > 0 else None
+        penalised = est.alpha > 0 or est.l1 > 0
+        self.before_step = self._record_penalty if penalised and calls[0][2] > 1 else None
+        self.interpolated = penalised and self.before_step is None
 
     def _record_penalty(self):
         self.penalties.append(_penalty(self.weights, self.est.alpha, self.est.l1))
@@ -222,8 +229,18 @@ class _Steps:
         est, n = self.est, len(order)
         self.penalties.clear()
         with np.errstate(over="ignore"):  # weights too large to square give an inf penalty, without a warning
+            before = _penalty(self.weights, est.alpha, est.l1) if self.interpolated else 0.0
             total = self.run.epoch(order, self.state.learning_rate, f"iteration {est.n_iter_ + 1}", self.before_step)
+            if self.interpolated:
+                self.penalties.append(_interpolated(self.calls, before, _penalty(self.weights, est.alpha, est.l1)))
         return total / n * loss_unit(est) + sum(self.penalties) * self.scale / n
+
+
+def _interpolated(calls, before, after) -> float:
+    """The penalties of the weights before each step of an epoch, summed, interpolated
+    between those before and after the epoch."""
+    steps = sum(-(-(stop - start) // size) for start, stop, size in calls)
+    return steps * before + (after - before) * (steps - 1) / 2
 
 
 def _record_divergence(est, n) -> None:
