@@ -211,3 +211,12 @@ def test_the_rows_are_checked_on_entering():
     with pytest.raises(ValueError, match="X has 5 rows but Y has 4"):
         with fm.network.epochs_in_order(net, X, Y[:4], [(5, 1, 0.0, 0.0)]):
             pass
+
+
+def test_the_instruction_sets_are_looked_up_once_per_process(monkeypatch):
+    import importlib.util
+
+    fm.MLP([3, 2], seed=0)  # looked up by now, if not before
+    monkeypatch.setattr(importlib.util, "find_spec", lambda *args, **kwargs: pytest.fail("looked up again"))
+    net = fm.MLP([3, 2], seed=0)
+    assert net.backend.name == f"cython-{fm._engine.backends.available_isas()[-1]}"
