@@ -307,8 +307,8 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     update_dropout (the share of weights each step leaves unchanged), class_weight
     ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
     else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
-    products and predictions, None: BLAS's default; applied in the main thread only, see
-    fastmlp._engine.threads).
+    products and predictions, None: one thread for products too small for a second to pay,
+    BLAS's default above; applied in the main thread only, see fastmlp._engine.threads).
 
     Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,
     validation_scores_, best_validation_score_, validation_loss_curve_ (the held-out mean
