@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy as copying
 import functools
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -102,7 +103,8 @@ class MLP:
         is the pure-Python version of every call.
     n_threads : int, optional
         Threads of the matrix products of minibatch training and batched forward passes
-        (None: the BLAS default, all cores), and of per-sample SGD (``batch_size=1``), which
+        (None: one thread for products too small for a second to pay, see
+        ``fastmlp._engine.threads.SECOND_THREAD_PAYS``, the BLAS default above), and of per-sample SGD (``batch_size=1``), which
         splits the hidden units between them deterministically (None or 1: one thread; a
         network too narrow to gain runs on one, and fit's history says so).
     init : str, default "auto"
@@ -579,6 +581,36 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
                                           sample_weight=sample_weight, dropout=dropout,
                                           update_dropout=update_dropout, before_step=before_step, team=team,
                                           **settings)
+
+
+@optimizers.keywords
+@contextmanager
+def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, dropout=None, update_dropout=0.0,
+                    **settings):
+    """A block of epochs over the rows X[order], Y[order], each epoch in an order the caller
+    chooses; yields the runner whose ``epoch(order, eta, where, before_step=None)`` trains
+    one epoch, holding the network's lock, and returns its summed loss (see
+    fastmlp._engine.feeding.InOrder); between epochs other threads may read the network. X, Y, the optimizer and its settings (fit's),
+    sample_weight, dropout and update_dropout are checked once, on entering; ``pieces``
+    lists the kernel runs of an epoch as (rows, batch_size, l2, l1). For callers that train
+    many epochs on data they validated once, e.g. the scikit-learn estimators. Per sample,
+    ``net.n_threads`` splits the hidden units between threads as in fit, on a team started
+    once for the block."""
+    per_sample = 1 if any(piece[1] == 1 for piece in pieces) else None
+    threads, _ = per_sample_threads.plan(net, X, per_sample, update_dropout)
+    with per_sample_threads.team(net, threads) as team:
+        with net._lock.writing():
+            run = _InOrderHoldingTheLock(net, X, Y, pieces, optimizer=optimizer, sample_weight=sample_weight,
+                                         dropout=dropout, update_dropout=update_dropout, team=team, **settings)
+        yield run
+
+
+class _InOrderHoldingTheLock(feeding.InOrder):
+    """The engine's InOrder runner, each epoch holding the network's lock."""
+
+    def epoch(self, order, eta, where, before_step=None) -> float:
+        with self.net._lock.writing():
+            return super().epoch(order, eta, where, before_step)
 
 
 # -- argument checks shared by the API -----------------------------------------------------

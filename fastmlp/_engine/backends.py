@@ -8,6 +8,7 @@ default, ``FASTMLP_ISA=generic`` (or avx2, avx512) forces one build of the kerne
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -119,13 +120,21 @@ ISAS = ("generic", "avx2", "avx512")  # oldest to newest
 
 def available_isas() -> list:
     """The instruction sets whose kernels were built and that this CPU runs, oldest first."""
+    return list(_built_and_runnable())
+
+
+@functools.lru_cache(maxsize=None)
+def _built_and_runnable() -> tuple:
+    """available_isas, looked up once per process: the CPU and the built modules do not
+    change while it runs, and the lookup (a search of the import path per build) took
+    milliseconds, paid for every network made."""
     from .._kernels import _core
 
     runs = {"generic": True, "avx2": _core.cpu_has_avx2_fma(), "avx512": _core.cpu_has_avx512()}
-    return [
+    return tuple(
         isa for isa in ISAS
         if runs[isa] and (isa == "generic" or importlib.util.find_spec(f"fastmlp._kernels._core_{isa}") is not None)
-    ]
+    )
 
 
 def _reference() -> Backend:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from .feeding import architecture
-from .sparse import SparseRows
+from .sparse import SparseRows, issparse
 
 # Multiply-adds per sample (forward, delta and update: 3 per weight) that each thread must
 # have for the split to pay: below it, the exchange of the output sums, one barrier per
@@ -27,7 +27,7 @@ def plan(net, X, batch_size, update_dropout=0.0) -> tuple[int, str | None]:
     asked = net.n_threads
     if asked is None or asked == 1 or batch_size != 1:
         return 1, None
-    if isinstance(X, SparseRows):
+    if isinstance(X, SparseRows) or issparse(X):
         why = "sparse X steps the rows of W^(1) of each sample's nonzeros, on one thread"
     else:
         why = net.backend.split_supported(architecture(net), update_dropout)
