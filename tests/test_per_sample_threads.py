@@ -169,7 +169,6 @@ def test_without_n_threads_per_sample_sgd_is_one_thread_bit_for_bit():
 
 @pytest.mark.parametrize("sizes, options, why", [
     ((64, 32, 10), {}, "too narrow for 2 threads"),
-    ((30, 300, 300, 10), {}, "2 hidden layers"),
     ((30, 600, 10), {"update_dropout": 0.1}, "update_dropout"),
 ])
 def test_what_the_split_cannot_train_runs_on_one_thread_and_says_so(sizes, options, why):
