@@ -416,20 +416,18 @@ class Team:
         pass
 
 
-def split_supported(arch, update_dropout=0.0):
+def split_supported(arch):
     """Why the split per-sample epochs cannot train this network, or None (as the kernels'):
-    they take hidden layers unit by unit (not softmax), and no update dropout."""
+    they take hidden layers unit by unit (not softmax)."""
     if len(arch.sizes) < 3:
         return "the network has no hidden layer"
     if any(theta.name == "softmax" for theta in arch.thetas[:-1]):
         return "a softmax hidden layer couples its units"
-    if update_dropout > 0:
-        return "update_dropout"
     return None
 
 
-def _parts(team, arch, params, update_dropout):
-    why = split_supported(arch, update_dropout)
+def _parts(team, arch, params):
+    why = split_supported(arch)
     if why is not None:
         raise ValueError(f"the split per-sample kernel cannot train this network: {why}")
     return [split_of(units, team.size, params.dtype.itemsize) for units in arch.sizes[1:-1]]
@@ -437,14 +435,14 @@ def _parts(team, arch, params, update_dropout):
 
 def split_sgd_epoch(team, arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **options):
     """sgd_epoch with the sums of layers 2..L added in the parts of team.size threads."""
-    parts = _parts(team, arch, params, options.get("update_dropout", 0.0))
+    parts = _parts(team, arch, params)
     return sgd_epoch(arch, params, X, Y, order, eta, l2, l1, **options, parts=parts)
 
 
 def split_optimizer_epoch(team, arch, params, X, Y, order, *args, **options):
     """optimizer_epoch with batch size 1 and the sums of layers 2..L added in the parts of
     team.size threads."""
-    parts = _parts(team, arch, params, options.get("update_dropout", 0.0))
+    parts = _parts(team, arch, params)
     return optimizer_epoch(arch, params, X, Y, order, 1, *args, **options, parts=parts)
 
 

@@ -169,7 +169,6 @@ def test_without_n_threads_per_sample_sgd_is_one_thread_bit_for_bit():
 
 @pytest.mark.parametrize("sizes, options, why", [
     ((64, 32, 10), {}, "too narrow for 2 threads"),
-    ((30, 600, 10), {"update_dropout": 0.1}, "update_dropout"),
 ])
 def test_what_the_split_cannot_train_runs_on_one_thread_and_says_so(sizes, options, why):
     X, y, _ = _data(n=30, d_in=sizes[0], d_out=sizes[-1])
@@ -200,8 +199,8 @@ def test_the_estimators_n_threads_splits_their_per_sample_steps(monkeypatch):
     seen = []
     plan = per_sample_threads.plan
 
-    def spy(net, batch_size, update_dropout=0.0):
-        seen.append(plan(net, batch_size, update_dropout))
+    def spy(net, batch_size):
+        seen.append(plan(net, batch_size))
         return seen[-1]
 
     monkeypatch.setattr(per_sample_threads, "plan", spy)

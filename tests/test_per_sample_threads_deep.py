@@ -1,6 +1,6 @@
-"""Per-sample SGD split between threads on networks with several hidden layers: every hidden
-layer's units split between the threads, against the reference adding each layer's sums in
-the same parts, against one thread, and run to run."""
+"""Per-sample SGD split between threads on networks with several hidden layers, and with
+update dropout: every hidden layer's units split between the threads, against the reference
+adding each layer's sums in the same parts, against one thread, and run to run."""
 import numpy as np
 import pytest
 
@@ -14,7 +14,8 @@ from conftest import cython_variants
 
 # Two and three hidden layers (one exchange of sums per layer above the first, one of deltas
 # per hidden layer above the first), mixed activations, each output/loss pair, penalties,
-# dropout, sample weights and every per-sample optimizer.
+# dropout, sample weights, every per-sample optimizer and update dropout (each thread freezing
+# its own weights).
 CASES = [
     dict(activation="tanh", loss="cross_entropy"),
     dict(activation=["relu", "tanh"], loss="l2"),
@@ -32,6 +33,11 @@ CASES = [
     # a first hidden layer narrower than a cache line per thread: some threads own none of it
     dict(activation="tanh", loss="cross_entropy", sizes=(7, 6, 40, 3)),
     dict(activation="tanh", loss="cross_entropy", fit=dict(optimizer="adam", eta=0.01), sizes=(7, 40, 6, 3)),
+    dict(activation="tanh", loss="cross_entropy", fit=dict(update_dropout=0.3)),
+    dict(activation="relu", loss="l2", fit=dict(update_dropout=0.2, dropout=0.2, l2=1e-2, eta=0.01), sizes=(7, 20, 30, 18, 3)),
+    dict(activation="tanh", loss="cross_entropy", fit=dict(optimizer="adam", eta=0.01, update_dropout=0.3)),
+    dict(activation="tanh", loss="cross_entropy", fit=dict(optimizer="momentum", update_dropout=0.3),
+         sizes=(7, 24, 3)),
 ]
 
 
@@ -133,7 +139,8 @@ def test_deep_the_same_seed_and_threads_give_the_same_bits_every_run(kind):
     runs = []
     for _ in range(5):
         net = fm.MLP([50, 256, 128, 10], loss="cross_entropy", dtype="float32", seed=3, n_threads=2)
-        history = net.fit(X, y, epochs=2, batch_size=1, eta=0.01, seed=4, optimizer=kind, dropout=0.1)
+        history = net.fit(X, y, epochs=2, batch_size=1, eta=0.01, seed=4, optimizer=kind, dropout=0.1,
+                          update_dropout=0.1)
         assert history.threads == 2 and not history.notes
         runs.append(net.params.copy())
     assert all(np.array_equal(runs[0], other) for other in runs[1:])
@@ -169,7 +176,6 @@ def test_the_kernels_refuse_a_softmax_hidden_layer_and_split_every_other_depth()
     assert "softmax" in _core.split_supported(coupled)
     deep = _core.Architecture([4, 8, 8, 8, 3], [codes["tanh"]] * 3 + [softmax], np.zeros((4, 4)), loss)
     assert _core.split_supported(deep) is None
-    assert _core.split_supported(deep, 0.1) == "update_dropout"
     flat = _core.Architecture([4, 3], [softmax], np.zeros((1, 4)), loss)
     assert "no hidden layer" in _core.split_supported(flat)
     X, Y = np.zeros((2, 4)), np.eye(3)[:2]

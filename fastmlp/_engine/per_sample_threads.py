@@ -21,13 +21,13 @@ from .feeding import architecture
 MIN_WORK_PER_THREAD = 20_000
 
 
-def plan(net, batch_size, update_dropout=0.0) -> tuple[int, str | None]:
+def plan(net, batch_size) -> tuple[int, str | None]:
     """(threads, note): how many threads fit's per-sample steps run on, and, when that is
     fewer than net.n_threads asks for, why (a sentence for History.notes)."""
     asked = net.n_threads
     if asked is None or asked == 1 or batch_size != 1:
         return 1, None
-    why = net.backend.split_supported(architecture(net), update_dropout)
+    why = net.backend.split_supported(architecture(net))
     if why is None and not net.backend.have_threads():
         why = "this build of the kernels has no threads"
     exchanges = 2 * len(net.sizes) - 5

@@ -14,7 +14,8 @@
 #             delta^(l-1) with l - 1 >= 2 is then gathered whole (one exchange: each
 #             thread writes its own entries) for W^(l-1)'s rows. Last its columns of
 #             W^(1), fused with the next sample's s^(1) as the one-thread kernel does.
-# That is 2L - 3 exchanges per sample (one for one hidden layer). The exchanged numbers are
+# That is 2L - 3 exchanges per sample (one for one hidden layer). Update dropout: each thread
+# keeps its own weights from before the step and gives back the frozen ones after it. The exchanged numbers are
 # double-buffered by the parity of the exchange's count: a thread reads a buffer only
 # before it reaches the next exchange, and another thread writes that buffer again only
 # after passing it.
@@ -94,6 +95,7 @@ cdef struct SplitEpoch:
     void* part                  # 2 x T exchanged rows (partial sums, deltas), part_pitch apart
     Py_ssize_t part_pitch
     void* room                  # T blocks of room_pitch entries: s, x, delta, r, xd
+    void* before                # update dropout: the weights before the step, or NULL
     Py_ssize_t room_pitch
     const Py_ssize_t* split     # the parts' boundaries, T + 1 per hidden layer
     int T
@@ -216,6 +218,33 @@ cdef void split_input_columns(floating* W1, floating* M1, floating* V1, const fl
         jb += r
 
 
+cdef void frozen_part(floating* params, floating* before, const Options* opt, Py_ssize_t when,
+                      Py_ssize_t first, Py_ssize_t n, bint restore) noexcept nogil:
+    """params[first .. first + n - 1] into ``before``, or, if ``restore``, keep_frozen's
+    weights among them back from it."""
+    if restore:
+        keep_frozen_from(opt, when, params, before, first, n)
+    else:
+        memcpy(before + first, params + first, n * sizeof(floating))
+
+
+cdef void own_weights(const Net* net, const Py_ssize_t* split, int T, int t, floating* params,
+                      floating* before, const Options* opt, Py_ssize_t when,
+                      bint restore) noexcept nogil:
+    """Update dropout on thread t's own weights (its columns of W^(1), its rows of W^(2..L)
+    and, for thread 0, their bias rows), in the flat params' layout: see frozen_part."""
+    cdef int l
+    cdef Py_ssize_t i, d, o, i0, i1
+    for i in range(net.d[0] + 1):
+        frozen_part(params, before, opt, when, i * net.d[1] + split[t], split[t + 1] - split[t], restore)
+    for l in range(1, net.L):
+        d, o = net.d[l + 1], net.offset[l]
+        i0, i1 = split[(l - 1) * (T + 1) + t], split[(l - 1) * (T + 1) + t + 1]
+        if t == 0:
+            frozen_part(params, before, opt, when, o, d, restore)
+        frozen_part(params, before, opt, when, o + (i0 + 1) * d, (i1 - i0) * d, restore)
+
+
 cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nogil:
     """Thread t's share of sgd_epoch_nogil over the samples job.order (see the top of this
     file); ``kind`` only selects the dtype. Every thread forms the same s^(L), loss and
@@ -246,7 +275,8 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
     cdef floating* M = NULL
     cdef floating* V = NULL
     cdef Step weighted = job.step[0]
-    cdef bint plain = weighted.decay == 1 and weighted.shrink == 0
+    cdef bint frozen = opt.update_threshold != 0
+    cdef bint plain = weighted.decay == 1 and weighted.shrink == 0 and not frozen
     cdef bint first_ready = False
     cdef double loss, total = 0.0
     for l in range(L):
@@ -269,6 +299,8 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
             weighted.scale = job.step.scale * opt.weight[row]
         if rule != NULL:
             next_update(rule)
+        if frozen:
+            own_weights(net, job.split, T, t, params, <floating*>job.before, opt, 0, False)
         # Forward: the own units of layer 1, then for each layer l >= 2 the own part of its
         # sums, exchanged and added in the parts' order; each thread keeps theta(s) of its
         # own hidden units only (the output layer whole).
@@ -329,6 +361,8 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
             loss *= opt.weight[row]
         if not isfinite(loss):
             break
+        if frozen:
+            own_weights(net, job.split, T, t, params, <floating*>job.before, opt, opt.position + k, True)
         first_ready = x_next != NULL
         total += loss
         k += 1
@@ -356,18 +390,15 @@ cdef void* aligned_room(list keep, Py_ssize_t nbytes):
     return &raw[(LINE_BYTES - address % LINE_BYTES) % LINE_BYTES]
 
 
-def split_supported(Architecture arch, double update_dropout=0.0):
+def split_supported(Architecture arch):
     """Why the split per-sample kernels cannot train this network (a sentence), or None if
-    they can: hidden layers whose activation is unit by unit (not softmax), and no update
-    dropout."""
+    they can: hidden layers whose activation is unit by unit (not softmax)."""
     cdef int l
     if arch.net.L < 2:
         return "the network has no hidden layer"
     for l in range(arch.net.L - 1):
         if arch.net.act[l] == SOFTMAX:
             return "a softmax hidden layer couples its units"
-    if update_dropout > 0:
-        return "update_dropout"
     return None
 
 
@@ -383,7 +414,7 @@ cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const f
                      Options* opt, Optimizer* rule):
     """One call of the split kernel on ``team``'s threads; returns (summed loss, samples
     completed, the optimizer's update count)."""
-    why = split_supported(arch, 1.0 if opt.update_threshold else 0.0)
+    why = split_supported(arch)
     if why is not None:
         raise ValueError(f"the split per-sample kernel cannot train this network: {why}")
     cdef int L = arch.net.L
@@ -411,6 +442,9 @@ cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const f
     job.part = aligned_room(keep, 2 * T * job.part_pitch * size)
     job.room_pitch = (5 * units + per_line - 1) // per_line * per_line
     job.room = aligned_room(keep, T * job.room_pitch * size)
+    job.before = NULL
+    if opt.update_threshold:
+        job.before = aligned_room(keep, arch.n_params * size)
     job.split = &bounds[0]
     job.T = T
     job.done = 0
