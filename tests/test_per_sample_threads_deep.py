@@ -11,6 +11,10 @@ from fastmlp._errors import DivergenceError
 from fastmlp._kernels import _core
 
 from conftest import cython_variants
+from test_per_sample_threads import fit_case
+from test_per_sample_threads import assert_the_threads_agree_with_the_reference
+
+SIZES = (7, 24, 40, 3)
 
 # Two and three hidden layers (one exchange of sums per layer above the first, one of deltas
 # per hidden layer above the first), mixed activations, each output/loss pair, penalties,
@@ -51,23 +55,8 @@ def split_any_width(monkeypatch):
     monkeypatch.setattr(per_sample_threads, "MIN_WORK_PER_THREAD", 0)
 
 
-def _fit(case, backend, n_threads, dtype="float64", epochs=2, seed=0):
-    sizes = case.get("sizes", (7, 24, 40, 3))
-    options = dict(case.get("fit", {}))
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(48, sizes[0]))
-    y = rng.integers(0, sizes[-1], 48)
-    if case["loss"] == "binary_cross_entropy":
-        y = (np.arange(len(X))[:, None] + np.arange(sizes[-1])) % 2
-    elif case["loss"] == "l2":
-        y = np.eye(sizes[-1])[y]
-    if options.pop("weighted", False):
-        options["sample_weight"] = rng.uniform(0.5, 2.0, len(X))
-    options.setdefault("eta", 0.05)
-    net = fm.MLP(list(sizes), activation=case["activation"], output=case.get("output"), loss=case["loss"],
-                 dtype=dtype, seed=seed, backend=backend, n_threads=n_threads)
-    history = net.fit(X.astype(dtype), y, epochs=epochs, batch_size=1, seed=seed + 1, **options)
-    return net, history
+def _fit(case, backend, n_threads, dtype="float64", epochs=2):
+    return fit_case(case, backend, n_threads, dtype=dtype, sizes=case.get("sizes", SIZES), epochs=epochs)
 
 
 @pytest.mark.parametrize("n_threads", [2, 3])
@@ -75,15 +64,7 @@ def _fit(case, backend, n_threads, dtype="float64", epochs=2, seed=0):
 @pytest.mark.parametrize("backend", cython_variants())
 def test_deep_threads_agree_with_the_reference_in_their_summation_order(backend, case, n_threads,
                                                                         split_any_width):
-    net, history = _fit(case, backend, n_threads)
-    twin, twin_history = _fit(case, "reference", n_threads)
-    assert history.threads == twin_history.threads == n_threads and not history.notes
-    np.testing.assert_allclose(net.params, twin.params, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(history.loss, twin_history.loss, rtol=1e-12)
-    if net.optimizer is not None:
-        np.testing.assert_allclose(net.optimizer.m, twin.optimizer.m, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(net.optimizer.v, twin.optimizer.v, rtol=1e-12, atol=1e-12)
-        assert net.optimizer.t == twin.optimizer.t == 2 * 48
+    assert_the_threads_agree_with_the_reference(case, backend, n_threads, case.get("sizes", SIZES))
 
 
 def test_the_reference_adds_each_layers_sums_in_the_parts_of_the_layer_below():
@@ -182,30 +163,3 @@ def test_the_kernels_refuse_a_softmax_hidden_layer_and_split_every_other_depth()
     with _core.Team(2) as team, pytest.raises(ValueError, match="no hidden layer"):
         _core.split_sgd_epoch(team, flat, np.zeros(flat.n_params), X, Y, np.arange(2), 0.1)
 
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("kind", [None, "momentum", "nesterov", "adam"])
-def test_a_team_of_one_trains_a_deep_network_as_the_one_thread_kernel_bit_for_bit(dtype, kind):
-    rng = np.random.default_rng(5)
-    codes = _core.ACTIVATION_CODES
-    arch = _core.Architecture([30, 50, 40, 4], [codes["tanh"], codes["relu"], codes["softmax"]], np.zeros((3, 4)),
-                              _core.LOSS_CODES["cross_entropy"])
-    X = rng.normal(size=(80, 30)).astype(dtype)
-    Y = np.eye(4, dtype=dtype)[rng.integers(0, 4, 80)]
-    order = rng.permutation(80).astype(np.intp)
-    start = (rng.normal(size=arch.n_params) * 0.1).astype(dtype)
-    results = []
-    for split in (False, True):
-        params, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
-        with _core.Team(1) as team:
-            if kind is None:
-                out = (_core.split_sgd_epoch(team, arch, params, X, Y, order, 0.05, 1e-3) if split
-                       else _core.sgd_epoch(arch, params, X, Y, order, 0.05, 1e-3))
-            else:
-                settings = (kind, 0.01, 1e-3, 0.0, 0.9, 0.9, 0.999, 1e-8, m, v, 0)
-                out = (_core.split_optimizer_epoch(team, arch, params, X, Y, order, *settings) if split
-                       else _core.optimizer_epoch(arch, params, X, Y, order, 1, *settings))
-        results.append((out, params, m, v))
-    (out, params, m, v), (split_out, split_params, split_m, split_v) = results
-    assert out == split_out
-    assert np.array_equal(params, split_params) and np.array_equal(m, split_m) and np.array_equal(v, split_v)
