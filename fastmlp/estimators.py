@@ -315,7 +315,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     ("balanced" or {label: weight}), dtype (None: float32 data trains in float32, anything
     else in float64; or "float32" / "float64"), n_threads (BLAS threads of the minibatch
     products and predictions, None: BLAS's default; applied in the main thread only, see
-    fastmlp._engine.threads; with batch_size=1, the threads that split a single hidden
+    fastmlp._engine.threads; with batch_size=1, the threads that split each hidden
     layer's units, as MLP's n_threads).
 
     Fitted: classes_, coefs_, intercepts_, loss_, best_loss_, loss_curve_,

@@ -82,7 +82,7 @@ class MLP:
     backend: "cython" (default) or "reference", or the FASTMLP_BACKEND environment variable.
     n_threads: threads for the matrix products of minibatch training and batched forward
     passes (None: the BLAS default, all cores), and for per-sample SGD (batch_size=1), which
-    splits a single hidden layer's units between them, deterministically (None or 1: one
+    splits each hidden layer's units between them, deterministically (None or 1: one
     thread; a network too narrow to gain runs on one, and fit's history says so).
     init: how initialise draws the weights: "auto", "glorot_uniform", "glorot_normal", "he_uniform",
     "he_normal", "lecun_uniform", "lecun_normal" or "zeros" (see the README).
