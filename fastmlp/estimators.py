@@ -368,7 +368,7 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         BLAS threads of the minibatch products and predictions (None: one thread for
         products too small for a second to pay, BLAS's default above), applied around
         calls made from the main thread; with ``batch_size=1``, the threads that split the
-        hidden units, as ``fastmlp.MLP``'s ``n_threads``.
+        units of each hidden layer, as ``fastmlp.MLP``'s ``n_threads``.
 
     Attributes
     ----------

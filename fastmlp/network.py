@@ -103,10 +103,10 @@ class MLP:
         is the pure-Python version of every call.
     n_threads : int, optional
         Threads of the matrix products of minibatch training and batched forward passes
-        (None: one thread for products too small for a second to pay, see
-        ``fastmlp._engine.threads.SECOND_THREAD_PAYS``, the BLAS default above), and of per-sample SGD (``batch_size=1``), which
-        splits the hidden units between them deterministically (None or 1: one thread; a
-        network too narrow to gain runs on one, and fit's history says so).
+        (None: one thread for products too small for a second to pay, the BLAS default
+        above), and of per-sample SGD (``batch_size=1``), which splits each hidden layer's
+        units between them deterministically (None or 1: one thread; a network too narrow
+        to gain runs on one, and fit's history says so).
     init : str, default "auto"
         How ``initialise`` draws the weights: "auto" (Glorot uniform for tanh, sigmoid and
         linear units, He normal for the ReLU family), "glorot_uniform", "glorot_normal",
@@ -575,7 +575,7 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
     step starts from). Per sample, ``net.n_threads`` splits the hidden units between threads
     as in fit (a team started for the epoch). Returns the summed loss."""
     with net._lock.writing():
-        threads, _ = per_sample_threads.plan(net, X, batch_size, update_dropout)
+        threads, _ = per_sample_threads.plan(net, X, batch_size)
         with per_sample_threads.team(net, threads) as team:
             return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2, l1=l1, optimizer=optimizer,
                                           sample_weight=sample_weight, dropout=dropout,
@@ -597,7 +597,7 @@ def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, d
     ``net.n_threads`` splits the hidden units between threads as in fit, on a team started
     once for the block."""
     per_sample = 1 if any(piece[1] == 1 for piece in pieces) else None
-    threads, _ = per_sample_threads.plan(net, X, per_sample, update_dropout)
+    threads, _ = per_sample_threads.plan(net, X, per_sample)
     with per_sample_threads.team(net, threads) as team:
         with net._lock.writing():
             run = _InOrderHoldingTheLock(net, X, Y, pieces, optimizer=optimizer, sample_weight=sample_weight,

@@ -53,10 +53,10 @@ class Backend(NamedTuple):
     step_gradient: Callable  # (arch, params, X, Y, order, grad, room=None) -> (loss sum, room); adds to grad
     gradient_step: Callable  # (arch, params, grad, rows, kind, eta, l2, l1, mu, beta1, beta2, epsilon,
     #                          m, v, t) -> t; kind "sgd" needs no m, v
-    # Per-sample SGD with the hidden units split between the threads of a team (one hidden layer).
+    # Per-sample SGD with each hidden layer's units split between the threads of a team.
     team: Callable  # (n_threads) -> a context manager with .size, the threads started
     have_threads: Callable  # () -> whether a team can have more than one thread
-    split_supported: Callable  # (arch, update_dropout) -> None, or why the split cannot train it
+    split_supported: Callable  # (arch) -> None, or why the split cannot train it
     split_sgd_epoch: Callable  # (team, arch, params, X, Y, order, eta, l2, l1) -> as sgd_epoch
     split_optimizer_epoch: Callable  # (team, arch, params, X, Y, order, kind, eta, l2, l1, mu, beta1, beta2,
     #                                  epsilon, m, v, t) -> as optimizer_epoch with batch size 1
