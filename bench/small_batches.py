@@ -66,8 +66,10 @@ def main(argv=None):
             X = rng.random((n, sizes[0])).astype(args.dtype)
             Y = rng.random((n, sizes[-1])).astype(args.dtype)
             net = fm.MLP(sizes, activation=args.activation, output="identity", loss="l2", seed=0, dtype=args.dtype)
-            codes = [a.code for a in net.activations], [a.params for a in net.activations]
-            arch = {name: k.Architecture(net.sizes, *codes, net.loss.code) for name, k in builds.items()}
+            # Each build numbers the activations and the loss by its own codes.
+            arch = {name: k.Architecture(net.sizes, [k.ACTIVATION_CODES[a.name] for a in net.activations],
+                                         [a.params for a in net.activations], k.LOSS_CODES[net.loss.name])
+                    for name, k in builds.items()}
             order = rng.permutation(n).astype(np.intp)
             cells = []
             for batch in batches:

@@ -32,7 +32,7 @@ def test_one_page_that_opens_with_the_two_commands_ci_runs():
     text = README.read_text()
     assert len(text.splitlines()) <= 200
     commands = re.search(r"```bash\n(.*?)```", text, flags=re.S).group(1).splitlines()
-    assert commands == ['pip install . && fastmlp train', 'pip install ".[test,crosscheck]" && pytest']
+    assert commands == ['pip install -e . && fastmlp train', 'pip install -e ".[test,crosscheck]" && pytest']
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
 
 

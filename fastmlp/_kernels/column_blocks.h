@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "optimizer_rows.h" /* FASTMLP_MOMENTUM_ENTRY */
+#include "portable.h"
 
-#if defined(__GNUC__)
+#if FASTMLP_VECTORS
 /* The machine's vector, and the vector of a block: min(R entries, one machine vector);
    a block is an array of them, indexed by constants once unrolled so that it lives in
    registers. (A single vector wider than the machine's would live in memory.) */
@@ -98,7 +99,7 @@ static inline void fastmlp_update_and_forward_##S##R(T* W, const T* x_in,       
    laid out like W: m <- mu m - e, w <- w + m (Nesterov: w + mu m - e), where            \
    e = eta g = (eta a) d + (eta l2) w; the block's deltas and sums stay in registers,     \
    so that each row costs little beyond the loads and stores of w and m. */               \
-static inline __attribute__((always_inline)) void                                         \
+FASTMLP_ALWAYS_INLINE void                                                                \
 fastmlp_momentum_and_forward_##S##R(T* W, T* M, const T* x_in,                            \
         const T* x_next, Py_ssize_t d_in, Py_ssize_t pitch, const T* delta, T scale,      \
         T l2, T mu, T eta, int nesterov, int penalised, T* s_next) {                      \
@@ -177,7 +178,7 @@ fastmlp_momentum_and_forward_##S##R(T* W, T* M, const T* x_in,                  
             FASTMLP_CASES(S, FASTMLP_MOMENTUM_AND_FORWARD)                                \
     }
 #else
-/* Other compilers: the same loops over the r columns. */
+/* Without vector extensions (see portable.h): the same loops over the r columns. */
 #define FASTMLP_WIDEST(T) 32
 #define FASTMLP_ALL_COLUMNS(T, S)                                                         \
     static inline void fastmlp_forward_columns_##S(const T* W, const T* x_in,             \
@@ -232,7 +233,7 @@ static inline Py_ssize_t fastmlp_widest_block(size_t size) {
    mask m of its columns: a narrow layer (10 outputs) is one pass over its rows, not
    two (8 + 2). Masked loads are cheap; the update passes, which would need a masked
    store per row, keep the blocks above. */
-#if defined(__GNUC__) && defined(__AVX512F__)
+#if FASTMLP_VECTORS && defined(__AVX512F__)
 #include <immintrin.h>
 #define FASTMLP_FORWARD_TAIL 1
 #define FASTMLP_TAIL_LOAD_d(p, m) _mm512_maskz_loadu_pd((__mmask8)(m), (p))

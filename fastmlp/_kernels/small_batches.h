@@ -6,6 +6,8 @@
 #include <Python.h>
 #include <string.h>
 
+#include "portable.h"
+
 /* Bytes per vector (the padding unit of a row: one register of the build's widest
    kind), vectors per column chunk, samples per register block of the forward pass
    and rows per block of the update. With AVX-512 a chunk is 4 of the 32 registers, a
@@ -29,11 +31,20 @@
 #endif
 #define FASTMLP_SB_CHUNK 4
 #define FASTMLP_SB_BAND 16384
-#define FASTMLP_SB_LANES(T) ((Py_ssize_t)(FASTMLP_SB_VECTOR / sizeof(T)))
 #define FASTMLP_SB_FEWER_ROWS(r) ((r) < FASTMLP_SB_ROWS ? (r) : FASTMLP_SB_ROWS)
 #define FASTMLP_SB_AT_MOST(k) ((k) < FASTMLP_SB_BLOCK ? (k) : FASTMLP_SB_BLOCK)
+#if FASTMLP_VECTORS
+#define FASTMLP_SB_LANES(T) ((Py_ssize_t)(FASTMLP_SB_VECTOR / sizeof(T)))
 typedef double fastmlp_vd __attribute__((vector_size(FASTMLP_SB_VECTOR), aligned(sizeof(double)), may_alias));
 typedef float fastmlp_vf __attribute__((vector_size(FASTMLP_SB_VECTOR), aligned(sizeof(float)), may_alias));
+#else
+/* Without vector extensions (see portable.h) a vector is one number: the same loops in
+   scalars, over rows still padded to FASTMLP_SB_VECTOR bytes. (Only the AVX-512 build
+   takes these loops, so CI's portable build is where the scalar ones run.) */
+#define FASTMLP_SB_LANES(T) ((Py_ssize_t)1)
+typedef double fastmlp_vd;
+typedef float fastmlp_vf;
+#endif
 /* The sum of a vector's entries by halves: a few additions of halves, not one after
    the other for every entry. */
 #define FASTMLP_SB_SUM(T, V, S)                                                         \
@@ -52,7 +63,7 @@ FASTMLP_SB_SUM(float, fastmlp_vf, f)
 /* Columns jb .. jb + nv vectors of s_k for kn samples (rows of s, P apart): s_k +=   \
    sum_i x_k[i] w_i over the inputs i0 <= i < i1, starting from the bias row w_0 if i0 \
    is 0; kn and nv are constants after inlining, so acc stays in registers. */         \
-static inline __attribute__((always_inline)) void fastmlp_sb_forward_block_##S(       \
+FASTMLP_ALWAYS_INLINE void fastmlp_sb_forward_block_##S(       \
         const T* W, Py_ssize_t P, const T* const* x, Py_ssize_t i0, Py_ssize_t i1,      \
         Py_ssize_t jb, T* s, const int kn, const int nv) {                              \
     V acc[FASTMLP_SB_BLOCK][FASTMLP_SB_CHUNK];                                          \
@@ -74,7 +85,7 @@ static inline __attribute__((always_inline)) void fastmlp_sb_forward_block_##S( 
         for (int v = 0; v < nv; v++)                                                    \
             *(V*)(s + k * P + jb + FASTMLP_SB_LANES(T) * v) = acc[k][v];                   \
 }                                                                                       \
-static inline __attribute__((always_inline)) void fastmlp_sb_forward_chunk_##S(       \
+FASTMLP_ALWAYS_INLINE void fastmlp_sb_forward_chunk_##S(       \
         const T* W, Py_ssize_t P, const T* const* x, Py_ssize_t i0, Py_ssize_t i1,      \
         Py_ssize_t jb, T* s, int kn, const int nv) {                                    \
     switch (kn) {                                                                       \
@@ -112,7 +123,7 @@ static void fastmlp_sb_forward_##S(const T* W, Py_ssize_t P, const T* const* x, 
 /* Columns jb .. jb + nv vectors of the weight rows i + 1 .. i + rn of W (w points at \
    column jb of row 0): w_i <- decay w_i + a sum_k x_k[i] delta_k, the sums in         \
    registers; each delta_k is loaded once for the rn rows. */                          \
-static inline __attribute__((always_inline)) void fastmlp_sb_update_block_##S(        \
+FASTMLP_ALWAYS_INLINE void fastmlp_sb_update_block_##S(        \
         T* w, const T* D, Py_ssize_t P, const T* const* x, Py_ssize_t i, Py_ssize_t B,  \
         T a, T decay, const int rn, const int nv) {                                     \
     V g[FASTMLP_SB_ROWS][FASTMLP_SB_CHUNK], d[FASTMLP_SB_CHUNK];                         \
@@ -135,7 +146,7 @@ static inline __attribute__((always_inline)) void fastmlp_sb_update_block_##S(  
             *wv = decay * *wv + a * g[r][v];                                            \
         }                                                                               \
 }                                                                                       \
-static inline __attribute__((always_inline)) void fastmlp_sb_update_rows_##S(         \
+FASTMLP_ALWAYS_INLINE void fastmlp_sb_update_rows_##S(         \
         T* w, const T* D, Py_ssize_t P, const T* const* x, Py_ssize_t i, Py_ssize_t B,  \
         T a, T decay, int rn, const int nv) {                                           \
     switch (rn) {                                                                       \
@@ -149,7 +160,7 @@ static inline __attribute__((always_inline)) void fastmlp_sb_update_rows_##S(   
    recursion, each sum reduced by halves. A row of nv <= 4 vectors is held in        \
    registers; a longer one (nv = 0) is read once for 4 samples at a time, so that     \
    4 sums grow independently. */                                                     \
-static inline __attribute__((always_inline)) void fastmlp_sb_back_row_##S(           \
+FASTMLP_ALWAYS_INLINE void fastmlp_sb_back_row_##S(           \
         const T* w, const T* D, Py_ssize_t P, Py_ssize_t B, T* back, Py_ssize_t ldb,    \
         const int nv) {                                                                 \
     V r[FASTMLP_SB_CHUNK], t[4];                                                        \
