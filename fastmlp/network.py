@@ -342,18 +342,19 @@ class MLP:
         return H[0] if single else H
 
     def predict(self, X) -> np.ndarray:
-        """Class labels for classification losses, the outputs h(x) for l2.
+        """Class labels for classification losses, the outputs h(x) for l2 and poisson.
 
         Parameters
         ----------
-        X : array-like of shape (d^(0),) or (n_samples, d^(0))
+        X : array-like or scipy.sparse matrix of shape (d^(0),) or (n_samples, d^(0))
+            As for ``forward``.
 
         Returns
         -------
         ndarray
             For cross_entropy the argmax of the softmax rows, integer labels of shape
-            (n_samples,); for binary_cross_entropy 0 or 1 per output (sigmoid >= 1/2); for l2
-            ``forward(X)``.
+            (n_samples,); for binary_cross_entropy 0 or 1 per output (sigmoid >= 1/2); for l2 and
+            poisson ``forward(X)``.
 
         Raises
         ------
@@ -425,7 +426,7 @@ class MLP:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d^(0)) or (d^(0),)
+        X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
         y : array-like
             Targets as ``fit`` takes them.
         sample_weight : array-like of shape (n_samples,), optional
@@ -485,8 +486,8 @@ class MLP:
         biases): weight decay l2 * w joins the gradient, then the L1 step moves each weight
         eta * l1 towards zero, stopping at zero. ``optimizer`` and its settings are those of
         fit: "momentum", "nesterov" and "adam" step from the state in ``net.optimizer``,
-        which steps and fits with the same settings share and continue. Returns the loss
-        before the update."""
+        which steps and fits with the same settings share and continue. X, y are as for
+        ``gradient`` (X may be sparse). Returns the loss before the update."""
         feeding.require_trainable(self, "sgd_step")
         eta = checks.eta(eta, self.dtype)
         l2, l1 = checks.penalties(l2, l1)
