@@ -188,8 +188,7 @@ class _MLPEstimator(BaseEstimator):
             elif not net.params.flags.writeable:
                 net = self.net_ = net.copy()
             net.set_weights(weights)
-        if training:
-            net.n_threads = None  # the limit is held around whole calls (fastmlp._engine.threads)
+        net.n_threads = self.n_threads  # forced, or None: by the size of each product (fastmlp._engine.threads)
         return net
 
     def _follow_activation(self):
@@ -366,9 +365,10 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     dtype : {None, "float32", "float64"}, default None
         None trains float32 data in float32 and anything else in float64.
     n_threads : int, optional
-        BLAS threads of the minibatch products and predictions (None: BLAS's default),
-        applied around calls made from the main thread; with ``batch_size=1``, the threads
-        that split a single hidden layer's units, as ``fastmlp.MLP``'s ``n_threads``.
+        BLAS threads of the minibatch products and predictions (None: one thread for
+        products too small for a second to pay, BLAS's default above), applied around
+        calls made from the main thread; with ``batch_size=1``, the threads that split the
+        units of each hidden layer, as ``fastmlp.MLP``'s ``n_threads``.
 
     Attributes
     ----------

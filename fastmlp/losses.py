@@ -97,7 +97,8 @@ LOSSES = {
 
 
 def get(name) -> Loss:
-    """The Loss registered under ``name`` ("l2", "cross_entropy" or "binary_cross_entropy");
+    """The Loss registered under ``name`` ("l2", "cross_entropy", "binary_cross_entropy" or
+    "poisson");
     TypeError for anything but a string, ValueError for an unknown name.
 
     >>> from fastmlp import losses

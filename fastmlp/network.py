@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy as copying
 import functools
 import numbers
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -102,9 +103,10 @@ class MLP:
         is the pure-Python version of every call.
     n_threads : int, optional
         Threads of the matrix products of minibatch training and batched forward passes
-        (None: the BLAS default, all cores), and of per-sample SGD (``batch_size=1``), which
-        splits the hidden units between them deterministically (None or 1: one thread; a
-        network too narrow to gain runs on one, and fit's history says so).
+        (None: one thread for products too small for a second to pay, the BLAS default
+        above), and of per-sample SGD (``batch_size=1``), which splits each hidden layer's
+        units between them deterministically (None or 1: one thread; a network too narrow
+        to gain runs on one, and fit's history says so).
     init : str, default "auto"
         How ``initialise`` draws the weights: "auto" (Glorot uniform for tanh, sigmoid and
         linear units, He normal for the ReLU family), "glorot_uniform", "glorot_normal",
@@ -340,18 +342,19 @@ class MLP:
         return H[0] if single else H
 
     def predict(self, X) -> np.ndarray:
-        """Class labels for classification losses, the outputs h(x) for l2.
+        """Class labels for classification losses, the outputs h(x) for l2 and poisson.
 
         Parameters
         ----------
-        X : array-like of shape (d^(0),) or (n_samples, d^(0))
+        X : array-like or scipy.sparse matrix of shape (d^(0),) or (n_samples, d^(0))
+            As for ``forward``.
 
         Returns
         -------
         ndarray
             For cross_entropy the argmax of the softmax rows, integer labels of shape
-            (n_samples,); for binary_cross_entropy 0 or 1 per output (sigmoid >= 1/2); for l2
-            ``forward(X)``.
+            (n_samples,); for binary_cross_entropy 0 or 1 per output (sigmoid >= 1/2); for l2 and
+            poisson ``forward(X)``.
 
         Raises
         ------
@@ -423,7 +426,7 @@ class MLP:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d^(0)) or (d^(0),)
+        X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
         y : array-like
             Targets as ``fit`` takes them.
         sample_weight : array-like of shape (n_samples,), optional
@@ -483,8 +486,8 @@ class MLP:
         biases): weight decay l2 * w joins the gradient, then the L1 step moves each weight
         eta * l1 towards zero, stopping at zero. ``optimizer`` and its settings are those of
         fit: "momentum", "nesterov" and "adam" step from the state in ``net.optimizer``,
-        which steps and fits with the same settings share and continue. Returns the loss
-        before the update."""
+        which steps and fits with the same settings share and continue. X, y are as for
+        ``gradient`` (X may be sparse). Returns the loss before the update."""
         feeding.require_trainable(self, "sgd_step")
         eta = checks.eta(eta, self.dtype)
         l2, l1 = checks.penalties(l2, l1)
@@ -573,12 +576,42 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
     step starts from). Per sample, ``net.n_threads`` splits the hidden units between threads
     as in fit (a team started for the epoch). Returns the summed loss."""
     with net._lock.writing():
-        threads, _ = per_sample_threads.plan(net, X, batch_size, update_dropout)
+        threads, _ = per_sample_threads.plan(net, X, batch_size)
         with per_sample_threads.team(net, threads) as team:
             return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2, l1=l1, optimizer=optimizer,
                                           sample_weight=sample_weight, dropout=dropout,
                                           update_dropout=update_dropout, before_step=before_step, team=team,
                                           **settings)
+
+
+@optimizers.keywords
+@contextmanager
+def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, dropout=None, update_dropout=0.0,
+                    **settings):
+    """A block of epochs over the rows X[order], Y[order], each epoch in an order the caller
+    chooses; yields the runner whose ``epoch(order, eta, where, before_step=None)`` trains
+    one epoch, holding the network's lock, and returns its summed loss (see
+    fastmlp._engine.feeding.InOrder); between epochs other threads may read the network. X, Y, the optimizer and its settings (fit's),
+    sample_weight, dropout and update_dropout are checked once, on entering; ``pieces``
+    lists the kernel runs of an epoch as (rows, batch_size, l2, l1). For callers that train
+    many epochs on data they validated once, e.g. the scikit-learn estimators. Per sample,
+    ``net.n_threads`` splits the hidden units between threads as in fit, on a team started
+    once for the block."""
+    per_sample = 1 if any(piece[1] == 1 for piece in pieces) else None
+    threads, _ = per_sample_threads.plan(net, X, per_sample)
+    with per_sample_threads.team(net, threads) as team:
+        with net._lock.writing():
+            run = _InOrderHoldingTheLock(net, X, Y, pieces, optimizer=optimizer, sample_weight=sample_weight,
+                                         dropout=dropout, update_dropout=update_dropout, team=team, **settings)
+        yield run
+
+
+class _InOrderHoldingTheLock(feeding.InOrder):
+    """The engine's InOrder runner, each epoch holding the network's lock."""
+
+    def epoch(self, order, eta, where, before_step=None) -> float:
+        with self.net._lock.writing():
+            return super().epoch(order, eta, where, before_step)
 
 
 # -- argument checks shared by the API -----------------------------------------------------

@@ -71,8 +71,9 @@ def forward(W, thetas, x0, r=None, parts=None):
 
     Returns the lists s (L entries) and x (L+1 entries, x[0] = x0). With dropout factors r,
     layer l+1 takes its input from seen(x, r, l). A sparse sample x0 (Nonzeros) enters
-    layer 1 through first_layer_sums. parts (see split_of): the output sums s^(L) added
-    part by part, as the threads that split the last hidden layer add them."""
+    layer 1 through first_layer_sums. parts: for each hidden layer l its parts (see
+    split_of); the sums s^(l+1) are then added part by part over layer l's units, as the
+    threads that split the hidden layers add them."""
     L = len(W)
     s, x = [], [x0 if isinstance(x0, Nonzeros) else list(x0)]
     for l in range(1, L + 1):
@@ -81,8 +82,8 @@ def forward(W, thetas, x0, r=None, parts=None):
             x.append(theta_layer(thetas[0], s[0]))
             continue
         x_prev = [1.0] + seen(x, r, l - 1)  # x_0^(l-1) = 1 multiplies the bias row
-        if l == L and parts is not None:
-            s_l = [summed_in_parts(W[l - 1], x_prev, j, parts) for j in range(len(W[l - 1][0]))]
+        if l > 1 and parts is not None:
+            s_l = [summed_in_parts(W[l - 1], x_prev, j, parts[l - 2]) for j in range(len(W[l - 1][0]))]
         else:
             s_l = [sum(W[l - 1][i][j] * x_prev[i] for i in range(len(x_prev))) for j in range(len(W[l - 1][0]))]
         s.append(s_l)
@@ -102,7 +103,7 @@ def split_of(units, T, itemsize):
 def summed_in_parts(W_l, x_prev, j, parts):
     """s_j = P_0j + P_1j + ... + P_(T-1)j, added in this order, where
     P_tj = sum_{i in I_t} w_ij x_i (P_0j starting from the bias w_0j): the order in which T
-    threads that each own the units I_t (see split_of) add the output sums."""
+    threads that each own the units I_t of the layer below (see split_of) add its sums."""
     P = [sum((W_l[i][j] * x_prev[i] for i in range(b + 1, e + 1)), W_l[0][j] if t == 0 else 0.0)
          for t, (b, e) in enumerate(zip(parts, parts[1:]))]
     total = P[0]
@@ -370,7 +371,7 @@ def mean_gradient(arch, params, X, Y, grad, weight=None):
 def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts=None):
     """For each step of an epoch over X[order]: (position of its first sample, the
     backpropagation results of its samples, with their weights and dropout factors, and the
-    output sums in ``parts``), from the weights in the list W when the step is reached."""
+    sums added in ``parts``), from the weights in the list W when the step is reached."""
     rows, targets, order = samples(X), Y.tolist(), order.tolist()
     weights = None if weight is None else weight.tolist()
     for start in range(0, len(order), batch_size):
@@ -449,7 +450,7 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
 
 class Team:
     """Stands in for the kernels' team of threads: the reference runs the split per-sample
-    epochs on one thread, adding the output sums in the team's parts (see split_of)."""
+    epochs on one thread, adding the sums of layers 2..L in the team's parts (see split_of)."""
 
     def __init__(self, n_threads):
         self.size = n_threads
@@ -464,35 +465,33 @@ class Team:
         pass
 
 
-def split_supported(arch, update_dropout=0.0):
+def split_supported(arch):
     """Why the split per-sample epochs cannot train this network, or None (as the kernels'):
-    they take one hidden layer, unit by unit (not softmax), and no update dropout."""
-    if len(arch.sizes) != 3:
-        return f"the network has {len(arch.sizes) - 2} hidden layers (the split kernel takes one)"
-    if arch.thetas[0].name == "softmax":
+    they take hidden layers unit by unit (not softmax)."""
+    if len(arch.sizes) < 3:
+        return "the network has no hidden layer"
+    if any(theta.name == "softmax" for theta in arch.thetas[:-1]):
         return "a softmax hidden layer couples its units"
-    if update_dropout > 0:
-        return "update_dropout"
     return None
 
 
-def _parts(team, arch, params, update_dropout):
-    why = split_supported(arch, update_dropout)
+def _parts(team, arch, params):
+    why = split_supported(arch)
     if why is not None:
         raise ValueError(f"the split per-sample kernel cannot train this network: {why}")
-    return split_of(arch.sizes[1], team.size, params.dtype.itemsize)
+    return [split_of(units, team.size, params.dtype.itemsize) for units in arch.sizes[1:-1]]
 
 
 def split_sgd_epoch(team, arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **options):
-    """sgd_epoch with the output sums added in the parts of team.size threads."""
-    parts = _parts(team, arch, params, options.get("update_dropout", 0.0))
+    """sgd_epoch with the sums of layers 2..L added in the parts of team.size threads."""
+    parts = _parts(team, arch, params)
     return sgd_epoch(arch, params, X, Y, order, eta, l2, l1, **options, parts=parts)
 
 
 def split_optimizer_epoch(team, arch, params, X, Y, order, *args, **options):
-    """optimizer_epoch with batch size 1 and the output sums added in the parts of
+    """optimizer_epoch with batch size 1 and the sums of layers 2..L added in the parts of
     team.size threads."""
-    parts = _parts(team, arch, params, options.get("update_dropout", 0.0))
+    parts = _parts(team, arch, params)
     return optimizer_epoch(arch, params, X, Y, order, 1, *args, **options, parts=parts)
 
 

@@ -258,7 +258,7 @@ def fit(net, X, y, *, epochs=10, batch_size=1, eta=0.1, shuffle=True, seed=None,
         if solver == "sgd":
             batch_size = len(X) if batch_size is None else min(batch_size, len(X))
             net.optimizer = moments
-            threads, note = per_sample_threads.plan(net, X, batch_size, options.update_dropout)
+            threads, note = per_sample_threads.plan(net, X, batch_size)
             with per_sample_threads.team(net, threads) as team:
                 loop.history.threads = 1 if team is None else team.size
                 if loop.history.threads < threads:

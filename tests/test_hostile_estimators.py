@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+from fastmlp._sklearn import fit_loop
 from fastmlp.estimators import MLPClassifier, MLPRegressor
 
 
@@ -31,7 +32,7 @@ def test_a_read_never_writes_the_network_even_when_coefs_were_set(tmp_path):
 
 
 @pytest.mark.parametrize("read", ["predict", "score", "save"])
-def test_reads_from_another_thread_during_fit_do_not_rewind_it(read, tmp_path):
+def test_reads_from_another_thread_during_fit_do_not_rewind_it(read, tmp_path, monkeypatch):
     X, y = regression(400)
     options = dict(hidden_layer_sizes=(16,), max_iter=60, tol=0, n_iter_no_change=1000, random_state=0,
                    batch_size=32, learning_rate_init=0.01)
@@ -40,13 +41,25 @@ def test_reads_from_another_thread_during_fit_do_not_rewind_it(read, tmp_path):
     est.set_params(warm_start=False)
     calls = {"predict": lambda: est.predict(X[:10]), "score": lambda: est.score(X[:10], y[:10]),
              "save": lambda: est.save(tmp_path / "est.npz")}
-    stop, reads = threading.Event(), []
+    stop, reads, read_done = threading.Event(), [], threading.Event()
 
     def reader():
         while not stop.is_set():
             calls[read]()
             reads.append(1)
+            read_done.set()
 
+    # Every fifth epoch of the fit waits for a read to finish, so that reads land between
+    # epochs however busy the machine is.
+    end_epoch = fit_loop._end_epoch
+
+    def end_epoch_after_a_read(est_, loss, n):
+        end_epoch(est_, loss, n)
+        if est_ is est and est_.n_iter_ % 5 == 0:
+            read_done.clear()
+            assert read_done.wait(30), "no read finished during the fit"
+
+    monkeypatch.setattr(fit_loop, "_end_epoch", end_epoch_after_a_read)
     thread = threading.Thread(target=reader)
     thread.start()
     try:
@@ -54,7 +67,7 @@ def test_reads_from_another_thread_during_fit_do_not_rewind_it(read, tmp_path):
     finally:
         stop.set()
         thread.join(60)
-    assert len(reads) > 3
+    assert len(reads) >= 12
     assert est.loss_curve_ == alone.loss_curve_
     assert all(np.array_equal(a, b) for a, b in zip(est.coefs_, alone.coefs_))
 

@@ -8,6 +8,7 @@ default, ``FASTMLP_ISA=generic`` (or avx2, avx512) forces one build of the kerne
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -52,10 +53,10 @@ class Backend(NamedTuple):
     step_gradient: Callable  # (arch, params, X, Y, order, grad, room=None) -> (loss sum, room); adds to grad
     gradient_step: Callable  # (arch, params, grad, rows, kind, eta, l2, l1, mu, beta1, beta2, epsilon,
     #                          m, v, t) -> t; kind "sgd" needs no m, v
-    # Per-sample SGD with the hidden units split between the threads of a team (one hidden layer).
+    # Per-sample SGD with each hidden layer's units split between the threads of a team.
     team: Callable  # (n_threads) -> a context manager with .size, the threads started
     have_threads: Callable  # () -> whether a team can have more than one thread
-    split_supported: Callable  # (arch, update_dropout) -> None, or why the split cannot train it
+    split_supported: Callable  # (arch) -> None, or why the split cannot train it
     split_sgd_epoch: Callable  # (team, arch, params, X, Y, order, eta, l2, l1) -> as sgd_epoch
     split_optimizer_epoch: Callable  # (team, arch, params, X, Y, order, kind, eta, l2, l1, mu, beta1, beta2,
     #                                  epsilon, m, v, t) -> as optimizer_epoch with batch size 1
@@ -119,13 +120,21 @@ ISAS = ("generic", "avx2", "avx512")  # oldest to newest
 
 def available_isas() -> list:
     """The instruction sets whose kernels were built and that this CPU runs, oldest first."""
+    return list(_built_and_runnable())
+
+
+@functools.lru_cache(maxsize=None)
+def _built_and_runnable() -> tuple:
+    """available_isas, looked up once per process: the CPU and the built modules do not
+    change while it runs, and the lookup (a search of the import path per build) took
+    milliseconds, paid for every network made."""
     from .._kernels import _core
 
     runs = {"generic": True, "avx2": _core.cpu_has_avx2_fma(), "avx512": _core.cpu_has_avx512()}
-    return [
+    return tuple(
         isa for isa in ISAS
         if runs[isa] and (isa == "generic" or importlib.util.find_spec(f"fastmlp._kernels._core_{isa}") is not None)
-    ]
+    )
 
 
 def _reference() -> Backend:

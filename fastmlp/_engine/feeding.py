@@ -10,6 +10,7 @@ The caller holds the network's lock.
 from __future__ import annotations
 
 import math
+import numbers
 import weakref
 
 import numpy as np
@@ -19,7 +20,7 @@ from .._errors import DivergenceError
 from . import backends, optimizers, weights_dropout
 from .memory import require
 from .sparse import SparseRows, issparse, sparse_samples
-from .threads import blas_threads
+from .threads import blas_threads, threads_for
 
 # Multiply-adds of training the kernels do between two returns to Python, where a Ctrl-C
 # is noticed: a few hundredths of a second on one core.
@@ -113,7 +114,7 @@ def forward(net, X) -> np.ndarray:
     require(n * net.sizes[-1] * net.dtype.itemsize, f"the outputs of {n} samples")
     rows, arch = part_rows(net, passes=1, X=X), architecture(net)
     kernels = backends.for_rows(net.backend, X)
-    with blas_threads(net.n_threads):
+    with blas_threads(threads_for(net.n_threads, min(n, rows), net.sizes)):
         if n <= rows:
             return kernels.forward(arch, net.params, X)
         H = np.empty((n, net.sizes[-1]), dtype=net.dtype)
@@ -142,7 +143,7 @@ def mean_gradient(net, X, Y, grad, weight=None) -> float:
     n = len(X)
     rows, arch = part_rows(net, X=X), architecture(net)
     kernels = backends.for_rows(net.backend, X)
-    with blas_threads(net.n_threads):
+    with blas_threads(threads_for(net.n_threads, min(n, rows), net.sizes)):
         if n <= rows:
             return float(kernels.mean_gradient(arch, net.params, X, Y, grad, weight))
         total, part = 0.0, np.empty_like(grad)
@@ -176,19 +177,20 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
     taken in parts of rows and are then made at once (``_steps_in_parts``). The weights
     left are those of the last finished piece or step, or the ones from before the call
     if those are not finite."""
-    rows = part_rows(net, X=X)
-    parts = rows if batch_size > rows else None
-    require_room(net, min(batch_size, len(order), rows), X)
-    before = net.params.copy()
+    require_room(net, min(batch_size, len(order), part_rows(net, X=X)), X)
     optimizer = optimizer or optimizers.PLAIN
+    return _undone_if_diverged(net, optimizer, eta, where, lambda: _steps(
+        net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {}, team, before_step))
+
+
+def _undone_if_diverged(net, optimizer, eta, where, steps) -> float:
+    """The summed loss of ``steps()`` -> (summed loss, whether every step was finite), with
+    the weights and the optimizer's state put back as they were before it if it diverges
+    (DivergenceError naming ``where``) or a Ctrl-C leaves weights that are not finite."""
+    before = net.params.copy()
     moments = optimizer.snapshot()
     try:
-        if parts:
-            total, finite = _steps_in_parts(net, X, Y, order, batch_size, parts, eta, l2, l1, optimizer, options or {},
-                                            before_step)
-        else:
-            total, finite = _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options or {}, team,
-                                         before_step)
+        total, finite = steps()
     except KeyboardInterrupt:
         if not _finite(net, optimizer):
             _undo(net, before, optimizer, moments)
@@ -200,6 +202,14 @@ def run_epoch(net, X, Y, order, batch_size, eta, where, l2=0.0, l1=0.0, optimize
             "moments became non-finite; the weights were restored. Try a smaller eta, or scale the data."
         )
     return total
+
+
+def _steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team, before_step):
+    """run_epoch's steps without the undo: (summed loss, whether every step was finite)."""
+    rows = part_rows(net, X=X)
+    if batch_size > rows:
+        return _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, options, before_step)
+    return _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team, before_step)
 
 
 def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, team=None, before_step=None):
@@ -215,7 +225,10 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, 
     per_call = batch_size if before_step is not None else max(batch_size, per_call - per_call % batch_size)
     total, backend, arch = 0.0, backends.for_rows(net.backend, X), architecture(net)
     # Per sample no BLAS: the plain kernel runs on this thread alone, the others on one thread.
-    threads = net.n_threads if batch_size > 1 else (None if optimizer is optimizers.PLAIN else 1)
+    if batch_size > 1:
+        threads = threads_for(net.n_threads, batch_size, net.sizes)
+    else:
+        threads = None if optimizer is optimizers.PLAIN else 1
     with blas_threads(threads):
         for start in range(0, len(order), per_call):
             part = order[start : start + per_call]
@@ -238,7 +251,7 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
     backend, arch = net.backend, architecture(net)
     kernels = backends.for_rows(backend, X)
     grad, total, room = np.empty_like(net.params), 0.0, None
-    with blas_threads(net.n_threads):
+    with blas_threads(threads_for(net.n_threads, rows, net.sizes)):
         for start in range(0, len(order), batch_size):
             step = order[start : start + batch_size]
             if before_step is not None:
@@ -256,40 +269,101 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
     return total, True
 
 
+class InOrder:
+    """Epochs over validated rows X[order], Y[order] for callers that validate their data
+    once and choose each epoch's order themselves (the estimators, the Nielsen drop-ins).
+
+    X, Y (what the kernels read unchecked: nothing is copied; a scipy.sparse X is read as
+    CSR rows where it is), the optimizer (its settings as fit's), the sample weights (one
+    per row of X) and dropout are checked once, here, and the network's optimizer becomes
+    the one prepared; each ``epoch`` then checks only its order and rate. ``pieces``: the
+    kernel runs that make an epoch, one after the other, as (rows, batch_size, l2, l1): the
+    next ``rows`` row numbers of the order in steps of ``batch_size`` with those penalties
+    (fit's ``l2``, ``l1``). Each piece draws its own dropout key from the network's
+    generator and numbers its rows from 0. team: per sample, the threads that split the
+    hidden units (see fastmlp._engine.per_sample_threads), or None."""
+
+    def __init__(self, net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, dropout=None, update_dropout=0.0,
+                 team=None, **settings):
+        if issparse(X):
+            X, _ = sparse_samples(X, net.sizes[0], net.dtype)
+        require_rows(net, X, Y)
+        self.pieces = []
+        for rows, batch_size, l2, l1 in pieces:
+            if isinstance(rows, (bool, np.bool_)) or not isinstance(rows, numbers.Integral) or rows < 0:
+                raise ValueError(f"a piece's rows must be a whole number >= 0, got {rows!r}")
+            batch_size = checks.positive_int(batch_size, "batch_size")
+            require_room(net, min(batch_size, int(rows), part_rows(net, X=X)), X)
+            self.pieces.append((int(rows), batch_size, *checks.penalties(l2, l1)))
+        self.rows = sum(rows for rows, *_ in self.pieces)
+        self.net, self.X, self.Y, self.team = net, X, Y, team
+        moments = optimizers.prepare(net, optimizer, **settings)
+        self.options = weights_dropout.steps(net, Y, None, sample_weight, dropout, update_dropout)
+        net.optimizer = moments
+        self.optimizer = moments or optimizers.PLAIN
+
+    def epoch(self, order, eta, where, before_step=None) -> float:
+        """One epoch over the rows in ``order`` (numpy.intp row numbers, as many as the
+        pieces take) at the rate ``eta``; before_step, if given, is called with no
+        arguments before each step (the steps then go to the kernels one per call).
+        Returns the summed loss. On divergence (DivergenceError naming ``where``) the
+        weights, the optimizer's state and the network's generator are those from
+        before the epoch."""
+        net = self.net
+        require_order(order, len(self.X))
+        if len(order) != self.rows:
+            raise ValueError(f"order has {len(order)} row numbers; the epoch's pieces take {self.rows}")
+        eta = _check_epoch(net, eta, before_step)
+        drawn_from = net.rng.bit_generator.state
+        try:
+            return _undone_if_diverged(net, self.optimizer, eta, where, lambda: self._pieces(order, eta, before_step))
+        except DivergenceError:
+            net.rng.bit_generator.state = drawn_from
+            raise
+
+    def _pieces(self, order, eta, before_step):
+        net, X, Y, optimizer, total, start = self.net, self.X, self.Y, self.optimizer, 0.0, 0
+        for rows, batch_size, l2, l1 in self.pieces:
+            team = self.team if batch_size == 1 else None
+            loss, finite = _steps(net, X, Y, order[start : start + rows], batch_size, eta, l2, l1, optimizer,
+                                  self.options.for_epoch(net.rng), team, before_step)
+            total += loss
+            start += rows
+            if not finite:
+                return total, False
+        return total, True
+
+
+def _check_epoch(net, eta, before_step) -> float:
+    """The learning rate, checked, and TypeError unless before_step is None or callable."""
+    if before_step is not None and not callable(before_step):
+        raise TypeError("before_step must be callable with no arguments")
+    return checks.eta(eta, net.dtype)
+
+
 def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd",
                    sample_weight=None, dropout=None, update_dropout=0.0, before_step=None, team=None,
                    **settings) -> float:
-    """run_epoch over the rows X[order], Y[order] in that order, for callers that validate
-    their data once and choose each epoch's order themselves: X, Y and ``order`` are checked
-    to be what the kernels read unchecked (nothing is copied; a scipy.sparse X of the
-    network's dtype in canonical CSR form is read where it is). The optimizer (its settings
+    """One epoch of InOrder: run_epoch over the rows X[order], Y[order] in that order, X, Y
+    and ``order`` checked to be what the kernels read unchecked. The optimizer (its settings
     as fit's), penalties, sample weights (one per row of X) and dropout are fit's;
-    before_step is called before each step; team: as run_epoch's. Returns the summed loss. On divergence the
-    weights, the optimizer's state and the network's generator are those from before."""
+    before_step is called before each step; team: as InOrder's. Returns the summed loss. On
+    divergence the weights, the optimizer's state and the network's generator are those
+    from before."""
     if issparse(X):
         X, _ = sparse_samples(X, net.sizes[0], net.dtype)
-    require_rows(net, X, Y, order)
-    batch_size = checks.positive_int(batch_size, "batch_size")
-    eta = checks.eta(eta, net.dtype)
-    l2, l1 = checks.penalties(l2, l1)
-    if before_step is not None and not callable(before_step):
-        raise TypeError("before_step must be callable with no arguments")
-    moments = optimizers.prepare(net, optimizer, **settings)
-    options = weights_dropout.steps(net, Y, None, sample_weight, dropout, update_dropout)
-    net.optimizer = moments
-    drawn_from = net.rng.bit_generator.state
-    try:
-        return run_epoch(net, X, Y, order, batch_size, eta, where, l2, l1, moments, options.for_epoch(net.rng),
-                         team=team, before_step=before_step)
-    except DivergenceError:
-        net.rng.bit_generator.state = drawn_from
-        raise
+    require_rows(net, X, Y)
+    require_order(order, len(X))  # these before the optimizer is prepared: a rejected call changes nothing
+    _check_epoch(net, eta, before_step)
+    run = InOrder(net, X, Y, [(len(order), batch_size, l2, l1)], optimizer=optimizer, sample_weight=sample_weight,
+                  dropout=dropout, update_dropout=update_dropout, team=team, **settings)
+    return run.epoch(order, eta, where, before_step)
 
 
-def require_rows(net, X, Y, order):
-    """ValueError unless X, Y and order are what the kernels read without checking: arrays of
-    the network's dtype with its widths (X may be SparseRows) and one row each per sample,
-    and row numbers in range."""
+def require_rows(net, X, Y):
+    """ValueError unless X and Y are what the kernels read without checking: C-contiguous
+    arrays of the network's dtype with its widths (X may be SparseRows) and one row each per
+    sample."""
     for name, A, width in (("X", X, net.sizes[0]), ("Y", Y, net.sizes[-1])):
         if isinstance(A, SparseRows) and A.data.dtype == net.dtype and A.shape[1] == width:
             continue
@@ -298,10 +372,15 @@ def require_rows(net, X, Y, order):
             raise ValueError(f"{name} must be a C-contiguous {net.dtype} array of shape (n, {width})")
     if len(Y) != len(X):
         raise ValueError(f"X has {len(X)} rows but Y has {len(Y)}")
+
+
+def require_order(order, n):
+    """ValueError unless ``order`` is a one-dimensional numpy.intp array of row numbers in
+    0..n-1."""
     if not (isinstance(order, np.ndarray) and order.dtype == np.intp and order.ndim == 1):
         raise ValueError("order must be a one-dimensional array of row numbers (numpy.intp)")
-    if len(order) and (order.min() < 0 or order.max() >= len(X)):
-        raise ValueError(f"order names rows outside 0..{len(X) - 1}")
+    if len(order) and (order.min() < 0 or order.max() >= n):
+        raise ValueError(f"order names rows outside 0..{n - 1}")
 
 
 def require_room(net, rows, X=None):

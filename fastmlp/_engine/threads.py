@@ -3,6 +3,9 @@
 The kernels call scipy's BLAS (scipy.linalg.cython_blas); threadpoolctl finds that
 library among those loaded and sets its thread count for the duration of a call.
 Per-sample SGD does not use BLAS and always runs on one thread, deterministically.
+Unless a network's ``n_threads`` forces a count, each call's products run on one thread
+below SECOND_THREAD_PAYS multiply-adds (``threads_for``): on a shared machine a second
+thread on small products waits for a busy core and the call slows many times over.
 """
 from __future__ import annotations
 
@@ -11,6 +14,24 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from .._checks import positive_int
+
+
+# Multiply-adds of one matrix product (rows x (d^(l-1) + 1) x d^(l)) from which a second
+# BLAS thread pays. bench/blas_threads.py, Intel Xeon (AVX-512), 2 cores shared (load
+# 9-10), minibatch epochs of d-d-d networks: two threads ran at 0.02-0.99x the speed of
+# one at every size measured, 2.5e4 to 4.3e9 (0.99 at 4.2e5, 0.02 at 2.0e6, 0.14 at
+# 6.4e7, 0.52 at 5.1e8, 0.75 at 1.1e9, 0.89 at 4.3e9), rising with the size from 1e8 on.
+SECOND_THREAD_PAYS = 10_000_000_000
+
+
+def threads_for(n_threads, rows, sizes):
+    """The BLAS threads for a kernel call whose products take ``rows`` rows through the
+    layers ``sizes``: ``n_threads`` if it is set; else 1 when its largest product is under
+    SECOND_THREAD_PAYS multiply-adds, and None (the library's count) from there on."""
+    if n_threads is not None:
+        return n_threads
+    largest = rows * max((d_in + 1) * d_out for d_in, d_out in zip(sizes, sizes[1:]))
+    return 1 if largest < SECOND_THREAD_PAYS else None
 
 
 @lru_cache(maxsize=None)

@@ -48,9 +48,18 @@ cdef void keep_frozen(const Options* opt, Py_ssize_t when, floating* params,
                       const floating* before, Py_ssize_t n) noexcept nogil:
     """The lecture's dropout of updates: each weight whose draw for the step at position
     ``when`` falls below the rate gets back its value from before the step."""
+    keep_frozen_from(opt, when, params, before, 0, n)
+
+
+cdef void keep_frozen_from(const Options* opt, Py_ssize_t when, floating* params,
+                           const floating* before, Py_ssize_t first, Py_ssize_t n) noexcept nogil:
+    """keep_frozen for the n weights params[first], ..., params[first + n - 1] of the flat
+    params (their draws are those of their places in it)."""
     cdef Py_ssize_t i
-    cdef uint32_t index = 0
+    cdef uint32_t index = <uint32_t>first
     cdef uint32_t key = draw_key(opt.key, when, WEIGHTS), below = opt.update_threshold
+    params += first
+    before += first
     for i in range(n):
         # A select, not a branch, and a 32-bit index, so that the loop vectorises.
         params[i] = before[i] if fastmlp_mix32(key ^ index) < below else params[i]

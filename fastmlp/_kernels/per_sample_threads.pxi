@@ -1,20 +1,25 @@
 # ---------------------------------------------------------------------------------------
-# Per-sample SGD on T threads, model-parallel: the hidden units of a one-hidden-layer
-# network (L = 2) are split into T contiguous parts I_0 .. I_{T-1}. Thread t owns the
-# columns I_t of W^(1) and the rows I_t of W^(2) (thread 0 also W^(2)'s bias row), and for
-# each sample:
-#   forward   s^(1)_i, x^(1)_i for i in I_t, and its partial output sums
-#             P_t = sum_{i in I_t} w_ij^(2) x_i^(1) (P_0 starting from the bias w_0j^(2));
-#   exchange  one barrier; every thread adds s^(2) = P_0 + P_1 + ... + P_{T-1} in this
-#             order, so the bits depend on T and never on timing, and forms h(x), the loss
-#             and delta^(2) itself;
-#   backward  delta^(1)_i for i in I_t from its own rows of W^(2), updating them in the same
-#             pass, then its columns of W^(1), fused with the next sample's s^(1) as the
-#             one-thread kernel does.
-# The partial sums are double-buffered by the sample's parity: a thread that starts sample
-# k + 1 writes the other buffer, and cannot reach sample k + 2 before every thread has
-# passed sample k + 1's barrier, that is, finished reading sample k's sums.
-# fastmlp.reference.forward(..., parts=...) adds the output sums in the same order.
+# Per-sample SGD on T threads, model-parallel: each hidden layer l's units are split into T
+# contiguous parts I_0^(l) .. I_{T-1}^(l). Thread t owns the columns I_t^(1) of W^(1) and,
+# for l = 2..L, the rows I_t^(l-1) of W^(l) (thread 0 also their bias rows), and for each
+# sample:
+#   forward   s^(1)_i, x^(1)_i for i in I_t^(1); then for l = 2..L its partial sums
+#             P_t = sum_{i in I_t^(l-1)} w_ij^(l) x_i^(l-1) (P_0 starting from the bias
+#             w_0j^(l)), one exchange: every thread adds s^(l) = P_0 + P_1 + ... + P_{T-1}
+#             in this order, so the bits depend on T and never on timing, and forms
+#             x^(l)_i for its own units i in I_t^(l) (at l = L all of h(x), the loss and
+#             delta^(L));
+#   backward  for l = L..2: delta^(l-1)_i for i in I_t^(l-1) from its own rows of W^(l)
+#             and the whole delta^(l), updating those rows in the same pass; a hidden
+#             delta^(l-1) with l - 1 >= 2 is then gathered whole (one exchange: each
+#             thread writes its own entries) for W^(l-1)'s rows. Last its columns of
+#             W^(1), fused with the next sample's s^(1) as the one-thread kernel does.
+# That is 2L - 3 exchanges per sample (one for one hidden layer). Update dropout: each thread
+# keeps its own weights from before the step and gives back the frozen ones after it. The exchanged numbers are
+# double-buffered by the parity of the exchange's count: a thread reads a buffer only
+# before it reaches the next exchange, and another thread writes that buffer again only
+# after passing it.
+# fastmlp.reference.forward(..., parts=...) adds the sums s^(l), l >= 2, in the same order.
 
 cdef extern from "thread_team.h" nogil:
     ctypedef void (*fastmlp_job)(void* arg, int t) noexcept nogil
@@ -87,11 +92,12 @@ cdef struct SplitEpoch:
     const Step* step
     const Options* opt
     const Optimizer* rule       # the optimizer, or NULL; each thread steps a copy
-    void* part                  # 2 x T partial output sums, part_pitch entries apart
+    void* part                  # 2 x T exchanged rows (partial sums, deltas), part_pitch apart
     Py_ssize_t part_pitch
     void* room                  # T blocks of room_pitch entries: s, x, delta, r, xd
+    void* before                # update dropout: the weights before the step, or NULL
     Py_ssize_t room_pitch
-    const Py_ssize_t* split     # the parts' boundaries, T + 1
+    const Py_ssize_t* split     # the parts' boundaries, T + 1 per hidden layer
     int T
     Py_ssize_t done             # samples completed
     double loss_sum
@@ -212,49 +218,74 @@ cdef void split_input_columns(floating* W1, floating* M1, floating* V1, const fl
         jb += r
 
 
+cdef void frozen_part(floating* params, floating* before, const Options* opt, Py_ssize_t when,
+                      Py_ssize_t first, Py_ssize_t n, bint restore) noexcept nogil:
+    """params[first .. first + n - 1] into ``before``, or, if ``restore``, keep_frozen's
+    weights among them back from it."""
+    if restore:
+        keep_frozen_from(opt, when, params, before, first, n)
+    else:
+        memcpy(before + first, params + first, n * sizeof(floating))
+
+
+cdef void own_weights(const Net* net, const Py_ssize_t* split, int T, int t, floating* params,
+                      floating* before, const Options* opt, Py_ssize_t when,
+                      bint restore) noexcept nogil:
+    """Update dropout on thread t's own weights (its columns of W^(1), its rows of W^(2..L)
+    and, for thread 0, their bias rows), in the flat params' layout: see frozen_part."""
+    cdef int l
+    cdef Py_ssize_t i, d, o, i0, i1
+    for i in range(net.d[0] + 1):
+        frozen_part(params, before, opt, when, i * net.d[1] + split[t], split[t + 1] - split[t], restore)
+    for l in range(1, net.L):
+        d, o = net.d[l + 1], net.offset[l]
+        i0, i1 = split[(l - 1) * (T + 1) + t], split[(l - 1) * (T + 1) + t + 1]
+        if t == 0:
+            frozen_part(params, before, opt, when, o, d, restore)
+        frozen_part(params, before, opt, when, o + (i0 + 1) * d, (i1 - i0) * d, restore)
+
+
 cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nogil:
     """Thread t's share of sgd_epoch_nogil over the samples job.order (see the top of this
-    file); ``kind`` only selects the dtype. Every thread forms the same s^(2), loss and
-    delta^(2), so all stop at the same first non-finite loss, after its update."""
+    file); ``kind`` only selects the dtype. Every thread forms the same s^(L), loss and
+    delta^(L), so all stop at the same first non-finite loss, after its update."""
     cdef const Net* net = job.net
     cdef const Options* opt = job.opt
-    cdef Py_ssize_t d0 = net.d[0], d1 = net.d[1], d2 = net.d[2], units = d1 + d2
-    cdef Py_ssize_t i0 = job.split[t], i1 = job.split[t + 1]
-    cdef Py_ssize_t k, j, u, row, ahead, n = job.n
-    cdef int T = job.T
-    cdef floating* W1 = <floating*>job.params
-    cdef floating* W2 = W1 + net.offset[1]
+    cdef int L = net.L, T = job.T, l
+    cdef Py_ssize_t d0 = net.d[0], dL = net.d[L], units = 0, top
+    cdef Py_ssize_t i0, i1, a0 = job.split[t], a1 = job.split[t + 1]
+    cdef Py_ssize_t k, j, u, row, ahead, n = job.n, meetings = 0, p0 = 0, p1 = 0
+    cdef floating* params = <floating*>job.params
     cdef const floating* X = <const floating*>job.X
     cdef const floating* Y = <const floating*>job.Y
     cdef floating* room = <floating*>job.room + t * job.room_pitch
-    cdef floating* s = room
-    cdef floating* x = room + units
-    cdef floating* delta = room + 2 * units
-    cdef floating* r = room + 3 * units
-    cdef floating* xd = room + 4 * units
-    cdef floating* parts
+    cdef floating* s
+    cdef floating* x
+    cdef floating* delta
+    cdef floating* r
+    cdef floating* xd
+    cdef floating* shared
     cdef floating* P
+    cdef floating* out
+    cdef floating* x_in
     cdef const floating* x0
-    cdef const floating* x_in
     cdef const floating* x_next
-    cdef const double* p0 = net.act_param
-    cdef const double* p1 = net.act_param + 4
     cdef Optimizer own
     cdef Optimizer* rule = NULL
-    cdef floating* M1 = NULL
-    cdef floating* V1 = NULL
-    cdef floating* M2 = NULL
-    cdef floating* V2 = NULL
+    cdef floating* M = NULL
+    cdef floating* V = NULL
     cdef Step weighted = job.step[0]
-    cdef bint plain = weighted.decay == 1 and weighted.shrink == 0
-    cdef bint dropped = drops(net, opt, 0)
+    cdef bint frozen = opt.update_threshold != 0
+    cdef bint plain = weighted.decay == 1 and weighted.shrink == 0 and not frozen
     cdef bint first_ready = False
     cdef double loss, total = 0.0
+    for l in range(L):
+        units += net.d[l + 1]
+    s, x, delta, r, xd = room, room + units, room + 2 * units, room + 3 * units, room + 4 * units
     if job.rule != NULL:
         own = job.rule[0]
         rule = &own
-        M1, V1 = <floating*>own.m, <floating*>own.v
-        M2, V2 = M1 + net.offset[1], V1 + net.offset[1]
+        M, V = <floating*>own.m, <floating*>own.v
     k = 0
     while k < n:
         row = job.order[k]
@@ -262,42 +293,76 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
         if k + PREFETCH_AHEAD < n:
             ahead = job.order[k + PREFETCH_AHEAD]
             fastmlp_prefetch(X + ahead * d0, d0 * sizeof(floating))
-            fastmlp_prefetch(Y + ahead * d2, d2 * sizeof(floating))
+            fastmlp_prefetch(Y + ahead * dL, dL * sizeof(floating))
         x_next = X + job.order[k + 1] * d0 if plain and k + 1 < n else NULL
         if opt.weight != NULL:
             weighted.scale = job.step.scale * opt.weight[row]
         if rule != NULL:
             next_update(rule)
-        # Forward through the own units, and the own part of the output sums.
+        if frozen:
+            own_weights(net, job.split, T, t, params, <floating*>job.before, opt, 0, False)
+        # Forward: the own units of layer 1, then for each layer l >= 2 the own part of its
+        # sums, exchanged and added in the parts' order; each thread keeps theta(s) of its
+        # own hidden units only (the output layer whole).
         if not first_ready:
-            split_forward_first(W1, x0, d0, d1, i0, i1, s)
-        activate(net.act[0], p0, s + i0, x + i0, i1 - i0)
-        x_in = x
-        if dropped:
-            drop_units(opt, 0, i0, opt.position + k, x + i0, r + i0, xd + i0, i1 - i0)
-            x_in = xd
-        parts = <floating*>job.part + (k & 1) * T * job.part_pitch
-        partial_sums(W2, x_in, i0, i1, d2, t == 0, parts + t * job.part_pitch)
-        fastmlp_team_meet(job.team)
-        # The exchange: s^(2) in the parts' order, then h(x), the loss and delta^(2).
-        for j in range(d2):
-            s[d1 + j] = parts[j]
-        for u in range(1, T):
-            P = parts + u * job.part_pitch
-            for j in range(d2):
-                s[d1 + j] += P[j]
-        activate(net.act[1], p1, s + d1, x + d1, d2)
-        loss = output_delta(net, s + d1, x + d1, Y + row * d2, delta + d1)
-        # Backward and update of the own rows of W^(2), then delta^(1) of the own units.
-        split_output_rows(W2, M2, V2, x_in, i0, i1, d2, delta + d1, delta, t == 0, &weighted, rule)
-        times_theta_prime(net.act[0], p0, s + i0, x + i0, delta + i0, i1 - i0)
-        if dropped:
-            scale_by(delta + i0, r + i0, i1 - i0)
-        split_input_columns(W1, M1, V1, x0, x_next, d0, d1, i0, i1, delta, &weighted, rule, s)
+            split_forward_first(params, x0, d0, net.d[1], a0, a1, s)
+        top = 0
+        for l in range(L):
+            if l > 0:
+                shared = <floating*>job.part + (meetings & 1) * T * job.part_pitch
+                out = s + top
+                partial_sums(params + net.offset[l], x_in, p0, p1, net.d[l + 1], t == 0,
+                             shared + t * job.part_pitch)
+                fastmlp_team_meet(job.team)
+                meetings += 1
+                for j in range(net.d[l + 1]):
+                    out[j] = shared[j]
+                for u in range(1, T):
+                    P = shared + u * job.part_pitch
+                    for j in range(net.d[l + 1]):
+                        out[j] += P[j]
+            if l == L - 1:
+                activate(net.act[l], net.act_param + 4 * l, s + top, x + top, dL)
+                break
+            i0, i1 = job.split[l * (T + 1) + t], job.split[l * (T + 1) + t + 1]
+            activate(net.act[l], net.act_param + 4 * l, s + top + i0, x + top + i0, i1 - i0)
+            x_in = x + top
+            if drops(net, opt, l):
+                drop_units(opt, l, top + i0, opt.position + k, x + top + i0, r + top + i0, xd + top + i0,
+                           i1 - i0)
+                x_in = xd + top
+            p0, p1 = i0, i1
+            top += net.d[l + 1]
+        loss = output_delta(net, s + top, x + top, Y + row * dL, delta + top)
+        # Backward: for l = L..2, the own rows of W^(l) from the whole delta^(l), forming
+        # delta^(l-1) of the own units in the same pass; a hidden delta^(l-1) is then
+        # gathered whole (one exchange) for W^(l-1)'s rows, except delta^(1), whose
+        # columns of W^(1) are the thread's own.
+        out = delta + top
+        for l in range(L - 1, 0, -1):
+            i0, i1 = job.split[(l - 1) * (T + 1) + t], job.split[(l - 1) * (T + 1) + t + 1]
+            top -= net.d[l]
+            x_in = (xd if drops(net, opt, l - 1) else x) + top
+            split_output_rows(params + net.offset[l], M + net.offset[l] if rule != NULL else M,
+                              V + net.offset[l] if rule != NULL else V, x_in, i0, i1, net.d[l + 1], out,
+                              delta + top, t == 0, &weighted, rule)
+            times_theta_prime(net.act[l - 1], net.act_param + 4 * (l - 1), s + top + i0, x + top + i0,
+                              delta + top + i0, i1 - i0)
+            if drops(net, opt, l - 1):
+                scale_by(delta + top + i0, r + top + i0, i1 - i0)
+            if l > 1:
+                shared = <floating*>job.part + (meetings & 1) * T * job.part_pitch
+                memcpy(shared + i0, delta + top + i0, (i1 - i0) * sizeof(floating))
+                fastmlp_team_meet(job.team)
+                meetings += 1
+                out = shared
+        split_input_columns(params, M, V, x0, x_next, d0, net.d[1], a0, a1, delta, &weighted, rule, s)
         if opt.weight != NULL:
             loss *= opt.weight[row]
         if not isfinite(loss):
             break
+        if frozen:
+            own_weights(net, job.split, T, t, params, <floating*>job.before, opt, opt.position + k, True)
         first_ready = x_next != NULL
         total += loss
         k += 1
@@ -325,17 +390,23 @@ cdef void* aligned_room(list keep, Py_ssize_t nbytes):
     return &raw[(LINE_BYTES - address % LINE_BYTES) % LINE_BYTES]
 
 
-def split_supported(Architecture arch, double update_dropout=0.0):
+def split_supported(Architecture arch):
     """Why the split per-sample kernels cannot train this network (a sentence), or None if
-    they can: one hidden layer whose activation is unit by unit (not softmax), and no
-    update dropout."""
-    if arch.net.L != 2:
-        return f"the network has {arch.net.L - 1} hidden layers (the split kernel takes one)"
-    if arch.net.act[0] == SOFTMAX:
-        return "a softmax hidden layer couples its units"
-    if update_dropout > 0:
-        return "update_dropout"
+    they can: hidden layers whose activation is unit by unit (not softmax)."""
+    cdef int l
+    if arch.net.L < 2:
+        return "the network has no hidden layer"
+    for l in range(arch.net.L - 1):
+        if arch.net.act[l] == SOFTMAX:
+            return "a softmax hidden layer couples its units"
     return None
+
+
+def split_boundaries(sizes, int T, Py_ssize_t itemsize):
+    """split_of for each hidden layer of a network of ``sizes`` = d^(0..L), back to back:
+    (L - 1) x (T + 1) boundaries."""
+    hidden = list(sizes)[1:len(sizes) - 1]
+    return [b for units in hidden for b in split_of(units, T, itemsize)]
 
 
 cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const floating[:, ::1] X,
@@ -343,16 +414,18 @@ cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const f
                      Options* opt, Optimizer* rule):
     """One call of the split kernel on ``team``'s threads; returns (summed loss, samples
     completed, the optimizer's update count)."""
-    why = split_supported(arch, 1.0 if opt.update_threshold else 0.0)
+    why = split_supported(arch)
     if why is not None:
         raise ValueError(f"the split per-sample kernel cannot train this network: {why}")
-    if X.shape[1] != arch.d[0] or Y.shape[1] != arch.d[2] or params.shape[0] != arch.n_params:
+    cdef int L = arch.net.L
+    if X.shape[1] != arch.d[0] or Y.shape[1] != arch.d[L] or params.shape[0] != arch.n_params:
         raise ValueError("params, X and Y do not fit the architecture")
     cdef int T = team.size
     cdef Py_ssize_t size = sizeof(floating), per_line = LINE_BYTES // sizeof(floating)
-    cdef Py_ssize_t units = arch.d[1] + arch.d[2]
+    cdef Py_ssize_t units = arch.units - arch.d[0]
+    cdef Py_ssize_t widest = max([arch.d[l] for l in range(2, L + 1)])
     cdef list keep = []
-    split = np.array(split_of(arch.d[1], T, size), dtype=np.intp)
+    split = np.array(split_boundaries(np.asarray(arch.d), T, size), dtype=np.intp)
     cdef const Py_ssize_t[::1] bounds = split
     cdef SplitEpoch job
     job.net = &arch.net
@@ -365,10 +438,13 @@ cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const f
     job.step = step
     job.opt = opt
     job.rule = rule
-    job.part_pitch = (arch.d[2] + per_line - 1) // per_line * per_line
+    job.part_pitch = (widest + per_line - 1) // per_line * per_line
     job.part = aligned_room(keep, 2 * T * job.part_pitch * size)
     job.room_pitch = (5 * units + per_line - 1) // per_line * per_line
     job.room = aligned_room(keep, T * job.room_pitch * size)
+    job.before = NULL
+    if opt.update_threshold:
+        job.before = aligned_room(keep, arch.n_params * size)
     job.split = &bounds[0]
     job.T = T
     job.done = 0

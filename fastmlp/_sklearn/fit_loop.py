@@ -3,9 +3,8 @@
 fastmlp.estimators validates the data and builds the network; this module trains it the
 way scikit-learn's MLPClassifier and MLPRegressor do: its initial weights, its order of
 the samples, its per-batch L2 strength, its learning-rate schedules and its stopping
-rules, each epoch one or two calls of ``fastmlp.network.epoch_in_order`` over the rows in
-place. It reads the
-estimator's parameters and writes its fitted attributes (n_iter_, t_, loss_, loss_curve_,
+rules, each epoch one pass of ``fastmlp.network.epochs_in_order``'s runner over the rows
+in place, the data and options checked once per fit. It reads the estimator's parameters and writes its fitted attributes (n_iter_, t_, loss_, loss_curve_,
 best_loss_ and the validation ones); what the loop carries between calls beyond those is
 its own ``State``. The module docstring of fastmlp.estimators says how each of
 scikit-learn's terms maps onto the network and where the two still differ.
@@ -109,15 +108,21 @@ def batches(n, batch_size, strict) -> list:
 
 
 def penalty(net, alpha, l1) -> float:
-    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases); inf, without a
-    warning, for weights too large to square."""
+    """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases), the squares summed
+    in the weights' dtype as scikit-learn sums them; inf, without a warning, for weights
+    too large to square."""
     with np.errstate(over="ignore"):
-        return _penalty([W[1:].ravel() for W in net.weights], alpha, l1)
+        return _penalty(_weights_only(net), alpha, l1)
+
+
+def _weights_only(net) -> list:
+    """Each layer's weights without the bias row, flat: views into the network's params,
+    so they follow its steps."""
+    return [W[1:].ravel() for W in net.weights]
 
 
 def _penalty(weights, alpha, l1) -> float:
-    """penalty of the flat weight vectors ``weights``, the squares summed in their dtype as
-    scikit-learn sums them."""
+    """penalty's sum over ``weights`` (see _weights_only); the caller ignores overflow."""
     total = 0.0
     for w in weights:
         total += 0.5 * alpha * float(np.dot(w, w)) + (l1 * float(np.abs(w).sum()) if l1 else 0.0)
@@ -150,42 +155,41 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
     elif est.best_loss_ is None:  # a warm start from a fit with early stopping
         est.best_loss_ = np.inf
     calls = batches(n, batch_size, strict=est.alpha > 0 or est.l1 > 0)
-    steps = _Steps(est, state, net, data, calls)
+    scale = 1.0 / data.mean_weight
+    pieces = [(stop - start, size, est.alpha * scale / size, est.l1 * scale / size) for start, stop, size in calls]
     order = np.arange(n)
     est.n_iter_ = 0
-    # Per sample, n_threads splits the hidden units between threads (fastmlp.MLP's n_threads;
-    # the BLAS limit is held around the whole fit instead, see fastmlp._engine.threads).
-    net.n_threads = est.n_threads if batch_size == 1 else None
-    try:
-        for _ in range(est.max_iter):
-            if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
-                order = order[random_state.permutation(n)]
-            try:
-                loss = steps.epoch(order)
-            except DivergenceError as exc:
-                if not early_stopping:
-                    raise ValueError(f"{NON_FINITE} The weights are those before the failing epoch; a smaller "
-                                     "learning_rate_init may help.") from exc
-                _record_divergence(est, n)
-                break
-            _end_epoch(est, loss, n)
-            if early_stopping:
-                _validate(est, net, validation, score)
-            _count_stall(est, state, net, early_stopping)
-            if est.solver == "sgd" and est.learning_rate == "invscaling":
-                state.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
-            if state.no_improvement_count > est.n_iter_no_change:
-                if _stop_or_slow_down(est, state, early_stopping):
+    with network.epochs_in_order(net, data.X, data.Y, pieces, sample_weight=data.normalised_weight(),
+                                 **_step_options(est)) as run:
+        steps = _Steps(est, state, net, run, scale, calls)
+        try:
+            for _ in range(est.max_iter):
+                if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
+                    order = order[random_state.permutation(n)]
+                try:
+                    loss = steps.epoch(order)
+                except DivergenceError as exc:
+                    if not early_stopping:
+                        raise ValueError(f"{NON_FINITE} The weights are those before the failing epoch; a smaller "
+                                         "learning_rate_init may help.") from exc
+                    _record_divergence(est, n)
                     break
-            if incremental:
-                break
-            if est.n_iter_ == est.max_iter:
-                warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the optimization "
-                     "hasn't converged yet.", ConvergenceWarning)
-    except KeyboardInterrupt:
-        warn("Training interrupted by user.")
-    finally:
-        net.n_threads = None
+                _end_epoch(est, loss, n)
+                if early_stopping:
+                    _validate(est, net, validation, score)
+                _count_stall(est, state, net, early_stopping)
+                if est.solver == "sgd" and est.learning_rate == "invscaling":
+                    state.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+                if state.no_improvement_count > est.n_iter_no_change:
+                    if _stop_or_slow_down(est, state, early_stopping):
+                        break
+                if incremental:
+                    break
+                if est.n_iter_ == est.max_iter:
+                    warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the optimization "
+                         "hasn't converged yet.", ConvergenceWarning)
+        except KeyboardInterrupt:
+            warn("Training interrupted by user.")
     if early_stopping:
         net.set_weights(state.best_weights)
         state.best_weights = None
@@ -197,61 +201,39 @@ NON_FINITE = ("Solver produced non-finite parameter weights. The input data may 
 
 
 class _Steps:
-    """One epoch of scikit-learn's steps over the training data in a given order: the
-    kernels read the rows in place (network.epoch_in_order), with the data validated and
-    the sample weights normalised once per fit.
+    """One epoch of scikit-learn's steps over the training data in a given order, on the
+    runner of network.epochs_in_order (the rows read in place, the data validated and the
+    sample weights normalised once per fit), with the loss_ scikit-learn reports.
 
     loss_ adds the penalty of the weights each step starts from, read between the steps of
     minibatches. Per sample, where a return to Python per step would cost more than the
     step, it is interpolated between the penalties before and after the epoch (exact when
     the penalty changes at an even pace over the epoch)."""
 
-    def __init__(self, est, state: State, net, data: Data, calls):
-        self.est, self.state, self.net, self.data, self.calls = est, state, net, data, calls
-        self.scale = 1.0 / data.mean_weight
-        self.weight = data.normalised_weight()
-        self.options = _step_options(est)
+    def __init__(self, est, state: State, net, run, scale, calls):
+        self.est, self.state, self.run, self.scale, self.calls = est, state, run, scale, calls
+        self.weights = _weights_only(net)
+        self.penalties = []
         penalised = est.alpha > 0 or est.l1 > 0
-        self.each_step = penalised and calls[0][2] > 1
-        self.interpolated = penalised and not self.each_step
-        self.flat = [W[1:].ravel() for W in net.weights]  # views: the weights as they change
+        self.before_step = self._record_penalty if penalised and calls[0][2] > 1 else None
+        self.interpolated = penalised and self.before_step is None
+
+    def _record_penalty(self):
+        self.penalties.append(_penalty(self.weights, self.est.alpha, self.est.l1))
 
     def epoch(self, order) -> float:
         """Train one epoch over the rows in ``order``; returns loss_ for it: the mean loss
         plus, as scikit-learn adds them, the penalties of the weights each step starts
         from. On DivergenceError the weights, the optimizer and the generator are those
         from before the epoch."""
-        est, net, n = self.est, self.net, len(order)
-        penalties = []
-
-        def before_step():
-            penalties.append(_penalty(self.flat, est.alpha, est.l1))
-
-        start_of_epoch = None
-        if len(self.calls) > 1:  # the second call's divergence undoes the first's steps too
-            optimizer = net.optimizer
-            start_of_epoch = (net.params.copy(), optimizer, None if optimizer is None else optimizer.snapshot(),
-                              net.rng.bit_generator.state)
-        total = 0.0
-        with np.errstate(over="ignore"):
-            before = _penalty(self.flat, est.alpha, est.l1) if self.interpolated else 0.0
-            for start, stop, size in self.calls:
-                try:
-                    total += network.epoch_in_order(
-                        net, self.data.X, self.data.Y, order[start:stop], size, self.state.learning_rate,
-                        f"iteration {est.n_iter_ + 1}", l2=est.alpha * self.scale / size,
-                        l1=est.l1 * self.scale / size, sample_weight=self.weight,
-                        before_step=before_step if self.each_step else None, **self.options,
-                    )
-                except DivergenceError:
-                    if start_of_epoch is not None:
-                        net.params[...], net.optimizer, moments, net.rng.bit_generator.state = start_of_epoch
-                        if net.optimizer is not None:
-                            net.optimizer.restore(moments)
-                    raise
+        est, n = self.est, len(order)
+        self.penalties.clear()
+        with np.errstate(over="ignore"):  # weights too large to square give an inf penalty, without a warning
+            before = _penalty(self.weights, est.alpha, est.l1) if self.interpolated else 0.0
+            total = self.run.epoch(order, self.state.learning_rate, f"iteration {est.n_iter_ + 1}", self.before_step)
             if self.interpolated:
-                penalties.append(_interpolated(self.calls, before, _penalty(self.flat, est.alpha, est.l1)))
-        return total / n * loss_unit(est) + sum(penalties) * self.scale / n
+                self.penalties.append(_interpolated(self.calls, before, _penalty(self.weights, est.alpha, est.l1)))
+        return total / n * loss_unit(est) + sum(self.penalties) * self.scale / n
 
 
 def _interpolated(calls, before, after) -> float:
