@@ -32,33 +32,147 @@ from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_mlp, sigmoid_pr
 
 class QuadraticCost:
     """C = 1/2 ||a - y||^2 per sample; with sigmoid outputs its output error is
-    (a - y) sigma'(z)."""
+    (a - y) sigma'(z). Pass the class itself as ``Network(sizes, cost=QuadraticCost)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp.compat.nielsen2 import QuadraticCost
+    >>> float(QuadraticCost.fn(np.array([[0.5], [1.0]]), np.array([[0.0], [1.0]])))
+    0.125
+    """
 
     loss = "l2"
 
     @staticmethod
     def fn(a, y):
+        """The cost of one sample.
+
+        Parameters
+        ----------
+        a, y : ndarray of shape (n_outputs, 1)
+            The network's output and the target column.
+
+        Returns
+        -------
+        float
+            1/2 ||a - y||^2.
+
+        Raises
+        ------
+        ValueError
+            ``a`` and ``y`` do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import QuadraticCost
+        >>> float(QuadraticCost.fn(np.array([[1.0]]), np.array([[0.0]])))
+        0.5
+        """
         return 0.5 * np.linalg.norm(a - y) ** 2
 
     @staticmethod
     def delta(z, a, y):
+        """The output error delta^(L) = dC/dz^(L) of one sample.
+
+        Parameters
+        ----------
+        z, a, y : ndarray of shape (n_outputs, 1)
+            The output units' weighted inputs, their sigmoid outputs, and the target.
+
+        Returns
+        -------
+        ndarray of shape (n_outputs, 1)
+            (a - y) sigma'(z).
+
+        Raises
+        ------
+        ValueError
+            The arrays do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import QuadraticCost
+        >>> QuadraticCost.delta(np.array([[0.0]]), np.array([[0.5]]), np.array([[1.0]]))
+        array([[-0.125]])
+        """
         return (a - y) * sigmoid_prime(z)
 
 
 class CrossEntropyCost:
     """C = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)] per sample (0 ln 0 counted as 0);
     with sigmoid outputs its output error is a - y, which does not slow down when the
-    output saturates."""
+    output saturates. Pass the class itself as ``Network(sizes, cost=CrossEntropyCost)``
+    (the default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp.compat.nielsen2 import CrossEntropyCost
+    >>> round(float(CrossEntropyCost.fn(np.array([[0.5]]), np.array([[1.0]]))), 4)   # ln 2
+    0.6931
+    """
 
     loss = "binary_cross_entropy"
 
     @staticmethod
     def fn(a, y):
+        """The cost of one sample.
+
+        Parameters
+        ----------
+        a, y : ndarray of shape (n_outputs, 1)
+            The network's output, in [0, 1], and the target column.
+
+        Returns
+        -------
+        float
+            -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)], with 0 ln 0 counted as 0.
+
+        Raises
+        ------
+        ValueError
+            ``a`` and ``y`` do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import CrossEntropyCost
+        >>> float(CrossEntropyCost.fn(np.array([[1.0], [0.0]]), np.array([[1.0], [0.0]])))
+        0.0
+        """
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
 
     @staticmethod
     def delta(z, a, y):
+        """The output error delta^(L) = dC/dz^(L) of one sample with sigmoid outputs.
+
+        Parameters
+        ----------
+        z, a, y : ndarray of shape (n_outputs, 1)
+            The output units' weighted inputs (unused: sigma' cancels), their outputs, and
+            the target.
+
+        Returns
+        -------
+        ndarray of shape (n_outputs, 1)
+            a - y.
+
+        Raises
+        ------
+        ValueError
+            ``a`` and ``y`` do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import CrossEntropyCost
+        >>> CrossEntropyCost.delta(None, np.array([[0.75]]), np.array([[1.0]]))
+        array([[-0.25]])
+        """
         return a - y
 
 
@@ -66,7 +180,29 @@ COSTS = {cost.__name__: cost for cost in (QuadraticCost, CrossEntropyCost)}
 
 
 def vectorized_result(j, classes=10):
-    """The one-hot column (classes, 1) of class j."""
+    """The one-hot column of class j, the target form ``SGD`` takes for training data.
+
+    Parameters
+    ----------
+    j : int
+        The class, 0 <= j < classes.
+    classes : int, default 10
+
+    Returns
+    -------
+    ndarray of shape (classes, 1), float64
+
+    Raises
+    ------
+    IndexError
+        j is out of range.
+
+    Examples
+    --------
+    >>> from fastmlp.compat.nielsen2 import vectorized_result
+    >>> vectorized_result(2, classes=4).ravel()
+    array([0., 0., 1., 0.])
+    """
     e = np.zeros((classes, 1))
     e[j] = 1.0
     return e
