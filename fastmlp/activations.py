@@ -132,6 +132,18 @@ def activation(name, **params) -> Activation:
     """Build an activation by name with its parameters, e.g. ``activation("elu", alpha=0.5)``
     or ``activation("maxout", a1=1, b1=0, a2=-1, b2=0)``.
 
+    Parameters
+    ----------
+    name : str or Activation
+        A registered name ("tanh", "sigmoid", "relu", "elu", ...); an Activation is
+        returned as it is.
+    **params : float
+        The kind's parameters; those not given take the kind's defaults.
+
+    Returns
+    -------
+    Activation
+
     Raises
     ------
     ValueError

@@ -599,7 +599,35 @@ class MLP:
 
     def save(self, path, *, metadata=None) -> None:
         """Write the network to ``path`` atomically (see :func:`fastmlp.io.save`); read it back
-        with :func:`fastmlp.load`.
+        with :func:`fastmlp.load`. The weights, optimizer state and generator state are kept.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (a ``.npz`` archive).
+        metadata : dict, optional
+            JSON-ready data kept in the file's header; default None keeps an empty dict.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            Metadata that is not JSON-ready.
+        OSError
+            The file cannot be written; a file already at ``path`` is left as it was.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 3, 1], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> net.save(path, metadata={"epochs": 0})
+        >>> bool((fm.load(path).params == net.params).all())
+        True
         """
         from .io import save
 
@@ -608,6 +636,30 @@ class MLP:
     def to_onnx(self, path=None):
         """The ONNX model of the forward pass (:func:`fastmlp.onnx.to_model`), also written to
         ``path`` if one is given. Needs the onnx extra (``pip install ".[onnx]"``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            A ``.onnx`` file to write; default None writes nothing.
+
+        Returns
+        -------
+        onnx.ModelProto
+            Input "x" of shape (N, d^(0)), output "h" of shape (N, d^(L)), the network's dtype.
+
+        Raises
+        ------
+        ImportError
+            onnx is not installed.
+        OSError
+            The file cannot be written.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.MLP([2, 3, 1], seed=0).to_onnx()
+        >>> model.graph.input[0].name, model.graph.output[0].name
+        ('x', 'h')
         """
         from . import onnx
 

@@ -77,6 +77,7 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """The number of epochs recorded, ``len(history.loss)``."""
         return len(self.loss)
 
     def __repr__(self) -> str:
