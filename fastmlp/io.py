@@ -214,6 +214,19 @@ def save(model, path, *, metadata=None) -> None:
         message says why); ``path`` is then left as it was.
     OSError
         The file cannot be written (the previous one stays).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> fm.io.save(fm.MLP([2, 1], seed=0), path, metadata={"note": "untrained"})
+    >>> fm.io.load_with_header(path)[1]["metadata"]
+    {'note': 'untrained'}
     """
     kind = _kind_of(model)
     if metadata is not None and not isinstance(metadata, dict):

@@ -98,9 +98,25 @@ LOSSES = {
 
 def get(name) -> Loss:
     """The Loss registered under ``name`` ("l2", "cross_entropy", "binary_cross_entropy" or
-    "poisson");
-    TypeError for anything but a string, ValueError for an unknown name.
+    "poisson").
 
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    TypeError
+        Anything but a string.
+    ValueError
+        An unknown name.
+
+    Examples
+    --------
     >>> from fastmlp import losses
     >>> losses.get("cross_entropy").classifier
     True
