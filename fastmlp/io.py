@@ -570,7 +570,22 @@ class Archive:
         return ModelFileError(f"{self.path}: {problem}")
 
     def header(self) -> dict:
-        """The JSON header, with its envelope checked: format, version, kind, state, metadata."""
+        """The JSON header, with its envelope checked: format, version, kind, state, metadata.
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        ModelFileError
+            The header is missing, too large, not JSON, of another format or a newer
+            version, or its fields are wrong.
+
+        Examples
+        --------
+        See :class:`Archive`.
+        """
         raw = self.array("header", np.uint8, None, limit=MAX_HEADER_BYTES)
         try:
             header = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_refuse_constant)
@@ -601,7 +616,30 @@ class Archive:
         labels) up to MAX_LABEL_ITEMSIZE bytes per value. Floats must be finite. The member
         must be stored uncompressed, within the file.
 
-        Raises ModelFileError naming the array if it is missing or any check fails."""
+        Parameters
+        ----------
+        name : str
+            The member's name, without ".npy".
+        dtype : numpy dtype or None
+        length : int or None
+        limit : int, optional
+            The most values when ``length`` is None.
+        kinds : str, optional
+            numpy dtype kinds accepted when ``dtype`` is None.
+
+        Returns
+        -------
+        ndarray of shape (length,) in native byte order
+
+        Raises
+        ------
+        ModelFileError
+            The array is missing or fails a check; the message names it.
+
+        Examples
+        --------
+        See :class:`Archive`.
+        """
         member = self._members.get(f"{name}.npy")
         if member is None:
             raise self.error(f"the array {name!r} is missing")
@@ -663,7 +701,21 @@ class Archive:
         return dtype, shape, stream.tell()
 
     def check_all_read(self) -> None:
-        """Refuse members the model did not use (a file is all model, or not one)."""
+        """Refuse members the model did not use (a file is all model, or not one).
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ModelFileError
+            Naming the members not read.
+
+        Examples
+        --------
+        See :class:`Archive`.
+        """
         if self._unread:
             raise self.error(f"unexpected members {sorted(self._unread)!r:.200}")
 
