@@ -19,7 +19,7 @@ the problem; ``net.mlp`` is the fastmlp MLP underneath, for everything else fast
 """
 from __future__ import annotations
 
-from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_prime
+from .columns import ColumnNetwork, pair_list, sigmoid, sigmoid_prime
 
 
 class Network(ColumnNetwork):

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import _checks as checks
 from ..io import atomic_write, open_regular
-from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_mlp, sigmoid_prime
+from .columns import ColumnNetwork, pair_list, sigmoid, sigmoid_mlp, sigmoid_prime
 
 
 class QuadraticCost:
