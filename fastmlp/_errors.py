@@ -23,7 +23,18 @@ class DivergenceError(FloatingPointError):
 
 
 class ConvergenceWarning(UserWarning):
-    """Training stopped at its epoch limit without meeting its stopping rule."""
+    """Training stopped at its epoch limit without meeting its stopping rule.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import fastmlp as fm
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = fm.Perceptron(max_epochs=5, seed=0).fit([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0])
+    >>> caught[0].category is fm.ConvergenceWarning   # XOR is not linearly separable
+    True
+    """
 
 
 class SettingError(ValueError):

@@ -91,6 +91,23 @@ class Activation:
     ``params`` is always four floats, as the kernels read them: (alpha, 0, 0, 0) for
     leaky_relu and elu, (a1, b1, a2, b2) for maxout's max{a1 s + b1, a2 s + b2}. Build one
     with ``activation(name, **params)``; a hand-built one is checked the same way.
+
+    Parameters
+    ----------
+    name : str
+        A registered kind.
+    params : tuple of 4 float, default (0.0, 0.0, 0.0, 0.0)
+
+    Raises
+    ------
+    ValueError
+        An unknown name, not four finite numbers, or a negative elu alpha.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> fm.Activation("leaky_relu", (0.1, 0.0, 0.0, 0.0)).theta(-2.0)
+    -0.2
     """
 
     name: str
@@ -111,13 +128,55 @@ class Activation:
         return KINDS[self.name]
 
     def theta(self, s: float) -> float:
-        """theta(s) for one unit (not defined for softmax, which needs the whole layer)."""
+        """theta(s) for one unit (not defined for softmax, which needs the whole layer).
+
+        Parameters
+        ----------
+        s : float
+            The unit's weighted sum.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            For softmax.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.activation("relu").theta(-1.0), fm.activation("relu").theta(2.0)
+        (0.0, 2.0)
+        """
         if self.kind.theta is None:
             raise ValueError(f"{self.name} acts on a whole layer, not on one unit")
         return self.kind.theta(s, self.params)
 
     def theta_prime(self, s: float, x: float) -> float:
-        """theta'(s), given s and x = theta(s)."""
+        """theta'(s), given s and x = theta(s) (the backpropagation uses x where it can).
+
+        Parameters
+        ----------
+        s, x : float
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            For an activation with no derivative to train with (sign).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> sigmoid = fm.activation("sigmoid")
+        >>> sigmoid.theta_prime(0.0, sigmoid.theta(0.0))   # x (1 - x)
+        0.25
+        """
         if self.kind.theta_prime is None:
             raise ValueError(f"{self.name} has no derivative to train with")
         return self.kind.theta_prime(s, x, self.params)
@@ -131,6 +190,18 @@ class Activation:
 def activation(name, **params) -> Activation:
     """Build an activation by name with its parameters, e.g. ``activation("elu", alpha=0.5)``
     or ``activation("maxout", a1=1, b1=0, a2=-1, b2=0)``.
+
+    Parameters
+    ----------
+    name : str or Activation
+        A registered name ("tanh", "sigmoid", "relu", "elu", ...); an Activation is
+        returned as it is.
+    **params : float
+        The kind's parameters; those not given take the kind's defaults.
+
+    Returns
+    -------
+    Activation
 
     Raises
     ------

@@ -473,16 +473,95 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
         return float(accuracy_score(y, self._decide(H), sample_weight=weight))
 
     def predict(self, X):
-        """The predicted label of each sample (a row of 0/1 per sample for multilabel)."""
+        """The predicted label of each sample (a row of 0/1 per sample for multilabel).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            Real numbers, converted to the dtype the model was fitted in.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), or (n_samples, n_classes) for multilabel
+            Labels from ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            A wrong number of features, NaN or infinity.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPClassifier
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.predict([[1.0, 1.0], [0.0, 0.0]]).tolist()
+        ['yes', 'no']
+        """
         return self._decide(self._outputs(X))
 
     def predict_proba(self, X):
-        """Probabilities of shape (n_samples, n_classes), columns in the order of ``classes_``."""
+        """The probability of each class for each sample.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            Real numbers, converted to the dtype the model was fitted in.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; each row sums to 1 (for multilabel, each
+            entry is its own label's probability).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            A wrong number of features, NaN or infinity.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPClassifier
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.predict_proba([[1.0, 1.0]]).shape
+        (1, 2)
+        """
         H = self._outputs(X)
         return np.hstack([1 - H, H]) if self._binarizer.y_type_ == "binary" else H
 
     def predict_log_proba(self, X):
-        """The logarithm of predict_proba."""
+        """The logarithm of ``predict_proba`` (-inf where a probability is 0).
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            Real numbers, converted to the dtype the model was fitted in.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            A wrong number of features, NaN or infinity.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.estimators import MLPClassifier
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> bool(np.allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X)))
+        True
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -562,7 +641,32 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         return float(r2_score(y, H[:, 0] if y.ndim == 1 else H, sample_weight=weight))
 
     def predict(self, X):
-        """The predicted targets: (n_samples,) for one output, else (n_samples, n_outputs)."""
+        """The predicted targets.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, n_features)
+            Real numbers, converted to the dtype the model was fitted in.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for one output, else (n_samples, n_outputs)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ValueError
+            A wrong number of features, NaN or infinity.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPRegressor
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0.0, 1.0, 2.0, 3.0]
+        >>> reg = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> reg.predict([[1.5]]).shape
+        (1,)
+        """
         H = self._outputs(X)
         return H[:, 0] if H.shape[1] == 1 else H
 

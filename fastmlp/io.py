@@ -90,7 +90,46 @@ _KINDS: dict[str, Kind] = {}
 
 def register(name: str, cls: type, state: Callable, from_state: Callable) -> None:
     """Make ``save`` keep instances of ``cls`` (exactly that class) under the kind ``name``,
-    and ``load`` rebuild them."""
+    and ``load`` rebuild them.
+
+    Parameters
+    ----------
+    name : str
+        The kind's name, written in the file's header. Registering a name again replaces it.
+    cls : type
+        The class kept under this kind.
+    state : callable
+        ``state(model) -> (fields, arrays)``: a JSON-ready dict and a dict of 1-d numeric
+        arrays (none named "header").
+    from_state : callable
+        ``from_state(fields, archive) -> model``: checks each field and fetches each array
+        with ``archive.array(name, dtype, length)``.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        ``name`` is not a non-empty string.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import fastmlp as fm
+    >>> class Line:
+    ...     def __init__(self, slope, offsets):
+    ...         self.slope, self.offsets = slope, offsets
+    >>> fm.io.register("line", Line,
+    ...                lambda m: ({"slope": m.slope, "n": len(m.offsets)}, {"offsets": m.offsets}),
+    ...                lambda f, a: Line(f["slope"], a.array("offsets", np.float64, f["n"])))
+    >>> path = os.path.join(tempfile.mkdtemp(), "line.npz")
+    >>> fm.io.save(Line(2.0, np.array([1.0, 3.0])), path)
+    >>> fm.load(path).offsets
+    array([1., 3.])
+    """
     if not isinstance(name, str) or not name:
         raise TypeError("a kind's name must be a non-empty string")
     _KINDS[name] = Kind(name, cls, state, from_state)
@@ -98,7 +137,26 @@ def register(name: str, cls: type, state: Callable, from_state: Callable) -> Non
 
 def add_plugin(module: str) -> None:
     """Have ``load`` import ``module``, which registers kinds when imported, when a file
-    names a kind not yet registered."""
+    names a kind not yet registered.
+
+    Parameters
+    ----------
+    module : str
+        An importable module name, e.g. "mypackage.models". Adding it twice adds it once.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    Nothing here; ``load`` raises the module's ImportError if it cannot be imported.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> fm.io.add_plugin("fastmlp.perceptron")   # registers "perceptron" when imported
+    """
     if module not in PLUGINS:
         PLUGINS.append(module)
 
@@ -156,6 +214,19 @@ def save(model, path, *, metadata=None) -> None:
         message says why); ``path`` is then left as it was.
     OSError
         The file cannot be written (the previous one stays).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> fm.io.save(fm.MLP([2, 1], seed=0), path, metadata={"note": "untrained"})
+    >>> fm.io.load_with_header(path)[1]["metadata"]
+    {'note': 'untrained'}
     """
     kind = _kind_of(model)
     if metadata is not None and not isinstance(metadata, dict):
@@ -220,7 +291,38 @@ def atomic_write(path, check=None):
 
     A symbolic link is followed: the file it points to is replaced, not the link. A file
     that exists keeps its permission bits; a new one gets those a plain ``open`` gives
-    (0o666 less the umask)."""
+    (0o666 less the umask).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to replace or create.
+    check : callable, optional
+        ``check(temporary_path)``, run on the written file before the rename; default None
+        checks nothing.
+
+    Returns
+    -------
+    context manager
+        Yields the temporary file, open for writing bytes.
+
+    Raises
+    ------
+    OSError
+        The directory cannot take the temporary file, or the rename fails.
+    Exception
+        Whatever the block or ``check`` raises; ``path`` is left as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with fm.io.atomic_write(path) as file:
+    ...     _ = file.write(b"w_ij")
+    >>> open(path, "rb").read()
+    b'w_ij'
+    """
     path = os.path.realpath(os.fspath(path))
     directory, name = os.path.split(path)
     token = secrets.token_hex(6)
@@ -295,9 +397,37 @@ def load(path):
 
 
 def load_with_header(path):
-    """(model, header): the model as ``load`` returns it, and the file's checked JSON header,
-    a dict with "version", "kind", "state" (the fields that rebuilt the model) and
-    "metadata" (what was passed to ``save``)."""
+    """The model as ``load`` returns it, and the file's checked JSON header.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``save``.
+
+    Returns
+    -------
+    model : MLP, Perceptron or a registered kind
+    header : dict
+        "format", "version", "kind", "state" (the fields that rebuilt the model) and
+        "metadata" (what was passed to ``save``).
+
+    Raises
+    ------
+    ModelFileError
+        The file fails a check (a ValueError naming the file and the problem).
+    FileNotFoundError
+        No file at ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> fm.MLP([2, 1], seed=0).save(path, metadata={"data": "xor"})
+    >>> net, header = fm.io.load_with_header(path)
+    >>> header["kind"], header["metadata"]
+    ('MLP', {'data': 'xor'})
+    """
     with Archive(path) as archive:
         return _read(archive)
 
@@ -318,7 +448,33 @@ def _read(archive):
 def open_regular(path):
     """``path`` open for reading bytes, if it is a regular file. Anything else (a FIFO, a
     device, a directory) raises ModelFileError at once: opening a FIFO does not wait for a
-    writer, and nothing is read from it."""
+    writer, and nothing is read from it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    file object
+        Open for reading bytes; the caller closes it.
+
+    Raises
+    ------
+    ModelFileError
+        ``path`` is a directory, a FIFO, a device or a socket.
+    FileNotFoundError
+        No file at ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import fastmlp as fm
+    >>> fm.io.open_regular(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    fastmlp.io.ModelFileError: ...: is a directory, not a regular file
+    """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
         mode = os.fstat(fd).st_mode
@@ -334,12 +490,50 @@ def open_regular(path):
 
 
 class ModelFileError(ValueError):
-    """A model file that fails its checks; the message names the file and the problem."""
+    """A model file that fails its checks; the message names the file and the problem.
+    It is a ValueError.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "not-a-model.npz")
+    >>> _ = open(path, "wb").write(b"hello")
+    >>> fm.load(path)
+    Traceback (most recent call last):
+    ...
+    fastmlp.io.ModelFileError: ...: not a model file: not a readable .npz (zip) archive (...)
+    """
 
 
 class Archive:
-    """An open model file whose members are read only once they pass their checks. Errors
-    name the file ``name`` (default: ``path``)."""
+    """An open model file whose members are read only once they pass their checks; a
+    kind's ``from_state`` fetches its arrays from it. Use it as a context manager.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to open.
+    name : str, optional
+        The name errors give the file; default None uses ``path``.
+
+    Raises
+    ------
+    ModelFileError
+        Not a regular file, or not a readable .npz archive, or a member listed twice.
+    FileNotFoundError
+        No file at ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import fastmlp as fm
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> fm.MLP([2, 1], seed=0).save(path)
+    >>> with fm.io.Archive(path) as archive:
+    ...     archive.header()["kind"], archive.array("params", "float64", 3).shape
+    ('MLP', (3,))
+    """
 
     def __init__(self, path, name=None):
         self.path = os.fspath(path) if name is None else name
@@ -366,14 +560,32 @@ class Archive:
         self.close()
 
     def close(self) -> None:
+        """Close the file (leaving a ``with`` block does this)."""
         self._zip.close()
         self._file.close()
 
     def error(self, problem: str) -> ValueError:
+        """A ModelFileError whose message names this file and ``problem``, for the caller to
+        raise."""
         return ModelFileError(f"{self.path}: {problem}")
 
     def header(self) -> dict:
-        """The JSON header, with its envelope checked: format, version, kind, state, metadata."""
+        """The JSON header, with its envelope checked: format, version, kind, state, metadata.
+
+        Returns
+        -------
+        dict
+
+        Raises
+        ------
+        ModelFileError
+            The header is missing, too large, not JSON, of another format or a newer
+            version, or its fields are wrong.
+
+        Examples
+        --------
+        See :class:`Archive`.
+        """
         raw = self.array("header", np.uint8, None, limit=MAX_HEADER_BYTES)
         try:
             header = json.loads(raw.tobytes().decode("utf-8"), parse_constant=_refuse_constant)
@@ -402,7 +614,32 @@ class Archive:
         header against ``dtype`` and ``length`` (None: any length up to ``limit``). With
         ``kinds`` instead of a dtype (dtype None), any dtype of those kinds (e.g. "biufU" for
         labels) up to MAX_LABEL_ITEMSIZE bytes per value. Floats must be finite. The member
-        must be stored uncompressed, within the file."""
+        must be stored uncompressed, within the file.
+
+        Parameters
+        ----------
+        name : str
+            The member's name, without ".npy".
+        dtype : numpy dtype or None
+        length : int or None
+        limit : int, optional
+            The most values when ``length`` is None.
+        kinds : str, optional
+            numpy dtype kinds accepted when ``dtype`` is None.
+
+        Returns
+        -------
+        ndarray of shape (length,) in native byte order
+
+        Raises
+        ------
+        ModelFileError
+            The array is missing or fails a check; the message names it.
+
+        Examples
+        --------
+        See :class:`Archive`.
+        """
         member = self._members.get(f"{name}.npy")
         if member is None:
             raise self.error(f"the array {name!r} is missing")
@@ -464,7 +701,21 @@ class Archive:
         return dtype, shape, stream.tell()
 
     def check_all_read(self) -> None:
-        """Refuse members the model did not use (a file is all model, or not one)."""
+        """Refuse members the model did not use (a file is all model, or not one).
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ModelFileError
+            Naming the members not read.
+
+        Examples
+        --------
+        See :class:`Archive`.
+        """
         if self._unread:
             raise self.error(f"unexpected members {sorted(self._unread)!r:.200}")
 

@@ -15,13 +15,58 @@ from . import _checks as checks
 
 @dataclass(frozen=True)
 class Loss:
+    """A loss l(h, y) by name, with the output activation it pairs with and whether it
+    classifies. Get one with :func:`get`; ``MLP(loss=...)`` takes the name.
+
+    Attributes
+    ----------
+    name : str
+    output : str or None
+        The output activation the loss requires (None: any).
+    default_output : str
+        The output activation an MLP gets when none is named.
+    classifier : bool
+
+    Examples
+    --------
+    >>> from fastmlp import losses
+    >>> loss = losses.get("binary_cross_entropy")
+    >>> loss.default_output, loss.classifier
+    ('sigmoid', True)
+    """
+
     name: str
     output: str | None
     default_output: str
     classifier: bool
 
     def targets(self, y, n: int, d_out: int, dtype) -> np.ndarray:
-        """Validated targets as an (n, d^(L)) C-contiguous array of the network's dtype."""
+        """Validated targets as an (n, d^(L)) C-contiguous array of the network's dtype.
+
+        Parameters
+        ----------
+        y : array-like of shape (n,) or (n, d_out)
+            Class labels 0..d_out-1 for cross_entropy (one column), else target values.
+        n, d_out : int
+            Samples and output units.
+        dtype : numpy dtype
+
+        Returns
+        -------
+        ndarray of shape (n, d_out)
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity, or a label or target out of the loss's range.
+
+        Examples
+        --------
+        >>> from fastmlp import losses
+        >>> losses.get("cross_entropy").targets([2, 0], 2, 3, "float64")
+        array([[0., 0., 1.],
+               [1., 0., 0.]])
+        """
         y = checks.real_array(y, "y")
         if self.name == "cross_entropy" and y.ndim == 1:
             return _one_hot(y, n, d_out, dtype)
@@ -48,7 +93,27 @@ class Loss:
 
     def decisions(self, H: np.ndarray) -> np.ndarray:
         """What a classifier decides from outputs or targets H (n, d^(L)), as (n, k) rows:
-        the class (argmax) for cross_entropy, each output >= 1/2 for binary cross-entropy."""
+        the class (argmax) for cross_entropy, each output >= 1/2 for binary cross-entropy.
+
+        Parameters
+        ----------
+        H : ndarray of shape (n, d^(L))
+
+        Returns
+        -------
+        ndarray of shape (n, 1) of int for cross_entropy, else (n, d^(L)) of bool
+
+        Raises
+        ------
+        Nothing for an array of that shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp import losses
+        >>> losses.get("cross_entropy").decisions(np.array([[0.2, 0.8], [0.6, 0.4]])).ravel().tolist()
+        [1, 0]
+        """
         if self.name == "cross_entropy":
             return H.argmax(axis=1)[:, np.newaxis]
         return H >= 0.5
@@ -58,7 +123,31 @@ class Loss:
         accuracy (the share of samples with every decision right), for l2 and poisson the
         coefficient of determination R^2 = 1 - SS_res / SS_tot averaged over the outputs (an
         output whose targets are constant scores 1 if fitted exactly, else 0). With sample
-        weights each sample counts by its weight."""
+        weights each sample counts by its weight.
+
+        Parameters
+        ----------
+        H, Y : ndarray of shape (n, d^(L))
+            Outputs and targets (as ``targets`` returns them).
+        weight : ndarray of shape (n,), optional
+            Default None counts every sample once.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            Shapes that do not match.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp import losses
+        >>> losses.get("l2").score(np.array([[1.0], [2.0]]), np.array([[1.0], [2.0]]))
+        1.0
+        """
         weight = np.ones(len(Y)) if weight is None else weight
         if self.classifier:
             return float(np.average((self.decisions(H) == self.decisions(Y)).all(axis=1), weights=weight))
@@ -98,9 +187,25 @@ LOSSES = {
 
 def get(name) -> Loss:
     """The Loss registered under ``name`` ("l2", "cross_entropy", "binary_cross_entropy" or
-    "poisson");
-    TypeError for anything but a string, ValueError for an unknown name.
+    "poisson").
 
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    Loss
+
+    Raises
+    ------
+    TypeError
+        Anything but a string.
+    ValueError
+        An unknown name.
+
+    Examples
+    --------
     >>> from fastmlp import losses
     >>> losses.get("cross_entropy").classifier
     True

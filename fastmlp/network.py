@@ -3,7 +3,7 @@
 The network owns ``params``, one C-contiguous array holding W^(1) .. W^(L); ``weights``
 are views into it, W^(l) of shape (d^(l-1) + 1, d^(l)) with the bias in row 0. Every
 public method validates and converts its input once, then hands contiguous arrays to the
-engine (fastmlp._engine), which feeds them to the backend (the compiled kernels, or the
+engine, which feeds them to the backend (the compiled kernels, or the
 pure-Python reference). A call rejected for its input
 leaves the network as it was; a step that diverges is undone, and a fit that diverges keeps
 the weights of its last finite epoch.
@@ -38,7 +38,8 @@ def _fixed(name):
 
 
 def _writing(method):
-    """``method(net, ...)`` run holding the network's lock alone (see fastmlp._locking):
+    """``method(net, ...)`` run holding the network's lock alone (a lock that many
+    readers or one writer hold):
     calls that train one network from several threads run one after the other. help()
     shows the method's own signature and docstring."""
 
@@ -53,7 +54,7 @@ def _writing(method):
 def _training(method):
     """_writing(method) for fit and partial_fit, whose ``callback`` runs with the network
     open to other threads' reads (the weights are those of a whole epoch then), so that a
-    callback may hand the network to a thread pool and wait for it (see fastmlp._locking)."""
+    callback may hand the network to a thread pool and wait for it."""
 
     @functools.wraps(method)
     def holding_the_lock(net, *args, callback=None, **kwargs):
@@ -166,8 +167,9 @@ class MLP:
 
     @property
     def backend(self) -> backends.Backend:
-        """The kernels (see fastmlp._engine.backends). Assigning a name ("cython",
-        "reference", ...) or a Backend switches to those kernels."""
+        """The kernels the network runs on: the compiled ones by default. Assigning a name
+        ("cython", "reference", ...) or a Backend switches to those kernels; an unknown name
+        raises ValueError."""
         return self._backend
 
     @backend.setter
@@ -221,7 +223,22 @@ class MLP:
     def initialise(self) -> None:
         """Draw fresh weights from the network's generator by the scheme ``init`` names
         (default "auto": Glorot uniform for tanh, sigmoid and linear units, He normal for
-        the ReLU family); biases start at 0."""
+        the ReLU family); biases start at 0. The optimizer's state is dropped.
+
+        Returns
+        -------
+        None
+            The weights change in place.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 3, 1], seed=0)
+        >>> net.set_weights([W * 0 for W in net.weights])
+        >>> net.initialise()
+        >>> bool(net.weights[0][1:].any()), bool(net.weights[0][0].any())   # weights drawn, biases 0
+        (True, False)
+        """
         with self._lock.writing():
             for W, act in zip(self.weights, self.activations):
                 W[0] = 0
@@ -273,7 +290,22 @@ class MLP:
 
     def copy(self) -> MLP:
         """An independent network with the same architecture, weights, optimizer state and
-        generator state."""
+        generator state.
+
+        Returns
+        -------
+        MLP
+            Training either network leaves the other as it was.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 3, 1], seed=0)
+        >>> twin = net.copy()
+        >>> _ = twin.sgd_step([[1.0, 0.0]], [1.0], eta=0.5)
+        >>> bool((twin.params == net.params).all())
+        False
+        """
         twin = object.__new__(MLP)
         twin.__setstate__(self.__getstate__())
         return twin
@@ -460,8 +492,25 @@ class MLP:
         """The mean loss over the samples (with sample weights c_i: the mean of c_i l_i).
 
         It uses the kernels' own numerically stable formulas and runs the gradient pass, so it
-        costs what ``gradient`` does. X, y and sample_weight are as for ``gradient``; it raises
-        what ``gradient`` raises.
+        costs what ``gradient`` does.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
+            float32 or float64 (converted to the network's dtype).
+        y : array-like
+            Targets as ``fit`` takes them.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights c_i >= 0; default None weighs every sample 1.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity, or a label out of range.
 
         Examples
         --------
@@ -486,8 +535,43 @@ class MLP:
         biases): weight decay l2 * w joins the gradient, then the L1 step moves each weight
         eta * l1 towards zero, stopping at zero. ``optimizer`` and its settings are those of
         fit: "momentum", "nesterov" and "adam" step from the state in ``net.optimizer``,
-        which steps and fits with the same settings share and continue. X, y are as for
-        ``gradient`` (X may be sparse). Returns the loss before the update."""
+        which steps and fits with the same settings share and continue.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
+            One sample or a minibatch, float32 or float64.
+        y : array-like
+            Targets as ``fit`` takes them.
+        eta : float
+            The learning rate, > 0.
+        l2, l1 : float, default 0.0
+            Penalties on the weights, >= 0.
+        optimizer : str, default "sgd"
+            "sgd", "momentum", "nesterov" or "adam"; ``**settings`` are its settings, as fit's.
+
+        Returns
+        -------
+        float
+            The mean loss before the update.
+
+        Raises
+        ------
+        ValueError
+            A wrong shape, NaN or infinity, a label out of range, or a bad eta, penalty or
+            optimizer setting; the weights stay as they were.
+        DivergenceError
+            The update would make a weight NaN or infinite; the weights stay as they were.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 1], loss="binary_cross_entropy", seed=0)
+        >>> before = net.sgd_step([[1.0, 0.0]], [1.0], eta=1.0)
+        >>> after = net.loss_value([[1.0, 0.0]], [1.0])
+        >>> after < before
+        True
+        """
         feeding.require_trainable(self, "sgd_step")
         eta = checks.eta(eta, self.dtype)
         l2, l1 = checks.penalties(l2, l1)
@@ -515,7 +599,35 @@ class MLP:
 
     def save(self, path, *, metadata=None) -> None:
         """Write the network to ``path`` atomically (see :func:`fastmlp.io.save`); read it back
-        with :func:`fastmlp.load`.
+        with :func:`fastmlp.load`. The weights, optimizer state and generator state are kept.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (a ``.npz`` archive).
+        metadata : dict, optional
+            JSON-ready data kept in the file's header; default None keeps an empty dict.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            Metadata that is not JSON-ready.
+        OSError
+            The file cannot be written; a file already at ``path`` is left as it was.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 3, 1], seed=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> net.save(path, metadata={"epochs": 0})
+        >>> bool((fm.load(path).params == net.params).all())
+        True
         """
         from .io import save
 
@@ -524,6 +636,30 @@ class MLP:
     def to_onnx(self, path=None):
         """The ONNX model of the forward pass (:func:`fastmlp.onnx.to_model`), also written to
         ``path`` if one is given. Needs the onnx extra (``pip install ".[onnx]"``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            A ``.onnx`` file to write; default None writes nothing.
+
+        Returns
+        -------
+        onnx.ModelProto
+            Input "x" of shape (N, d^(0)), output "h" of shape (N, d^(L)), the network's dtype.
+
+        Raises
+        ------
+        ImportError
+            onnx is not installed.
+        OSError
+            The file cannot be written.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> model = fm.MLP([2, 3, 1], seed=0).to_onnx()
+        >>> model.graph.input[0].name, model.graph.output[0].name
+        ('x', 'h')
         """
         from . import onnx
 
@@ -569,8 +705,7 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
                    dropout=None, update_dropout=0.0, before_step=None, **settings) -> float:
     """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
     callers that validate their data once and choose each epoch's order themselves (the
-    Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does): see
-    fastmlp._engine.feeding.epoch_in_order. l1, optimizer (with its settings, as fit's),
+    Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does). See also ``epochs_in_order``. l1, optimizer (with its settings, as fit's),
     sample_weight (one per row of X), dropout and update_dropout are fit's; before_step,
     if given, is called with no arguments before each step (e.g. to read the weights each
     step starts from). Per sample, ``net.n_threads`` splits the hidden units between threads
@@ -590,8 +725,7 @@ def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, d
                     **settings):
     """A block of epochs over the rows X[order], Y[order], each epoch in an order the caller
     chooses; yields the runner whose ``epoch(order, eta, where, before_step=None)`` trains
-    one epoch, holding the network's lock, and returns its summed loss (see
-    fastmlp._engine.feeding.InOrder); between epochs other threads may read the network. X, Y, the optimizer and its settings (fit's),
+    one epoch, holding the network's lock, and returns its summed loss ; between epochs other threads may read the network. X, Y, the optimizer and its settings (fit's),
     sample_weight, dropout and update_dropout are checked once, on entering; ``pieces``
     lists the kernel runs of an epoch as (rows, batch_size, l2, l1). For callers that train
     many epochs on data they validated once, e.g. the scikit-learn estimators. Per sample,

@@ -47,8 +47,32 @@ def to_model(net) -> onnx.ModelProto:
 
     The weights are copied into the model: training ``net`` afterwards leaves it unchanged.
     ``metadata_props`` records the architecture: "sizes" and "activations" (name and the four
-    params of each layer's theta) as JSON, "loss" and "dtype" by name. Raises TypeError for
-    anything but a fastmlp.MLP.
+    params of each layer's theta) as JSON, "loss" and "dtype" by name.
+
+    Parameters
+    ----------
+    net : MLP
+
+    Returns
+    -------
+    onnx.ModelProto
+
+    Raises
+    ------
+    TypeError
+        For anything but a fastmlp.MLP.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> import fastmlp as fm
+    >>> import fastmlp.onnx
+    >>> net = fm.MLP([2, 3, 1], seed=0)
+    >>> session = onnxruntime.InferenceSession(fastmlp.onnx.to_model(net).SerializeToString())
+    >>> X = np.array([[0.5, -1.0]])
+    >>> bool(np.allclose(session.run(None, {"x": X})[0], net.forward(X)))
+    True
     """
     if not all(hasattr(net, name) for name in _NETWORK_ATTRIBUTES):
         raise TypeError(f"to_model exports a fastmlp.MLP, not {type(net).__name__}")
@@ -83,8 +107,23 @@ def export(net, path) -> onnx.ModelProto:
     """Write ``to_model(net)`` to ``path`` (a .onnx file) and return it.
 
     The file is written beside the target and renamed over it, so an existing file is
-    replaced whole or not at all. Raises what ``to_model`` raises, and OSError when the
-    file cannot be written.
+    replaced whole or not at all.
+
+    Parameters
+    ----------
+    net : MLP
+    path : str or os.PathLike
+
+    Returns
+    -------
+    onnx.ModelProto
+
+    Raises
+    ------
+    TypeError
+        For anything but a fastmlp.MLP.
+    OSError
+        The file cannot be written.
 
     Examples
     --------

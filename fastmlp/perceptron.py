@@ -27,7 +27,7 @@ class Perceptron:
     Parameters
     ----------
     eta : float, default 1.0
-        The step of the update.
+        The step of the update, > 0.
     max_epochs : int, default 1000
         The most epochs before giving up with a ConvergenceWarning.
     shuffle : bool, default True
@@ -37,6 +37,11 @@ class Perceptron:
     dtype : {"float64", "float32"}, default "float64"
     backend : {"cython", "reference"}, optional
         As for :class:`fastmlp.MLP`.
+
+    Raises
+    ------
+    ValueError
+        eta not > 0, max_epochs < 1, an unknown dtype or backend, or a bad seed.
 
     Attributes
     ----------
@@ -114,6 +119,13 @@ class Perceptron:
         ConvergenceWarning
             When ``max_epochs`` epochs all made mistakes (the data may not be linearly
             separable: XOR, for one).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> p = fm.Perceptron(seed=0).fit([[0.0], [1.0], [2.0], [3.0]], ["low", "low", "high", "high"])
+        >>> p.classes.tolist(), p.mistakes[-1]
+        (['high', 'low'], 0)
         """
         X, _ = checks.samples(X, None, self.dtype)
         y = np.asarray(y)
@@ -159,7 +171,29 @@ class Perceptron:
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        """s = w^T [1; x] for each sample (positive: the class ``classes[1]``)."""
+        """s = w^T [1; x] for each sample (positive: the class ``classes[1]``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d) or (d,)
+            Real numbers, in the perceptron's dtype.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), or a scalar for one sample of shape (d,)
+
+        Raises
+        ------
+        ValueError
+            Before ``fit``, or for a wrong shape, NaN or infinity.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> p = fm.Perceptron(shuffle=False).fit([[0.0], [1.0]], [0, 1])
+        >>> p.decision_function([[0.0], [1.0]]) > 0
+        array([False,  True])
+        """
         with self._lock.reading():
             return self._decision(X)
 
@@ -179,6 +213,12 @@ class Perceptron:
         ------
         ValueError
             Before ``fit``, or for a wrong shape, NaN or infinity.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.Perceptron(seed=0).fit([[0.0], [1.0]], [-1, 1]).predict([[0.2], [0.9], [5.0]]).tolist()
+        [-1, 1, 1]
         """
         with self._lock.reading():
             return self.classes[(self._decision(X) > 0).astype(np.intp)]
@@ -192,7 +232,36 @@ class Perceptron:
         return s[0] if single else s
 
     def save(self, path, *, metadata=None) -> None:
-        """Write the perceptron to ``path`` atomically; see fastmlp.io.save and fastmlp.load."""
+        """Write the perceptron to ``path`` atomically; read it back with :func:`fastmlp.load`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (a ``.npz`` archive).
+        metadata : dict, optional
+            JSON-ready data kept in the file's header; default None keeps an empty dict.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            Before ``fit``, or metadata that is not JSON-ready.
+        OSError
+            The file cannot be written; a file already at ``path`` is left as it was.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> p = fm.Perceptron(seed=0).fit([[0.0], [1.0]], [0, 1])
+        >>> path = os.path.join(tempfile.mkdtemp(), "p.npz")
+        >>> p.save(path)
+        >>> fm.load(path).w.tolist() == p.w.tolist()
+        True
+        """
         from .io import save
 
         save(self, path, metadata=metadata)

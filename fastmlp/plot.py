@@ -53,10 +53,23 @@ def activations(*thetas, s=(-4.0, 4.0), axes=None, columns: int = 2) -> Figure:
     """theta(s) beside theta'(s) for each activation: names or ``fastmlp.activation(...)``
     with parameters (default: every registered one with its default parameters).
 
-    s: the range (low, high) of the sums. axes: 2 Axes per activation (theta, theta', in
-    that order), or None for a new figure with ``columns`` activations per row.
     Softmax is shown as x_1 of two units as s_1 moves and s_2 = 0; sign as the
     perceptron's unit, whose derivative is 0 wherever it exists (it is not trainable).
+
+    Parameters
+    ----------
+    *thetas : str or Activation
+    s : (float, float), default (-4.0, 4.0)
+        The range (low, high) of the sums.
+    axes : sequence of matplotlib Axes, optional
+        2 per activation (theta, theta', in that order); default None draws a new figure.
+    columns : int, default 2
+        Activations per row of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (that of ``ax`` when given).
 
     Raises
     ------
@@ -146,8 +159,21 @@ def loss_curves(histories, *, ax=None, log: bool | None = None) -> Figure:
     """Training loss (solid) and validation loss (dashed) per epoch, from one History or a
     mapping {label: History}, and the validation score (dotted) where there is one: in a
     panel below, or on a second y axis of ``ax`` when axes are given. A dot marks the best
-    epoch kept by early stopping. log: a logarithmic loss axis (default: when the losses
-    span more than two decades).
+    epoch kept by early stopping.
+
+    Parameters
+    ----------
+    histories : History or mapping of str to History
+    ax : matplotlib Axes, optional
+        Default None draws a new figure.
+    log : bool, optional
+        A logarithmic loss axis; default None chooses one when the losses span more than
+        two decades.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (that of ``ax`` when given).
 
     Raises
     ------
@@ -264,6 +290,11 @@ def learning_rates(net, X, y, *, etas=(0.001, 0.01, 0.1, 1.0), epochs: int = 30,
     epochs : int, default 30
     ax : matplotlib Axes, optional
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (that of ``ax`` when given).
+
     Raises
     ------
     TypeError
@@ -342,6 +373,12 @@ def decision_regions(model, X, y, *, ax=None, title: str | None = None) -> Figur
         The true classes (one-hot rows of shape (n_samples, d^(L)) for an l2 network).
     ax : matplotlib Axes, optional
     title : str, optional
+        Default None writes the accuracy.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (that of ``ax`` when given).
 
     Raises
     ------
@@ -456,8 +493,21 @@ def network(net, *, ax=None, max_units: int = MAX_UNITS, values: bool | None = N
     """Layers 0..L of units as circles, the bias unit x_0 = 1 of each layer below the
     output as a square, and every weight w_ij^(l) as an edge coloured by its sign and as
     wide as its size. Layers wider than ``max_units`` show their first units and the last
-    one around an ellipsis. values: write each weight on its edge (default: when at most
-    16 edges are drawn).
+    one around an ellipsis.
+
+    Parameters
+    ----------
+    net : MLP
+    ax : matplotlib Axes, optional
+    max_units : int, default 10
+        At least 3.
+    values : bool, optional
+        Write each weight on its edge; default None does when at most 16 edges are drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on (that of ``ax`` when given).
 
     Raises
     ------

@@ -23,8 +23,38 @@ class Progress:
     """A bar over ``epochs`` epochs, written to ``stream`` (default sys.stderr).
 
     Call ``update(history)`` after each epoch and ``close()`` at the end, or use it as a
-    context manager. ``interval``: least seconds between two redraws (default 0.2 on a
-    terminal or with tqdm, 1 for plain lines); ``clock``: the time source, in seconds.
+    context manager.
+
+    Parameters
+    ----------
+    epochs : int
+        The epochs the fit will run, >= 1.
+    stream : file-like, optional
+        Anything with a ``write`` method; default None is sys.stderr.
+    interval : float, optional
+        Least seconds between two redraws; default None is 0.2 on a terminal or with tqdm,
+        1 for plain lines.
+    clock : callable, default time.monotonic
+        The time source, in seconds.
+
+    Raises
+    ------
+    ValueError
+        epochs < 1 or a negative interval.
+    TypeError
+        A stream without ``write``, or a clock that is not callable.
+
+    Examples
+    --------
+    >>> import io
+    >>> import fastmlp as fm
+    >>> from fastmlp.progress import Progress
+    >>> history = fm.MLP([1, 1], seed=0).fit([[0.0], [1.0]], [0.0, 1.0], epochs=2)
+    >>> out = io.StringIO()
+    >>> with Progress(2, out) as bar:
+    ...     bar.update(history)
+    >>> "2/2" in out.getvalue() and "loss" in out.getvalue()
+    True
     """
 
     def __init__(self, epochs: int, stream=None, *, interval: float | None = None, clock=time.monotonic):
@@ -47,7 +77,26 @@ class Progress:
 
     def update(self, history) -> None:
         """Show the state after the History's last epoch (drawn now unless the last redraw
-        was less than ``interval`` ago; the final epoch is always drawn)."""
+        was less than ``interval`` ago; the final epoch is always drawn).
+
+        Parameters
+        ----------
+        history : History
+            The fit's record, read for its epoch count and last losses.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError
+            The bar is closed.
+
+        Examples
+        --------
+        See :class:`Progress`.
+        """
         if self._closed:
             raise ValueError("this Progress is closed")
         self._pending = (history.epochs, _status(history))
@@ -58,7 +107,21 @@ class Progress:
 
     def close(self) -> None:
         """Draw what is not drawn yet (an early stop ends before the last epoch) and end
-        the line. Closing twice does nothing."""
+        the line. Closing twice does nothing.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        OSError
+            The stream cannot be written.
+
+        Examples
+        --------
+        See :class:`Progress`.
+        """
         if self._closed:
             return
         self._closed = True

@@ -325,7 +325,7 @@ def _layers(lists):
 
 
 def samples(X):
-    """The rows of X as lists, or, for sparse rows (fastmlp._engine.sparse.SparseRows: CSR arrays
+    """The rows of X as lists, or, for sparse rows (CSR arrays
     data, indices, indptr), as Nonzeros (repeated entries of a row add up)."""
     if isinstance(X, np.ndarray):
         return X.tolist()

@@ -22,10 +22,20 @@ def _rate(eta) -> float:
 
 @dataclass
 class Constant:
-    """eta_t = eta.
+    """eta_t = eta. Called as ``schedule(t, history)`` with the epoch t from 0.
 
-    Raises ValueError for a rate that is not a finite number >= 0.
+    Parameters
+    ----------
+    eta : float
+        The rate, a finite number >= 0.
 
+    Raises
+    ------
+    ValueError
+        A rate that is not a finite number >= 0.
+
+    Examples
+    --------
     >>> from fastmlp import schedules
     >>> schedules.constant(0.1)(5, None)
     0.1
@@ -44,8 +54,20 @@ class Constant:
 class InverseScaling:
     """eta_t = eta / (t + 1)^power (scikit-learn's 'invscaling', counted in epochs).
 
-    Raises ValueError for a rate that is not a finite number >= 0.
+    Parameters
+    ----------
+    eta : float
+        The first epoch's rate, a finite number >= 0.
+    power : float, default 0.5
+        >= 0.
 
+    Raises
+    ------
+    ValueError
+        A rate or power that is not a finite number >= 0.
+
+    Examples
+    --------
     >>> from fastmlp import schedules
     >>> schedules.inverse_scaling(0.1, power=0.5)(3, None)
     0.05
@@ -66,9 +88,22 @@ class InverseScaling:
 class StepDecay:
     """eta_t = eta * factor^(t // every): the rate drops by ``factor`` every ``every`` epochs.
 
-    Raises ValueError for a rate that is not a finite number >= 0, or a bad factor or
-    ``every``.
+    Parameters
+    ----------
+    eta : float
+        The first rate, a finite number >= 0.
+    factor : float, default 0.5
+        In (0, 1].
+    every : int, default 10
+        Epochs per step, >= 1.
 
+    Raises
+    ------
+    ValueError
+        A rate that is not a finite number >= 0, a factor outside (0, 1], or ``every`` < 1.
+
+    Examples
+    --------
     >>> from fastmlp import schedules
     >>> [schedules.step_decay(1.0, factor=0.5, every=2)(t, None) for t in range(5)]
     [1.0, 1.0, 0.5, 0.5, 0.25]
@@ -94,6 +129,31 @@ class Adaptive:
     """scikit-learn's 'adaptive': start at ``eta``; once the training loss of ``patience``
     epochs in a row run at the current rate has failed to improve on the best loss before
     each of them by ``tol``, divide the rate by ``factor`` (and count afresh at the new rate).
+    It reads the rates and losses so far from ``history`` (fit's History).
+
+    Parameters
+    ----------
+    eta : float
+        The first rate, a finite number >= 0.
+    factor : float, default 5.0
+        > 1.
+    patience : int, default 2
+        >= 1.
+    tol : float, default 1e-4
+        >= 0.
+
+    Raises
+    ------
+    ValueError
+        A rate that is not a finite number >= 0, a factor <= 1, patience < 1 or tol < 0.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from fastmlp import schedules
+    >>> schedule = schedules.adaptive(0.5, patience=2)
+    >>> schedule(3, SimpleNamespace(eta=[0.5, 0.5, 0.5], loss=[1.0, 1.0, 1.0]))   # two epochs stalled
+    0.1
     """
 
     eta: float

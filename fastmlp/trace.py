@@ -39,7 +39,29 @@ class Trace:
 
     def table(self, columns: int = COLUMNS, rows: int = ROWS) -> str:
         """The lecture's table as text, showing at most ``columns`` units per layer and
-        ``rows`` rows i of each gradient (the middle ones are elided and named)."""
+        ``rows`` rows i of each gradient (the middle ones are elided and named).
+
+        Parameters
+        ----------
+        columns : int, default 8
+        rows : int, default 12
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ValueError
+            columns or rows below 1.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> t = fm.MLP([2, 2, 1], seed=0).trace([1.0, 0.0], [1.0])
+        >>> isinstance(t.table(columns=2, rows=2), str)
+        True
+        """
         return "\n".join(_text(part) for part in _parts(self, _limit(columns, "columns"), _limit(rows, "rows")))
 
     def __str__(self) -> str:

@@ -2,8 +2,7 @@
 early stopping, L-BFGS and the history.
 
 This module checks the hyperparameters, decides the order of the samples and the rate of
-each epoch, holds out and scores the validation data and keeps the record. The engine
-(fastmlp._engine.feeding) runs each epoch on the kernels, in pieces short enough for
+each epoch, holds out and scores the validation data and keeps the record. The engine runs each epoch on the kernels, in pieces short enough for
 Ctrl-C to be noticed between them, and undoes one that diverges. MLP.fit and
 MLP.partial_fit are ``fit`` and ``partial_fit`` run holding the network's lock.
 """
@@ -78,6 +77,7 @@ class History:
 
     @property
     def epochs(self) -> int:
+        """The number of epochs recorded, ``len(history.loss)``."""
         return len(self.loss)
 
     def __repr__(self) -> str:
@@ -283,8 +283,44 @@ def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, ca
                 validation_data=None, l2=0.0, l1=0.0, optimizer="sgd", sample_weight=None, class_weight=None,
                 dropout=None, update_dropout=0.0, **settings):
     """One epoch of SGD over X, y from the current weights at the rate ``eta`` (a number, not
-    a schedule); the other arguments mean what they mean for fit. The optimizer's state
-    carries over between calls. Returns the one-epoch History."""
+    a schedule); the other arguments mean what they mean for fit, with the same defaults. The
+    optimizer's state carries over between calls, so repeated calls continue one run.
+
+    Parameters
+    ----------
+    net : MLP
+        As a method, ``net.partial_fit(X, y, ...)``.
+    X : array-like or scipy.sparse matrix of shape (n_samples, d^(0))
+        float32 or float64.
+    y : array-like
+        Targets as ``fit`` takes them.
+    eta : float, default 0.1
+        The learning rate, > 0.
+    batch_size : int, default 1
+        1 is the lecture's per-sample SGD; n_samples is full-batch gradient descent.
+
+    Returns
+    -------
+    History
+        The one epoch's loss (and validation score if ``validation_data`` is given).
+
+    Raises
+    ------
+    ValueError
+        Bad data or a bad option, as for fit; the weights stay as they were.
+    DivergenceError
+        The epoch made the loss or a weight non-finite; the weights are restored.
+
+    Examples
+    --------
+    >>> import fastmlp as fm
+    >>> net = fm.MLP([2, 4, 1], loss="binary_cross_entropy", seed=0)
+    >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0.0, 1.0, 1.0, 0.0]
+    >>> for _ in range(3):
+    ...     history = net.partial_fit(X, y, eta=0.5, seed=0)
+    >>> len(history.loss)
+    1
+    """
     return fit(net, X, y, epochs=1, eta=checks.eta(eta, net.dtype), batch_size=batch_size, shuffle=shuffle,
                seed=seed, callback=callback, verbose=verbose, validation_data=validation_data, l2=l2, l1=l1,
                optimizer=optimizer, sample_weight=sample_weight, class_weight=class_weight, dropout=dropout,

@@ -10,7 +10,7 @@ import pytest
 from nielsen_textbook import FORMS, Textbook, assert_layers_equal, classification_data, logistic, logistic_slope, seeded
 
 import fastmlp as fm
-from fastmlp.compat import _columns, nielsen
+from fastmlp.compat import columns, nielsen
 from fastmlp.compat.nielsen import Network
 
 # (sizes, training samples, test samples, epochs, minibatch size, eta); the sample counts
@@ -224,7 +224,7 @@ def test_a_network_shows_nielsens_names_and_the_mlp():
 @pytest.mark.parametrize("rows_per_fit", [7, 2])
 def test_an_epoch_handed_over_in_parts_trains_the_same(capsys, monkeypatch, rows_per_fit):
     # parts of whole minibatches (6 or 3 rows for minibatches of 3): the steps are the same
-    monkeypatch.setattr(_columns, "ROWS_PER_FIT", rows_per_fit)
+    monkeypatch.setattr(columns, "ROWS_PER_FIT", rows_per_fit)
     sizes = [5, 4, 3]
     rng = np.random.default_rng(12)
     training, test = classification_data(rng, sizes, 23), classification_data(rng, sizes, 8, labelled=True)

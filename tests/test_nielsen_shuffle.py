@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from nielsen_textbook import Textbook, assert_layers_equal, classification_data, seeded
 
-from fastmlp.compat import _columns, nielsen, nielsen2
+from fastmlp.compat import columns, nielsen, nielsen2
 
 
 def positions(pairs, original):
@@ -88,8 +88,8 @@ def test_a_mutable_sequence_is_shuffled_in_place_and_other_iterables_are_left_al
 
 def test_the_rows_are_stacked_once_per_call_not_per_epoch(capsys, monkeypatch):
     calls = []
-    stack = _columns.ColumnNetwork._stack
-    monkeypatch.setattr(_columns.ColumnNetwork, "_stack", staticmethod(lambda *a: calls.append(a[2]) or stack(*a)))
+    stack = columns.ColumnNetwork._stack
+    monkeypatch.setattr(columns.ColumnNetwork, "_stack", staticmethod(lambda *a: calls.append(a[2]) or stack(*a)))
     net = nielsen.Network([3, 4, 2])
     net.SGD(classification_data(np.random.default_rng(3), [3, 4, 2], 9), 5, 2, 1.0)
     capsys.readouterr()

@@ -19,7 +19,7 @@ the problem; ``net.mlp`` is the fastmlp MLP underneath, for everything else fast
 """
 from __future__ import annotations
 
-from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_prime
+from .columns import ColumnNetwork, pair_list, sigmoid, sigmoid_prime
 
 
 class Network(ColumnNetwork):
@@ -60,7 +60,40 @@ class Network(ColumnNetwork):
         pairs with integer labels. Each epoch shuffles the samples (a list in place, as
         his ``random.shuffle(training_data)``; other iterables are read once), steps once per minibatch
         of ``mini_batch_size`` (the last one takes what is left) at the rate ``eta``, then
-        prints "Epoch j: correct / n_test" with test data, else "Epoch j complete"."""
+        prints "Epoch j: correct / n_test" with test data, else "Epoch j complete".
+
+        Parameters
+        ----------
+        training_data : list of (x, y)
+            x of shape (d^(0), 1), y of shape (d^(L), 1).
+        epochs, mini_batch_size : int
+        eta : float
+            The learning rate.
+        test_data : list of (x, int), optional
+            Default None tests nothing.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError, TypeError
+            Pairs of the wrong shape, NaN or infinity, or a bad epochs, size or rate.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 2])
+        >>> e = np.eye(2)[:, :, None]   # the one-hot columns
+        >>> training = [(np.array([[0.0], [1.0]]), e[1]), (np.array([[1.0], [0.0]]), e[0])]
+        >>> testing = [(np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)]
+        >>> net.SGD(training, 2, 1, 3.0, test_data=testing)   # doctest: +ELLIPSIS
+        Epoch 0: ... / 2
+        Epoch 1: ... / 2
+        """
         training = pair_list(training_data, "training_data")
         X, Y = self._training_arrays(training, "training_data")
         test = pair_list(test_data, "test_data", optional=True) or []
@@ -73,16 +106,94 @@ class Network(ColumnNetwork):
                 print(f"Epoch {j} complete")
 
     def update_mini_batch(self, mini_batch, eta):
-        """One step w <- w - eta * (mean gradient over the (x, y) pairs of ``mini_batch``)."""
+        """One step w <- w - eta * (mean gradient over the (x, y) pairs of ``mini_batch``).
+
+        Parameters
+        ----------
+        mini_batch : list of (x, y)
+            Pairs as ``SGD`` takes them.
+        eta : float
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError, TypeError
+            Pairs of the wrong shape, NaN or infinity, or a bad rate.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 2])
+        >>> e = np.eye(2)[:, :, None]   # the one-hot columns
+        >>> training = [(np.array([[0.0], [1.0]]), e[1]), (np.array([[1.0], [0.0]]), e[0])]
+        >>> testing = [(np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)]
+        >>> before = net.weights[0].copy()
+        >>> net.update_mini_batch(training, 3.0)
+        >>> bool((net.weights[0] != before).any())
+        True
+        """
         X, Y = self._training_arrays(list(mini_batch), "mini_batch")
         self.mlp.sgd_step(X, Y, eta)
 
     def evaluate(self, test_data) -> int:
-        """How many (x, label) pairs the network classifies right (argmax of its output)."""
+        """How many (x, label) pairs the network classifies right (argmax of its output).
+
+        Parameters
+        ----------
+        test_data : list of (x, int)
+            x of shape (d^(0), 1), the label in 0..d^(L)-1.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError, TypeError
+            Pairs of the wrong shape, NaN or infinity.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 2])
+        >>> e = np.eye(2)[:, :, None]   # the one-hot columns
+        >>> training = [(np.array([[0.0], [1.0]]), e[1]), (np.array([[1.0], [0.0]]), e[0])]
+        >>> testing = [(np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)]
+        >>> 0 <= net.evaluate(testing) <= 2
+        True
+        """
         return self._correct(*self._labelled_arrays(list(test_data), "test_data"))
 
     def cost_derivative(self, output_activations, y):
-        """dC/da for the quadratic cost: a - y."""
+        """dC/da for the quadratic cost: a - y.
+
+        Parameters
+        ----------
+        output_activations, y : ndarray of shape (d^(L), 1)
+
+        Returns
+        -------
+        ndarray of shape (d^(L), 1)
+
+        Raises
+        ------
+        ValueError
+            The arrays do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> Network([1, 1]).cost_derivative(np.array([[0.75]]), np.array([[1.0]]))
+        array([[-0.25]])
+        """
         return output_activations - y
 
 

@@ -27,38 +27,152 @@ import numpy as np
 
 from .. import _checks as checks
 from ..io import atomic_write, open_regular
-from ._columns import ColumnNetwork, pair_list, sigmoid, sigmoid_mlp, sigmoid_prime
+from .columns import ColumnNetwork, pair_list, sigmoid, sigmoid_mlp, sigmoid_prime
 
 
 class QuadraticCost:
     """C = 1/2 ||a - y||^2 per sample; with sigmoid outputs its output error is
-    (a - y) sigma'(z)."""
+    (a - y) sigma'(z). Pass the class itself as ``Network(sizes, cost=QuadraticCost)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp.compat.nielsen2 import QuadraticCost
+    >>> float(QuadraticCost.fn(np.array([[0.5], [1.0]]), np.array([[0.0], [1.0]])))
+    0.125
+    """
 
     loss = "l2"
 
     @staticmethod
     def fn(a, y):
+        """The cost of one sample.
+
+        Parameters
+        ----------
+        a, y : ndarray of shape (n_outputs, 1)
+            The network's output and the target column.
+
+        Returns
+        -------
+        float
+            1/2 ||a - y||^2.
+
+        Raises
+        ------
+        ValueError
+            ``a`` and ``y`` do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import QuadraticCost
+        >>> float(QuadraticCost.fn(np.array([[1.0]]), np.array([[0.0]])))
+        0.5
+        """
         return 0.5 * np.linalg.norm(a - y) ** 2
 
     @staticmethod
     def delta(z, a, y):
+        """The output error delta^(L) = dC/dz^(L) of one sample.
+
+        Parameters
+        ----------
+        z, a, y : ndarray of shape (n_outputs, 1)
+            The output units' weighted inputs, their sigmoid outputs, and the target.
+
+        Returns
+        -------
+        ndarray of shape (n_outputs, 1)
+            (a - y) sigma'(z).
+
+        Raises
+        ------
+        ValueError
+            The arrays do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import QuadraticCost
+        >>> QuadraticCost.delta(np.array([[0.0]]), np.array([[0.5]]), np.array([[1.0]]))
+        array([[-0.125]])
+        """
         return (a - y) * sigmoid_prime(z)
 
 
 class CrossEntropyCost:
     """C = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)] per sample (0 ln 0 counted as 0);
     with sigmoid outputs its output error is a - y, which does not slow down when the
-    output saturates."""
+    output saturates. Pass the class itself as ``Network(sizes, cost=CrossEntropyCost)``
+    (the default).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp.compat.nielsen2 import CrossEntropyCost
+    >>> round(float(CrossEntropyCost.fn(np.array([[0.5]]), np.array([[1.0]]))), 4)   # ln 2
+    0.6931
+    """
 
     loss = "binary_cross_entropy"
 
     @staticmethod
     def fn(a, y):
+        """The cost of one sample.
+
+        Parameters
+        ----------
+        a, y : ndarray of shape (n_outputs, 1)
+            The network's output, in [0, 1], and the target column.
+
+        Returns
+        -------
+        float
+            -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)], with 0 ln 0 counted as 0.
+
+        Raises
+        ------
+        ValueError
+            ``a`` and ``y`` do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import CrossEntropyCost
+        >>> float(CrossEntropyCost.fn(np.array([[1.0], [0.0]]), np.array([[1.0], [0.0]])))
+        0.0
+        """
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a)))
 
     @staticmethod
     def delta(z, a, y):
+        """The output error delta^(L) = dC/dz^(L) of one sample with sigmoid outputs.
+
+        Parameters
+        ----------
+        z, a, y : ndarray of shape (n_outputs, 1)
+            The output units' weighted inputs (unused: sigma' cancels), their outputs, and
+            the target.
+
+        Returns
+        -------
+        ndarray of shape (n_outputs, 1)
+            a - y.
+
+        Raises
+        ------
+        ValueError
+            ``a`` and ``y`` do not broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import CrossEntropyCost
+        >>> CrossEntropyCost.delta(None, np.array([[0.75]]), np.array([[1.0]]))
+        array([[-0.25]])
+        """
         return a - y
 
 
@@ -66,7 +180,29 @@ COSTS = {cost.__name__: cost for cost in (QuadraticCost, CrossEntropyCost)}
 
 
 def vectorized_result(j, classes=10):
-    """The one-hot column (classes, 1) of class j."""
+    """The one-hot column of class j, the target form ``SGD`` takes for training data.
+
+    Parameters
+    ----------
+    j : int
+        The class, 0 <= j < classes.
+    classes : int, default 10
+
+    Returns
+    -------
+    ndarray of shape (classes, 1), float64
+
+    Raises
+    ------
+    IndexError
+        j is out of range.
+
+    Examples
+    --------
+    >>> from fastmlp.compat.nielsen2 import vectorized_result
+    >>> vectorized_result(2, classes=4).ravel()
+    array([0., 0., 1., 0.])
+    """
     e = np.zeros((classes, 1))
     e[j] = 1.0
     return e
@@ -75,6 +211,17 @@ def vectorized_result(j, classes=10):
 class Network(ColumnNetwork):
     """A sigmoid network with ``sizes`` units per layer (input first), trained on ``cost``
     (QuadraticCost or CrossEntropyCost); weights drawn by ``default_weight_initializer``.
+
+    Parameters
+    ----------
+    sizes : list of int
+        Units per layer, input first, e.g. [784, 30, 10].
+    cost : class, default CrossEntropyCost
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad sizes or an unknown cost; the methods raise them for data of the wrong shape.
 
     Examples
     --------
@@ -104,11 +251,49 @@ class Network(ColumnNetwork):
         self.mlp, self._cost = mlp, cost
 
     def default_weight_initializer(self):
-        """Biases from N(0, 1), then weights from N(0, 1 / d^(l-1)), by np.random.randn."""
+        """Biases from N(0, 1), then weights from N(0, 1 / d^(l-1)), by np.random.randn.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        Nothing.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import Network
+        >>> np.random.seed(0)
+        >>> net = Network([400, 30, 10])
+        >>> net.default_weight_initializer()
+        >>> bool(net.weights[0].std() < 0.1)   # about 1 / sqrt(400)
+        True
+        """
         self._draw_layers(scaled=True)
 
     def large_weight_initializer(self):
-        """Biases, then weights, from N(0, 1) by np.random.randn (network.py's draw)."""
+        """Biases, then weights, from N(0, 1) by np.random.randn (network.py's draw).
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        Nothing.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import Network
+        >>> np.random.seed(0)
+        >>> net = Network([400, 30, 10])
+        >>> net.large_weight_initializer()
+        >>> bool(net.weights[0].std() > 0.9)
+        True
+        """
         self._draw_layers(scaled=False)
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, evaluation_data=None,
@@ -123,7 +308,46 @@ class Network(ColumnNetwork):
         per epoch in those monitored. ``early_stopping_n`` > 0 ends training, after an epoch's
         lines, once the accuracy on the evaluation data has not beaten its best so far for
         that many epochs in a row (it needs monitor_evaluation_accuracy; 0: off); the
-        network keeps the weights of the last epoch."""
+        network keeps the weights of the last epoch.
+
+        Parameters
+        ----------
+        training_data : list of (x, y)
+            x of shape (d^(0), 1), y one-hot of shape (d^(L), 1).
+        epochs, mini_batch_size : int
+        eta : float
+        lmbda : float, default 0.0
+        evaluation_data : list of (x, int), optional
+        monitor_evaluation_cost, monitor_evaluation_accuracy : bool, default False
+        monitor_training_cost, monitor_training_accuracy : bool, default False
+        early_stopping_n : int, default 0
+
+        Returns
+        -------
+        (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy) : lists
+
+        Raises
+        ------
+        ValueError, TypeError
+            Pairs of the wrong shape, NaN or infinity, a bad setting, or evaluation
+            monitoring without evaluation_data.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 2])
+        >>> e = np.eye(2)[:, :, None]   # the one-hot columns
+        >>> training = [(np.array([[0.0], [1.0]]), e[1]), (np.array([[1.0], [0.0]]), e[0])]
+        >>> labelled = [(np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)]
+        >>> costs = net.SGD(training, 1, 2, 0.5, evaluation_data=labelled, monitor_evaluation_accuracy=True)
+        Epoch 0 training complete
+        Accuracy on evaluation data: ... / 2
+        <BLANKLINE>
+        >>> len(costs[1])
+        1
+        """
         training = pair_list(training_data, "training_data")
         X, Y = self._training_arrays(training, "training_data")
         n = len(training)
@@ -159,13 +383,72 @@ class Network(ColumnNetwork):
 
     def update_mini_batch(self, mini_batch, eta, lmbda, n):
         """One step w <- (1 - eta lmbda / n) w - eta * (mean gradient over ``mini_batch``);
-        the biases take no decay."""
+        the biases take no decay.
+
+        Parameters
+        ----------
+        mini_batch : list of (x, y)
+            Pairs as ``SGD`` takes them.
+        eta, lmbda : float
+        n : int
+            The number of training samples.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        ValueError, TypeError
+            Pairs of the wrong shape, NaN or infinity, or a bad rate or lmbda.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 2])
+        >>> e = np.eye(2)[:, :, None]   # the one-hot columns
+        >>> training = [(np.array([[0.0], [1.0]]), e[1]), (np.array([[1.0], [0.0]]), e[0])]
+        >>> labelled = [(np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)]
+        >>> before = net.weights[0].copy()
+        >>> net.update_mini_batch(training, 0.5, 0.1, len(training))
+        >>> bool((net.weights[0] != before).any())
+        True
+        """
         X, Y = self._training_arrays(list(mini_batch), "mini_batch")
         self.mlp.sgd_step(X, Y, eta, l2=checks.real_number(lmbda, "lmbda", lowest=0.0) / n)
 
     def accuracy(self, data, convert=False) -> int:
         """How many pairs the network classifies right: with ``convert`` the targets are
-        one-hot columns (training data), else integer labels."""
+        one-hot columns (training data), else integer labels.
+
+        Parameters
+        ----------
+        data : list of (x, y)
+        convert : bool, default False
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError, TypeError
+            Pairs of the wrong shape, NaN or infinity.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 2])
+        >>> e = np.eye(2)[:, :, None]   # the one-hot columns
+        >>> training = [(np.array([[0.0], [1.0]]), e[1]), (np.array([[1.0], [0.0]]), e[0])]
+        >>> labelled = [(np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)]
+        >>> net.accuracy(training, convert=True) == net.accuracy(labelled)
+        True
+        """
         if convert:
             X, Y = self._training_arrays(list(data), "data")
             return self._correct(X, Y.argmax(axis=1))
@@ -173,7 +456,35 @@ class Network(ColumnNetwork):
 
     def total_cost(self, data, lmbda, convert=False) -> float:
         """The mean cost over the pairs plus lmbda / (2 len(data)) sum ||w||^2; with
-        ``convert`` the targets are integer labels (evaluation data), else one-hot columns."""
+        ``convert`` the targets are integer labels (evaluation data), else one-hot columns.
+
+        Parameters
+        ----------
+        data : list of (x, y)
+        lmbda : float
+        convert : bool, default False
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError, TypeError
+            Pairs of the wrong shape, NaN or infinity, or a label out of range.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 2])
+        >>> e = np.eye(2)[:, :, None]   # the one-hot columns
+        >>> training = [(np.array([[0.0], [1.0]]), e[1]), (np.array([[1.0], [0.0]]), e[0])]
+        >>> labelled = [(np.array([[0.0], [1.0]]), 1), (np.array([[1.0], [0.0]]), 0)]
+        >>> net.total_cost(training, 0.0) == net.total_cost(labelled, 0.0, convert=True)
+        True
+        """
         if convert:
             X, labels = self._labelled_arrays(list(data), "data")
             return self._total_cost(X, self._one_hot(labels), lmbda)
@@ -194,7 +505,32 @@ class Network(ColumnNetwork):
         """Write sizes, weights, biases and the cost's name to ``filename`` as JSON. The
         file is replaced only once the new one is completely written (as
         fastmlp.io.atomic_write does: through a link, the file it points to; an existing
-        file keeps its permissions, a new one gets the umask's)."""
+        file keeps its permissions, a new one gets the umask's).
+
+        Parameters
+        ----------
+        filename : str or os.PathLike
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        OSError
+            The file cannot be written; a file already there is left as it was.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import Network, load
+        >>> net = Network([2, 3, 1])
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.json")
+        >>> net.save(path)
+        >>> bool(np.array_equal(load(path).weights[1], net.weights[1]))
+        True
+        """
         data = {
             "sizes": self.sizes,
             "weights": [w.tolist() for w in self.weights],
@@ -212,7 +548,27 @@ def load(filename) -> Network:
     """The network ``save`` wrote to ``filename``. Anything that is not such a file (not
     UTF-8 JSON, fields missing or of the wrong type or shape, NaN or infinite values, more
     weights declared than the file holds, not a regular file) raises ValueError naming the
-    file; a missing file raises FileNotFoundError."""
+    file; a missing file raises FileNotFoundError.
+
+    Parameters
+    ----------
+    filename : str or os.PathLike
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    ValueError
+        Not such a file.
+    FileNotFoundError
+        No file there.
+
+    Examples
+    --------
+    See ``Network.save``.
+    """
     with open_regular(filename) as f:
         raw = f.read()
     try:

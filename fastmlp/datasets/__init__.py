@@ -23,9 +23,22 @@ CITATION = (
 
 
 def load_digits():
-    """The shipped handwritten digits: (X, y), X float64 of shape (1797, 64) with pixel
-    counts 0..16 (8x8 images, row by row), y int64 labels 0..9 of shape (1797,).
+    """The shipped handwritten digits (8x8 images, row by row), read from the package.
 
+    Returns
+    -------
+    X : ndarray of shape (1797, 64), float64
+        Pixel counts 0..16.
+    y : ndarray of shape (1797,), int64
+        Labels 0..9.
+
+    Raises
+    ------
+    OSError
+        The package's data file is missing (a broken install).
+
+    Examples
+    --------
     >>> from fastmlp.datasets import load_digits
     >>> X, y = load_digits()
     >>> X.shape, X.dtype, y.shape, y.dtype
@@ -39,11 +52,30 @@ def load_digits():
 
 def train_test_split(X, y, test_fraction=0.25, seed=0):
     """A stratified split: each class contributes ``test_fraction`` of its samples to the
-    test set, chosen at random from ``seed``. Returns X_train, X_test, y_train, y_test.
+    test set, chosen at random from ``seed``.
 
-    X is array-like of shape (n_samples, ...), y of shape (n_samples,). Raises ValueError for a
-    fraction outside (0, 1) or X and y of different lengths.
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        Real numbers, finite.
+    y : array-like of shape (n_samples,)
+        Numeric labels.
+    test_fraction : float, default 0.25
+        Strictly between 0 and 1.
+    seed : int or None, default 0
 
+    Returns
+    -------
+    X_train, X_test : ndarray
+    y_train, y_test : ndarray
+
+    Raises
+    ------
+    ValueError
+        A fraction outside (0, 1), X and y of different lengths, no samples, NaN or infinity.
+
+    Examples
+    --------
     >>> from fastmlp.datasets import load_digits, train_test_split
     >>> X, y = load_digits()
     >>> X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.25, seed=0)
@@ -68,7 +100,31 @@ def train_test_split(X, y, test_fraction=0.25, seed=0):
 
 def stratified_mask(labels, fraction, rng) -> np.ndarray:
     """A boolean mask that picks ``fraction`` (rounded) of the samples of each label in
-    ``labels`` (one per sample), at random from the generator ``rng``."""
+    ``labels`` (one per sample), at random from the generator ``rng``.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,)
+    fraction : float
+        In [0, 1].
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), bool
+
+    Raises
+    ------
+    Nothing for valid arguments; ``train_test_split`` checks its inputs first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp.datasets import stratified_mask
+    >>> mask = stratified_mask(np.array([0, 0, 0, 0, 1, 1]), 0.5, np.random.default_rng(0))
+    >>> int(mask[:4].sum()), int(mask[4:].sum())
+    (2, 1)
+    """
     chosen = np.zeros(len(labels), dtype=bool)
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))

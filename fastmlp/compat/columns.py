@@ -27,12 +27,52 @@ ROWS_PER_FIT = 4096
 
 
 def sigmoid(z):
-    """The logistic function 1 / (1 + e^-z), elementwise."""
+    """The logistic function 1 / (1 + e^-z), elementwise.
+
+    Parameters
+    ----------
+    z : float or ndarray
+
+    Returns
+    -------
+    float or ndarray, the shape of z
+
+    Raises
+    ------
+    TypeError
+        z is not numeric.
+
+    Examples
+    --------
+    >>> from fastmlp.compat.nielsen import sigmoid
+    >>> float(sigmoid(0.0))
+    0.5
+    """
     return 1.0 / (1.0 + np.exp(-z))
 
 
 def sigmoid_prime(z):
-    """The derivative of the sigmoid, sigma(z) (1 - sigma(z)), elementwise."""
+    """The derivative of the sigmoid, sigma(z) (1 - sigma(z)), elementwise.
+
+    Parameters
+    ----------
+    z : float or ndarray
+
+    Returns
+    -------
+    float or ndarray, the shape of z
+
+    Raises
+    ------
+    TypeError
+        z is not numeric.
+
+    Examples
+    --------
+    >>> from fastmlp.compat.nielsen import sigmoid_prime
+    >>> float(sigmoid_prime(0.0))
+    0.25
+    """
     s = sigmoid(z)
     return s * (1 - s)
 
