@@ -35,6 +35,13 @@ CASES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def split_at_the_tests_scale(monkeypatch):
+    """The tests' networks are small: they split from 20,000 multiply-adds per thread and
+    exchange (the machine's own threshold, MIN_WORK_PER_THREAD, is measured for speed)."""
+    monkeypatch.setattr(per_sample_threads, "MIN_WORK_PER_THREAD", 20_000)
+
+
 @pytest.fixture
 def split_any_width(monkeypatch):
     """Split even the small networks the reference can train quickly."""

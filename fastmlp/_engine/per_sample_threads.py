@@ -16,10 +16,13 @@ from .sparse import SparseRows, issparse
 
 # Multiply-adds per sample (forward, delta and update: 3 per weight) that each thread must
 # have, for each exchange of the sample, for the split to pay: below it an exchange (a
-# barrier, about a microsecond on two cores of this Xeon, see bench/README.md) costs about
-# what the split saves. One hidden layer takes one exchange per sample, L - 1 hidden layers
-# 2L - 3. 64-32-10 (7,300 multiply-adds per sample) stays on one thread.
-MIN_WORK_PER_THREAD = 20_000
+# barrier) costs more than the split saves. One hidden layer takes one exchange per sample,
+# L - 1 hidden layers 2L - 3. Measured on the project's 2-vCPU Intel Xeon virtual machine
+# at load 0.9 (bench/compare.py, fastmlp against fastmlp-2t, float32 per sample): 784-1024-10
+# (1.22 M per thread) ran 1.84x faster on two threads, while 784-256-10 (305 k) ran at 0.19x
+# and 784-128-10 (152 k) at 0.13x, an exchange there costing tens of microseconds. So only
+# networks with about a million per thread split.
+MIN_WORK_PER_THREAD = 1_000_000
 
 
 def plan(net, X, batch_size) -> tuple[int, str | None]:
