@@ -17,11 +17,13 @@ from .._checks import positive_int
 
 
 # Multiply-adds of one matrix product (rows x (d^(l-1) + 1) x d^(l)) from which a second
-# BLAS thread pays. bench/blas_threads.py, Intel Xeon (AVX-512), 2 cores shared (load
-# 9-10), minibatch epochs of d-d-d networks: two threads ran at 0.02-0.99x the speed of
-# one at every size measured, 2.5e4 to 4.3e9 (0.99 at 4.2e5, 0.02 at 2.0e6, 0.14 at
-# 6.4e7, 0.52 at 5.1e8, 0.75 at 1.1e9, 0.89 at 4.3e9), rising with the size from 1e8 on.
-SECOND_THREAD_PAYS = 10_000_000_000
+# BLAS thread pays. bench/blas_threads.py, minibatch epochs of d-d-d networks, Intel Xeon
+# (AVX-512, 2 vCPUs), 2026-12-02 at load 0.6: two threads ran 0.99x one at 2.6e4, 1.02x at
+# 4.2e5, 1.23x at 2.0e6, 1.52x at 1.7e7 and 1.77-1.90x from 1.1e9. Below this size the
+# second thread gains nothing on a quiet machine and loses much on a busy one (at load
+# 9-10 it ran 0.02x at 2.0e6 and 0.99x at 4.2e5); on a busy machine n_threads=1 is
+# faster at every size (0.89x at 4.3e9 there).
+SECOND_THREAD_PAYS = 2_000_000
 
 
 def threads_for(n_threads, rows, sizes):
