@@ -74,7 +74,24 @@ class NetworkLock:
             raise
 
 
-class _Alone(RLock):
+# Whether the RLock tells its count (newer CPython releases). Where it does not, entering
+# the lock also keeps flags of what it took, which a Ctrl-C between an acquire and its flag
+# can still get wrong.
+EXACT = hasattr(RLock, "_recursion_count")
+
+
+class _Counted(RLock):
+    """An RLock that says how many times the calling thread holds it (``_holds``)."""
+
+    if EXACT:
+        _holds = RLock._recursion_count
+    else:
+
+        def _holds(self) -> int:
+            return int(self._is_owned())
+
+
+class _Alone(_Counted):
     """The writer's side: an RLock, so that nested writes count up and down, and leaving
     is the compiled RLock.__exit__."""
 
@@ -83,20 +100,21 @@ class _Alone(RLock):
 
     def __enter__(self):
         lock = self.lock
-        depth = self._recursion_count()
+        depth, acquired = self._holds(), False
         try:
             self.acquire()  # readers coming in and other writers now wait
+            acquired = True
             if not depth or lock._open:  # first entry, or a change made from a callback
                 lock._open = False
                 lock._wait_for_readers()
         except BaseException:
-            if self._recursion_count() > depth:
+            if self._holds() > depth or (acquired and not EXACT):
                 self.release()
             raise
         return self
 
 
-class _Reading(RLock):
+class _Reading(_Counted):
     """One reading thread's token, which it holds while it reads: an RLock, so that leaving
     is the compiled RLock.__exit__ (and nested reads count up and down)."""
 
@@ -106,19 +124,25 @@ class _Reading(RLock):
     def __enter__(self):
         lock = self.lock
         alone = lock._alone
-        depth, held = self._recursion_count(), alone._recursion_count()
+        depth, held = self._holds(), alone._holds()
+        mine = theirs = False  # whether this call holds the token, the writer's side
         try:
             self.acquire()
+            mine = True
             if depth or lock._open:  # reading already, or the writer's callback lets readers in
                 return self
             self.release()
+            mine = False
             alone.acquire()  # wait for the writer (a writer takes a token only while holding this)
+            theirs = True
             self.acquire()
+            mine = True
             alone.release()
+            theirs = False
         except BaseException:
-            if self._recursion_count() > depth:
+            if self._holds() > depth or (mine and not EXACT):
                 self.release()
-            if alone._recursion_count() > held:
+            if alone._holds() > held or (theirs and not EXACT):
                 alone.release()
             raise
         return self

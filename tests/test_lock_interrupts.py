@@ -143,3 +143,30 @@ def test_a_callback_may_hand_the_network_to_a_thread_pool_and_wait():
     predictions, twin = seen[0]
     assert predictions.shape == (64,) and twin.params.shape == net.params.shape
     assert len(done) == 1 and len(seen) == 4 and np.isfinite(seen[1])
+
+
+def test_the_lock_works_where_the_rlock_tells_no_count(monkeypatch):
+    """CPython releases whose RLock has no _recursion_count (Debian 12's 3.11.2, 3.10): the
+    lock goes by whether the thread holds it, nested writes and reads included."""
+    from fastmlp import _locking
+
+    monkeypatch.setattr(_locking, "EXACT", False)
+    monkeypatch.setattr(_locking._Counted, "_holds", lambda self: int(self._is_owned()))
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.normal(size=(20, 1))
+    net = fm.MLP([3, 4, 1], seed=0)
+    seen = []
+
+    def callback(epoch, history):
+        seen.append(net.predict(X[:2]).shape)
+        net.sgd_step(X[:1], y[:1], eta=0.01)
+
+    net.fit(X, y, epochs=2, callback=callback)
+    with net._lock.writing():
+        with net._lock.reading():
+            net.forward(X[:1])
+    reader = threading.Thread(target=lambda: seen.append(net.predict(X[:3]).shape))
+    reader.start()
+    reader.join(10)
+    assert seen == [(2, 1), (2, 1), (3, 1)]
+    assert not net._lock._alone._is_owned()
