@@ -130,22 +130,16 @@ cdef struct SplitEpoch:
     long long t                 # the optimizer's update count after the call
 
 
-cdef void partial_sums(const floating* W, const floating* x_in, Py_ssize_t i0, Py_ssize_t i1,
-                       Py_ssize_t d, bint bias, floating* P) noexcept nogil:
-    """P_j = [w_0j if bias] + sum_{i0 <= i < i1} x_i w_{i+1,j}, i in increasing order,
-    skipping x_i = 0 as the one-thread forward pass does."""
-    cdef Py_ssize_t i, j
-    cdef floating xi
-    cdef const floating* row
-    for j in range(d):
-        P[j] = W[j] if bias else 0
-    for i in range(i0, i1):
-        xi = x_in[i]
-        if xi == 0:
-            continue
-        row = W + (i + 1) * d
-        for j in range(d):
-            P[j] += xi * row[j]
+cdef void partial_sums(const floating* W, const floating* x_in, Py_ssize_t rows, Py_ssize_t d,
+                       floating* P) noexcept nogil:
+    """P_j = w_0j + sum_{0 <= i < rows} x_i w_{i+1,j} over a thread's own rows of a layer (its
+    bias row w_0j: thread 0's biases, zeros on the others), i in increasing order, skipping
+    x_i = 0 as the one-thread forward pass does, a column block at a time."""
+    cdef Py_ssize_t r, jb = 0
+    while jb < d:
+        r = block_width(d - jb, sizeof(floating))
+        forward_columns(W, x_in, rows, d, jb, r, P)
+        jb += r
 
 
 cdef void split_forward_first(const floating* W, const floating* x0, Py_ssize_t d0,
@@ -256,7 +250,7 @@ cdef inline Py_ssize_t own_pitch(const Py_ssize_t* split, int t, Py_ssize_t per_
 cdef Py_ssize_t own_at(const Net* net, const Py_ssize_t* split, int T, int t, int l,
                        Py_ssize_t per_line) noexcept nogil:
     """Where thread t's own rows of W^(l+1) start in its own block, 1 <= l < L: a bias row
-    (used by thread 0 only), then the rows I_t^(l) of W^(l+1), after its columns of W^(1),
+    (thread 0's biases, zeros on the others), then the rows I_t^(l) of W^(l+1), after its columns of W^(1),
     d^(0) + 1 rows of own_pitch entries; l = L gives the block's size."""
     cdef Py_ssize_t at = (net.d[0] + 1) * own_pitch(split, t, per_line)
     cdef int k
@@ -293,6 +287,8 @@ cdef void own_pieces(const Net* net, const Py_ssize_t* split, int T, int t, Py_s
         i0, i1 = split[(l - 1) * (T + 1) + t], split[(l - 1) * (T + 1) + t + 1]
         if t == 0:
             own_piece(own + at, flat, before + at if before != NULL else before, o, d, action, opt, when)
+        elif action == TAKE:
+            memset(own + at, 0, d * sizeof(floating))
         own_piece(own + at + d, flat, before + at + d if before != NULL else before, o + (i0 + 1) * d,
                   (i1 - i0) * d, action, opt, when)
 
@@ -369,8 +365,8 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
             if l > 0:
                 shared = <floating*>job.part + (meetings & 1) * T * job.part_pitch
                 out = s + top
-                partial_sums(W + own_at(net, job.split, T, t, l, per_line), x_in + p0, 0, p1 - p0,
-                             net.d[l + 1], t == 0, shared + t * job.part_pitch)
+                partial_sums(W + own_at(net, job.split, T, t, l, per_line), x_in + p0, p1 - p0,
+                             net.d[l + 1], shared + t * job.part_pitch)
                 fastmlp_team_meet(job.team)
                 meetings += 1
                 for j in range(net.d[l + 1]):

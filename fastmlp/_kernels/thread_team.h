@@ -14,14 +14,21 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #else
 #define FASTMLP_HAVE_THREADS 0
 #endif
 
 #define FASTMLP_MAX_THREADS 64
-/* Polls of the barrier before yielding, and yields before sleeping: a few microseconds of
-   spinning, more than one sample's exchange costs while both threads run. */
-#define FASTMLP_BARRIER_SPINS 1000
+/* How long a thread polls the barrier before it yields, and the yields before it sleeps.
+   The budget is time, not a count of polls: a pause lasts from a few cycles (AMD Zen 4) to
+   140 (Intel Skylake and later), and 1000 polls on Zen 4 ended before a partner two thirds
+   of a sample behind arrived: the thread slept, its partner paid a wake-up of tens of
+   microseconds at the next exchange, and 784-128-10 ran at a third of one thread's speed.
+   200 us spans many samples' imbalance and yet gives a core back soon when the partner has
+   been descheduled. The clock is read every FASTMLP_BARRIER_POLLS polls. */
+#define FASTMLP_BARRIER_SPIN_NS 200000
+#define FASTMLP_BARRIER_POLLS 64
 #define FASTMLP_BARRIER_YIELDS 16
 
 typedef void (*fastmlp_job)(void* arg, int t);
@@ -71,6 +78,30 @@ static inline int fastmlp_barrier_passed(fastmlp_barrier* b, unsigned generation
     return __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != generation;
 }
 
+static inline long long fastmlp_now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* Polls until the barrier has passed generation or FASTMLP_BARRIER_SPIN_NS have gone by;
+   returns whether it passed. */
+static inline int fastmlp_barrier_spin(fastmlp_barrier* b, unsigned generation) {
+    long long until = 0;
+    int i;
+    for (;;) {
+        for (i = 0; i < FASTMLP_BARRIER_POLLS; i++) {
+            if (fastmlp_barrier_passed(b, generation))
+                return 1;
+            fastmlp_pause();
+        }
+        if (until == 0)
+            until = fastmlp_now_ns() + FASTMLP_BARRIER_SPIN_NS;
+        else if (fastmlp_now_ns() > until)
+            return 0;
+    }
+}
+
 static inline void fastmlp_barrier_wait(fastmlp_barrier* b) {
     unsigned generation = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
     int i;
@@ -86,11 +117,8 @@ static inline void fastmlp_barrier_wait(fastmlp_barrier* b) {
         }
         return;
     }
-    for (i = 0; i < FASTMLP_BARRIER_SPINS; i++) {
-        if (fastmlp_barrier_passed(b, generation))
-            return;
-        fastmlp_pause();
-    }
+    if (fastmlp_barrier_spin(b, generation))
+        return;
     for (i = 0; i < FASTMLP_BARRIER_YIELDS; i++) {
         if (fastmlp_barrier_passed(b, generation))
             return;
