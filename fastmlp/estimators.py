@@ -339,14 +339,15 @@ class _MLPEstimator(BaseEstimator):
         dict
             ``"params"``: ``get_params(deep=False)``. ``"net"``: a copy of the fitted
             ``fastmlp.MLP`` with the weights of ``coefs_`` and ``intercepts_``.
-            ``"fitted"``: the fitted attributes by name (n_features_in_,
-            feature_names_in_, n_outputs_, out_activation_, loss_, best_loss_, loss_curve_,
-            validation_scores_, validation_loss_curve_, best_validation_score_, n_iter_, t_;
-            feature_names_in_ and loss_ None where unset), a classifier's classes_, and
-            what warm_start and partial_fit go on from: the current ``"learning_rate"``
-            (None before the first epoch of SGD), the ``"no_improvement_count"`` and the
-            kind of ``"target"`` ("binary", "multiclass" or "multilabel-indicator"; None
-            for a regressor).
+            ``"fitted"``: the fitted attributes by name (``n_features_in_``,
+            ``feature_names_in_``, ``n_outputs_``, ``out_activation_``, ``loss_``,
+            ``best_loss_``, ``loss_curve_``, ``validation_scores_``,
+            ``validation_loss_curve_``, ``best_validation_score_``, ``n_iter_``, ``t_``;
+            ``feature_names_in_`` and ``loss_`` None where unset), a classifier's
+            ``classes_``, and what warm_start and partial_fit go on from: the current
+            ``"learning_rate"`` (None before the first epoch of SGD), the
+            ``"no_improvement_count"`` and the kind of ``"target"`` ("binary",
+            "multiclass" or "multilabel-indicator"; None for a regressor).
 
         Raises
         ------
@@ -394,9 +395,10 @@ class _MLPEstimator(BaseEstimator):
         Raises
         ------
         ValueError
-            A parameter out of range, a missing value, or values that disagree: the
-            network's layer sizes and n_features_in_, n_outputs_; its output layer and
-            out_activation_; the classes, the kind of target and the outputs.
+            A parameter out of range, a missing or unknown field, or values that
+            disagree: the network's layer sizes and ``n_features_in_``, ``n_outputs_``;
+            its output layer and ``out_activation_``; the classes, the kind of target and
+            the outputs.
         TypeError
             ``activation_params`` the activation does not take, or a ``net`` that is no
             ``fastmlp.MLP``.

@@ -452,7 +452,7 @@ def _listed(x_l):
 
 
 def soft_threshold(w, t):
-    """sign(w) max(|w| - t, 0): the L1 step, leaving at 0 a weight it would carry past 0.
+    """``sign(w) max(|w| - t, 0)``: the L1 step, leaving at 0 a weight it would carry past 0.
 
     Parameters
     ----------
