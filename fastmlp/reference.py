@@ -985,10 +985,8 @@ def backprop(arch, params, x0, y, s, x, delta, grad):
 
     Parameters
     ----------
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
+    arch, params
+        As for ``forward_rows``.
     x0, y : ndarray
         The sample and its target row.
     s, x, delta : ndarray
@@ -1028,10 +1026,8 @@ def mean_gradient(arch, params, X, Y, grad, weight=None):
 
     Parameters
     ----------
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
+    arch, params
+        As for ``forward_rows``.
     X : ndarray of shape (n, d^(0)), or a CSR matrix
     Y : ndarray of shape (n, d^(L))
     grad : ndarray
@@ -1090,11 +1086,8 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, 
 
     Parameters
     ----------
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
-        Its new values are written into it.
+    arch, params
+        As for ``forward_rows``; params takes the new weights.
     X : ndarray of shape (n, d^(0)), or a CSR matrix
         The samples, one per row.
     Y : ndarray of shape (n, d^(L))
@@ -1162,17 +1155,7 @@ def sgd_epoch(arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **options):
 
     Parameters
     ----------
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
-    X : ndarray of shape (n, d^(0)), or a CSR matrix
-        The samples, one per row.
-    Y : ndarray of shape (n, d^(L))
-        Their target rows.
-    order : ndarray of int
-        The rows to visit, in this order.
-    eta, l2, l1 : float
+    arch, params, X, Y, order, eta, l2, l1
         As for ``minibatch_epoch``.
     **options
         ``minibatch_epoch``'s keywords.
@@ -1240,18 +1223,8 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
 
     Parameters
     ----------
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
-        Its new values are written into it.
-    X : ndarray of shape (n, d^(0)), or a CSR matrix
-        The samples, one per row.
-    Y : ndarray of shape (n, d^(L))
-        Their target rows.
-    order : ndarray of int
-        The rows to visit, in this order.
-    batch_size : int
+    arch, params, X, Y, order, batch_size
+        As for ``minibatch_epoch``.
     kind : {"momentum", "nesterov", "adam"}
     eta, l2, l1, mu, beta1, beta2, epsilon : float
         As for ``optimizer_update``.
@@ -1259,18 +1232,8 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
         The moments, flat as params; updated in place.
     t : int
         The steps taken before this epoch.
-    weight : ndarray of shape (n,), optional
-        Sample weights by row; None: all 1.
-    dropout : ndarray, optional
-        A rate per layer 1..L (see ``dropout_factors``); None: no dropout.
-    update_dropout : float, default 0.0
-        See ``keep_frozen``.
-    key : int, default 0
-        The epoch's key for the draws.
-    position : int, default 0
-        Where order[0] stands in the epoch.
-    parts : list, optional
-        See ``forward``.
+    weight, dropout, update_dropout, key, position, parts
+        As for ``minibatch_epoch``.
 
     Returns
     -------
@@ -1398,20 +1361,9 @@ def split_sgd_epoch(team, arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **opti
     Parameters
     ----------
     team : Team
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
-    X : ndarray of shape (n, d^(0)), or a CSR matrix
-        The samples, one per row.
-    Y : ndarray of shape (n, d^(L))
-        Their target rows.
-    order : ndarray of int
-        The rows to visit, in this order.
-    eta, l2, l1 : float
+        Its ``size`` sets the parts.
+    arch, params, X, Y, order, eta, l2, l1, **options
         As for ``sgd_epoch``.
-    **options
-        ``minibatch_epoch``'s keywords.
 
     Returns
     -------
@@ -1450,16 +1402,9 @@ def split_optimizer_epoch(team, arch, params, X, Y, order, *args, **options):
     Parameters
     ----------
     team : Team
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
-    X : ndarray of shape (n, d^(0)), or a CSR matrix
-        The samples, one per row.
-    Y : ndarray of shape (n, d^(L))
-        Their target rows.
-    order : ndarray of int
-        The rows to visit, in this order.
+        Its ``size`` sets the parts.
+    arch, params, X, Y, order
+        As for ``minibatch_epoch``.
     *args
         ``optimizer_epoch``'s arguments after batch_size: kind, eta, l2, l1, mu, beta1,
         beta2, epsilon, m, v, t.
@@ -1507,28 +1452,12 @@ def step_gradient(arch, params, X, Y, order, grad, *, weight=None, dropout=None,
 
     Parameters
     ----------
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
-    X : ndarray of shape (n, d^(0)), or a CSR matrix
-        The samples, one per row.
-    Y : ndarray of shape (n, d^(L))
-        Their target rows.
-    order : ndarray of int
-        The rows to visit, in this order.
+    arch, params, X, Y, order
+        As for ``minibatch_epoch``.
     grad : ndarray
         Flat as params; the gradient is added to it.
-    weight : ndarray of shape (n,), optional
-        Sample weights by row; None: all 1.
-    dropout : ndarray, optional
-        A rate per layer 1..L (see ``dropout_factors``); None: no dropout.
-    update_dropout : float, default 0.0
-        See ``keep_frozen``.
-    key : int, default 0
-        The epoch's key for the draws.
-    position : int, default 0
-        Where order[0] stands in the epoch.
+    weight, dropout, update_dropout, key, position
+        As for ``minibatch_epoch``.
     room : object, optional
         The kernels' working memory, which the reference needs not.
 
@@ -1564,11 +1493,8 @@ def gradient_step(arch, params, grad, rows, kind, eta, l2, l1, mu=0.0, beta1=0.0
 
     Parameters
     ----------
-    arch : Architecture
-        The network's shape.
-    params : ndarray
-        W^(1) .. W^(L), flat, bias rows first (as ``fastmlp.MLP.params``).
-        Its new values are written into it.
+    arch, params
+        As for ``forward_rows``; params takes the new weights.
     grad : ndarray
         The summed gradient, from ``step_gradient``.
     rows : int
