@@ -22,11 +22,11 @@
 # fastmlp.reference.forward(..., parts=...) adds the sums s^(l), l >= 2, in the same order.
 #
 # Each thread steps its own weights in a block of its own (and its optimizer moments in two
-# more), taken from the flat params at the start of a call and given back at its end: its
-# columns of W^(1) are every row's middle in the flat layout, and two cores that step
-# neighbouring parts of the same rows lose the rows' cache lines to each other through the
-# hardware prefetchers (on a 2-core AMD EPYC, 784-128-10 float32 ran 0.3x with the flat
-# rows and 1.9x with own blocks; a C model of the two layouts gave 55 against 6 us a sample).
+# more), taken from the flat params at the start of a call and given back by the caller at
+# its end. Its columns of W^(1) are the middle of every row of the flat layout, and two cores
+# that step neighbouring parts of the same rows lose the rows' cache lines to each other
+# through the hardware prefetchers: on a 2-core AMD EPYC, a C model of the two layouts took
+# 55 against 6 us a sample, and 784-128-10 float32 ran 0.3x on two threads in the flat rows.
 # The blocks, each thread's room and the exchanged rows lie on pages of their own.
 
 cdef extern from "thread_team.h" nogil:
@@ -420,15 +420,29 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
         first_ready = x_next != NULL
         total += loss
         k += 1
-    own_pieces(net, job.split, T, t, per_line, W, params, NULL, GIVE_BACK, opt, 0)
-    if rule != NULL:
-        own_pieces(net, job.split, T, t, per_line, M, <floating*>own.m, NULL, GIVE_BACK, opt, 0)
-        own_pieces(net, job.split, T, t, per_line, V, <floating*>own.v, NULL, GIVE_BACK, opt, 0)
     if t == 0:
         job.done = k
         job.loss_sum = total
         if rule != NULL:
             job.t = rule.t
+
+
+cdef void give_back(SplitEpoch* job, const floating* kind) noexcept nogil:
+    """Every thread's own weights and moments back into the flat params, m and v, on the
+    caller after the threads have finished: two threads writing the neighbouring parts of
+    the same rows would lose the lines to each other, as in the steps."""
+    cdef int t
+    cdef Py_ssize_t per_line = LINE_BYTES // sizeof(floating)
+    cdef floating* W
+    for t in range(job.T):
+        W = <floating*>job.room + t * job.room_pitch + job.room_pitch - 4 * job.own_pitch
+        own_pieces(job.net, job.split, job.T, t, per_line, W, <floating*>job.params, NULL, GIVE_BACK,
+                   job.opt, 0)
+        if job.rule != NULL:
+            own_pieces(job.net, job.split, job.T, t, per_line, W + job.own_pitch, <floating*>job.rule.m,
+                       NULL, GIVE_BACK, job.opt, 0)
+            own_pieces(job.net, job.split, job.T, t, per_line, W + 2 * job.own_pitch, <floating*>job.rule.v,
+                       NULL, GIVE_BACK, job.opt, 0)
 
 
 cdef void split_epoch_d(void* job, int t) noexcept nogil:
@@ -506,6 +520,7 @@ cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const f
             fastmlp_team_run(&team.team, split_epoch_d, &job)
         else:
             fastmlp_team_run(&team.team, split_epoch_f, &job)
+        give_back(&job, <const floating*>NULL)
     return job.loss_sum, job.done, job.t
 
 
