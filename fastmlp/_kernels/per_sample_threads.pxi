@@ -15,10 +15,12 @@
 #             thread writes its own entries) for W^(l-1)'s rows. Last its columns of
 #             W^(1), fused with the next sample's s^(1) as the one-thread kernel does.
 # That is 2L - 3 exchanges per sample (one for one hidden layer). Update dropout: each thread
-# keeps its own weights from before the step and gives back the frozen ones after it. The exchanged numbers are
-# double-buffered by the parity of the exchange's count: a thread reads a buffer only
-# before it reaches the next exchange, and another thread writes that buffer again only
-# after passing it.
+# keeps its own weights from before the step and gives back the frozen ones after it.
+# An exchange has no central counter: each thread writes its numbers into a slot of its own
+# and announces the exchange's count in the slot's first word, in the same cache line, which
+# is then all that passes from core to core; the others wait for that count (see meet). The
+# slots alternate with the count's parity: a thread reads another's slot only before it
+# reaches the next exchange, and the other writes that slot again only after passing it.
 # fastmlp.reference.forward(..., parts=...) adds the sums s^(l), l >= 2, in the same order.
 #
 # Each thread steps its own weights in a block of its own (and its optimizer moments in two
@@ -36,7 +38,8 @@ cdef extern from "thread_team.h" nogil:
     int fastmlp_have_threads()
     int fastmlp_team_open(fastmlp_team* team, int n)
     void fastmlp_team_run(fastmlp_team* team, fastmlp_job job, void* arg)
-    void fastmlp_team_meet(fastmlp_team* team)
+    void fastmlp_announce(long long* word, long long round)
+    void fastmlp_await(const long long* word, long long round)
     void fastmlp_team_close(fastmlp_team* team)
 
 # Entries per cache line of the widest dtype's vectors: the parts of a layer, and the rows
@@ -45,6 +48,7 @@ cdef extern from "thread_team.h" nogil:
 cdef enum:
     LINE_BYTES = 64
     PAGE_BYTES = 4096
+    WORD_BYTES = 8      # an exchange slot's word (long long), before its numbers
 
 # What own_pieces does with each piece of a thread's own weights.
 cdef enum OwnAction:
@@ -118,8 +122,8 @@ cdef struct SplitEpoch:
     const Step* step
     const Options* opt
     const Optimizer* rule       # the optimizer, or NULL; each thread steps a copy
-    void* part                  # 2 x T exchanged rows (partial sums, deltas), part_pitch apart
-    Py_ssize_t part_pitch
+    void* part                  # 2 x T slots of the exchanges, slot_bytes apart: a word, then
+    Py_ssize_t slot_bytes       # the thread's partial sums or deltas (see meet)
     void* room                  # T rooms of room_pitch entries: s, x, delta, r, xd, then the
     Py_ssize_t room_pitch       # blocks (own_pitch apart) of the weights, m, v and before
     Py_ssize_t own_pitch
@@ -293,6 +297,37 @@ cdef void own_pieces(const Net* net, const Py_ssize_t* split, int T, int t, Py_s
                   (i1 - i0) * d, action, opt, when)
 
 
+cdef inline long long* word_of(const SplitEpoch* job, Py_ssize_t round, int u) noexcept nogil:
+    """Thread u's word in its slot for exchange ``round``: the slots alternate with the
+    rounds' parity, so that a thread writes a slot again only after every thread has
+    passed the round that read it."""
+    return <long long*>(<char*>job.part + ((round & 1) * job.T + u) * job.slot_bytes)
+
+
+cdef inline floating* slot_of(const SplitEpoch* job, Py_ssize_t round, int u,
+                              const floating* kind) noexcept nogil:
+    """Thread u's numbers for exchange ``round``, after its word (in the same cache line
+    while they fit)."""
+    return <floating*>(<char*>word_of(job, round, u) + WORD_BYTES)
+
+
+cdef void meet(const SplitEpoch* job, int t, Py_ssize_t round) noexcept nogil:
+    """Exchange ``round``: thread t, its slot written, announces it and waits until every
+    other thread has announced its own."""
+    cdef int u
+    fastmlp_announce(word_of(job, round, t), round)
+    for u in range(job.T):
+        if u != t:
+            fastmlp_await(word_of(job, round, u), round)
+
+
+cdef void clear_words(SplitEpoch* job) noexcept nogil:
+    """Every slot's word to -1, before the threads start: no round has been announced."""
+    cdef int u
+    for u in range(2 * job.T):
+        word_of(job, u // job.T, u % job.T)[0] = -1
+
+
 cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nogil:
     """Thread t's share of sgd_epoch_nogil over the samples job.order (see the top of this
     file); ``kind`` only selects the dtype. Every thread forms the same s^(L), loss and
@@ -303,7 +338,7 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
     cdef Py_ssize_t d0 = net.d[0], dL = net.d[L], units = 0, top
     cdef Py_ssize_t per_line = LINE_BYTES // sizeof(floating)
     cdef Py_ssize_t i0, i1, a0 = job.split[t], a1 = job.split[t + 1], pitch = own_pitch(job.split, t, per_line)
-    cdef Py_ssize_t k, j, u, row, ahead, n = job.n, meetings = 0, p0 = 0, p1 = 0, at
+    cdef Py_ssize_t k, j, u, row, ahead, n = job.n, meetings = 0, p0 = 0, p1 = 0, b0, b1, at
     cdef floating* params = <floating*>job.params
     cdef const floating* X = <const floating*>job.X
     cdef const floating* Y = <const floating*>job.Y
@@ -315,7 +350,6 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
     cdef floating* delta
     cdef floating* r
     cdef floating* xd
-    cdef floating* shared
     cdef floating* P
     cdef floating* out
     cdef floating* x_in
@@ -363,18 +397,18 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
         top = 0
         for l in range(L):
             if l > 0:
-                shared = <floating*>job.part + (meetings & 1) * T * job.part_pitch
                 out = s + top
                 partial_sums(W + own_at(net, job.split, T, t, l, per_line), x_in + p0, p1 - p0,
-                             net.d[l + 1], shared + t * job.part_pitch)
-                fastmlp_team_meet(job.team)
-                meetings += 1
+                             net.d[l + 1], slot_of(job, meetings, t, kind))
+                meet(job, t, meetings)
+                P = slot_of(job, meetings, 0, kind)
                 for j in range(net.d[l + 1]):
-                    out[j] = shared[j]
+                    out[j] = P[j]
                 for u in range(1, T):
-                    P = shared + u * job.part_pitch
+                    P = slot_of(job, meetings, u, kind)
                     for j in range(net.d[l + 1]):
                         out[j] += P[j]
+                meetings += 1
             if l == L - 1:
                 activate(net.act[l], net.act_param + 4 * l, s + top, x + top, dL)
                 break
@@ -405,11 +439,14 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
             if drops(net, opt, l - 1):
                 scale_by(delta + top + i0, r + top + i0, i1 - i0)
             if l > 1:
-                shared = <floating*>job.part + (meetings & 1) * T * job.part_pitch
-                memcpy(shared + i0, delta + top + i0, (i1 - i0) * sizeof(floating))
-                fastmlp_team_meet(job.team)
+                memcpy(slot_of(job, meetings, t, kind), delta + top + i0, (i1 - i0) * sizeof(floating))
+                meet(job, t, meetings)
+                for u in range(T):
+                    b0, b1 = job.split[(l - 1) * (T + 1) + u], job.split[(l - 1) * (T + 1) + u + 1]
+                    if u != t:
+                        memcpy(delta + top + b0, slot_of(job, meetings, u, kind), (b1 - b0) * sizeof(floating))
                 meetings += 1
-                out = shared
+                out = delta + top
         split_input_columns(W, M, V, x0, x_next, d0, pitch, 0, a1 - a0, delta + a0, &weighted, rule, s + a0)
         if opt.weight != NULL:
             loss *= opt.weight[row]
@@ -500,14 +537,14 @@ cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const f
     job.step = step
     job.opt = opt
     job.rule = rule
-    job.part_pitch = round_up(widest, per_line)
+    job.slot_bytes = round_up(WORD_BYTES + widest * size, LINE_BYTES)
     job.own_pitch = round_up(max([own_at(&arch.net, &bounds[0], T, t, L, per_line) for t in range(T)]),
                              PAGE_BYTES // size)
     # Each thread's room: s, x, delta, r and xd, then its blocks of the weights, m, v and
     # the weights before the step (update dropout), each starting on a page.
     job.room_pitch = round_up(5 * units, PAGE_BYTES // size) + 4 * job.own_pitch
-    job.part = team.pages((2 * T * job.part_pitch + T * job.room_pitch) * size + PAGE_BYTES)
-    job.room = <char*>job.part + round_up(2 * T * job.part_pitch * size, PAGE_BYTES)
+    job.part = team.pages(round_up(2 * T * job.slot_bytes, PAGE_BYTES) + T * job.room_pitch * size)
+    job.room = <char*>job.part + round_up(2 * T * job.slot_bytes, PAGE_BYTES)
     job.split = &bounds[0]
     job.T = T
     job.done = 0
@@ -515,6 +552,7 @@ cdef tuple run_split(Team team, Architecture arch, floating[::1] params, const f
     job.t = rule.t if rule != NULL else 0
     if job.n == 0:
         return 0.0, 0, job.t
+    clear_words(&job)
     with nogil:
         if floating is double:
             fastmlp_team_run(&team.team, split_epoch_d, &job)
@@ -554,24 +592,22 @@ def split_optimizer_epoch(Team team, Architecture arch, floating[::1] params,
     return run_split(team, arch, params, X, Y, order, &GRADIENT, &opt, &rule)
 
 
-cdef struct Meetings:
-    fastmlp_team* team
-    Py_ssize_t rounds
-
-
 cdef void meet_only(void* job, int t) noexcept nogil:
-    cdef Meetings* meetings = <Meetings*>job
+    cdef SplitEpoch* exchanges = <SplitEpoch*>job
     cdef Py_ssize_t k
-    for k in range(meetings.rounds):
-        fastmlp_team_meet(meetings.team)
+    for k in range(exchanges.n):
+        meet(exchanges, t, k)
 
 
 def exchange_seconds(Team team, Py_ssize_t rounds):
     """Wall seconds of ``rounds`` meetings of the team's threads with no work between them:
     what one exchange of the split kernels costs (bench/README.md models the speedup with it)."""
     from time import perf_counter
-    cdef Meetings meetings = Meetings(&team.team, rounds)
+    cdef SplitEpoch job
+    job.T, job.n, job.slot_bytes = team.size, rounds, LINE_BYTES
+    job.part = team.pages(2 * job.T * job.slot_bytes)
+    clear_words(&job)
     start = perf_counter()
     with nogil:
-        fastmlp_team_run(&team.team, meet_only, &meetings)
+        fastmlp_team_run(&team.team, meet_only, &job)
     return perf_counter() - start

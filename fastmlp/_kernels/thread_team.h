@@ -1,9 +1,10 @@
-/* A team of threads for the model-parallel per-sample kernel, and the barrier they meet at.
+/* A team of threads for the model-parallel per-sample kernel, and how its threads meet.
 
    The team is started once (fastmlp_team_open) and then runs jobs (fastmlp_team_run):
    the caller is thread 0 and the n - 1 others wait, between jobs, at the start barrier.
-   The barrier spins briefly (a partner that is running arrives within a sample's work),
-   then yields, then sleeps on a condition variable, so that a partner the operating
+   Within a job the threads exchange through words of their own (fastmlp_announce,
+   fastmlp_await). A waiting thread polls briefly (a partner that is running arrives
+   within a sample's work), then yields, then sleeps, so that a partner the operating
    system has descheduled on a busy machine does not cost a core. Without POSIX threads
    (Windows builds) a team has one thread and runs each job on the caller. */
 #ifndef FASTMLP_THREAD_TEAM_H
@@ -29,11 +30,13 @@
    reached the next exchange first and slept in turn, and 784-128-10 ran at a twentieth of
    one thread's speed until the run ended. Yielding keeps the core awake for the partner
    and gives it to any other thread that wants it; a partner descheduled for longer than
-   FASTMLP_BARRIER_WAIT_NS costs no core at all. The clock is read every
+   FASTMLP_BARRIER_WAIT_NS costs no core at all: the barrier then sleeps on a condition
+   variable, an exchange in naps of FASTMLP_NAP_NS. The clock is read every
    FASTMLP_BARRIER_POLLS polls. */
 #define FASTMLP_BARRIER_SPIN_NS 50000LL
 #define FASTMLP_BARRIER_WAIT_NS 10000000LL
 #define FASTMLP_BARRIER_POLLS 64
+#define FASTMLP_NAP_NS 100000L
 
 typedef void (*fastmlp_job)(void* arg, int t);
 
@@ -88,26 +91,60 @@ static inline long long fastmlp_now_ns(void) {
     return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
+/* Called after each FASTMLP_BARRIER_POLLS polls that found nothing, with *start = 0 at the
+   wait's beginning: yields once FASTMLP_BARRIER_SPIN_NS have gone by, and returns 0 once
+   FASTMLP_BARRIER_WAIT_NS have (1 before). */
+static inline int fastmlp_keep_waiting(long long* start) {
+    long long waited;
+    if (*start == 0) {
+        *start = fastmlp_now_ns();
+        return 1;
+    }
+    waited = fastmlp_now_ns() - *start;
+    if (waited > FASTMLP_BARRIER_WAIT_NS)
+        return 0;
+    if (waited > FASTMLP_BARRIER_SPIN_NS)
+        sched_yield();
+    return 1;
+}
+
 /* Polls, then yields between polls, until the barrier has passed generation or
-   FASTMLP_BARRIER_WAIT_NS have gone by (see above); returns whether it passed. */
+   FASTMLP_BARRIER_WAIT_NS have gone by; returns whether it passed. */
 static inline int fastmlp_barrier_spin(fastmlp_barrier* b, unsigned generation) {
-    long long start = 0, waited;
+    long long start = 0;
     int i;
-    for (;;) {
+    do {
         for (i = 0; i < FASTMLP_BARRIER_POLLS; i++) {
             if (fastmlp_barrier_passed(b, generation))
                 return 1;
             fastmlp_pause();
         }
-        if (start == 0) {
-            start = fastmlp_now_ns();
-            continue;
+    } while (fastmlp_keep_waiting(&start));
+    return 0;
+}
+
+/* An exchange without a central counter: a thread that has written its data for round k
+   stores k in a word of its own (release); the others wait until that word holds k
+   (acquire), and then read the data. A word and the data it announces can share a cache
+   line, so that one line handed from core to core carries both: against a central barrier
+   (a counter and a generation, two more lines), 784-128-10 ... */
+static inline void fastmlp_announce(long long* word, long long round) {
+    __atomic_store_n(word, round, __ATOMIC_RELEASE);
+}
+
+/* Waits until *word holds round: polls, yields, then naps (see the budgets above). */
+static inline void fastmlp_await(const long long* word, long long round) {
+    long long start = 0;
+    struct timespec nap = {0, FASTMLP_NAP_NS};
+    int i;
+    for (;;) {
+        for (i = 0; i < FASTMLP_BARRIER_POLLS; i++) {
+            if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == round)
+                return;
+            fastmlp_pause();
         }
-        waited = fastmlp_now_ns() - start;
-        if (waited > FASTMLP_BARRIER_WAIT_NS)
-            return 0;
-        if (waited > FASTMLP_BARRIER_SPIN_NS)
-            sched_yield();
+        if (!fastmlp_keep_waiting(&start))
+            nanosleep(&nap, NULL);
     }
 }
 
@@ -148,7 +185,6 @@ struct fastmlp_team {
     fastmlp_job job;    /* written before the start barrier */
     void* arg;
     fastmlp_barrier start, end;
-    fastmlp_barrier meet;   /* for the job's own exchanges */
     pthread_t threads[FASTMLP_MAX_THREADS];
     fastmlp_seat seats[FASTMLP_MAX_THREADS];
 };
@@ -184,11 +220,6 @@ static inline int fastmlp_team_open(fastmlp_team* team, int n) {
         fastmlp_barrier_destroy(&team->start);
         return 1;
     }
-    if (fastmlp_barrier_init(&team->meet, n)) {
-        fastmlp_barrier_destroy(&team->start);
-        fastmlp_barrier_destroy(&team->end);
-        return 1;
-    }
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &previous);
     for (started = 1; started < n; started++) {
@@ -209,7 +240,6 @@ static inline int fastmlp_team_open(fastmlp_team* team, int n) {
             pthread_join(team->threads[i], NULL);
         fastmlp_barrier_destroy(&team->start);
         fastmlp_barrier_destroy(&team->end);
-        fastmlp_barrier_destroy(&team->meet);
         team->quit = 0;
         return 1;
     }
@@ -231,12 +261,6 @@ static inline void fastmlp_team_run(fastmlp_team* team, fastmlp_job job, void* a
     fastmlp_barrier_wait(&team->end);
 }
 
-/* Within a job: waits until every thread of the team has arrived here. */
-static inline void fastmlp_team_meet(fastmlp_team* team) {
-    if (team->n > 1)
-        fastmlp_barrier_wait(&team->meet);
-}
-
 /* Lets the workers return and joins them. */
 static inline void fastmlp_team_close(fastmlp_team* team) {
     int i;
@@ -248,7 +272,6 @@ static inline void fastmlp_team_close(fastmlp_team* team) {
         pthread_join(team->threads[i], NULL);
     fastmlp_barrier_destroy(&team->start);
     fastmlp_barrier_destroy(&team->end);
-    fastmlp_barrier_destroy(&team->meet);
     team->n = 1;
 }
 
@@ -260,7 +283,8 @@ static inline void fastmlp_team_run(fastmlp_team* team, fastmlp_job job, void* a
     (void)team;
     job(arg, 0);
 }
-static inline void fastmlp_team_meet(fastmlp_team* team) { (void)team; }
+static inline void fastmlp_announce(long long* word, long long round) { *word = round; }
+static inline void fastmlp_await(const long long* word, long long round) { (void)word; (void)round; }
 static inline void fastmlp_team_close(fastmlp_team* team) { team->n = 1; }
 
 #endif
