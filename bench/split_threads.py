@@ -1,15 +1,20 @@
-"""Per-sample SGD split between threads: the cost of one exchange (a barrier of the team's
-threads), the per-unit work of a hidden unit, and the speedup model of bench/README.md
-checked against 784-h-10 float32 on one and two threads.
+"""Per-sample SGD split between threads: the cost of one exchange between the team's
+threads, one and two threads on 784-h-10 float32, and the speedup model of bench/README.md
+built from them and checked against the two-thread times.
 
     PYTHONPATH=. python bench/split_threads.py [--repeats 5] [--samples 4000]
 
 One and two threads run alternately, ``--repeats`` times, so that both see the same load
-on a shared machine; medians are printed, with the load average.
+on a shared machine; medians are printed, with the load average. With them runs a control:
+two independent one-thread epochs at once, in two threads (the kernels release the GIL).
+Their joint speed over one alone is what two cores of the machine give this work with no
+exchange at all, the most a split can reach there; on a virtual machine whose cores share
+their physical cores with other guests it is well below 2.
 """
 import argparse
 import os
 import statistics
+import threading
 import time
 
 import numpy as np
@@ -17,7 +22,7 @@ import numpy as np
 import fastmlp as fm
 from fastmlp._kernels import _core
 
-WIDTHS = (32, 64, 128, 256, 512, 1024)
+WIDTHS = (8, 16, 32, 64, 128, 256, 512, 1024)
 
 
 def exchange_ns(team, rounds=200_000, repeats=5):
@@ -33,6 +38,18 @@ def per_sample_us(width, n_threads, X, y):
     return (time.perf_counter() - start) / len(X) * 1e6, history.threads
 
 
+def pair_us(width, X, y):
+    """Microseconds per sample of two one-thread epochs of 784-width-10 run at once, each on
+    its own network (wall time over both epochs' samples)."""
+    threads = [threading.Thread(target=per_sample_us, args=(width, 1, X, y)) for _ in range(2)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return (time.perf_counter() - start) / (2 * len(X)) * 1e6
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -45,30 +62,32 @@ def main():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.samples, 784)).astype(np.float32)
     y = rng.integers(0, 10, args.samples)
-    rows = []
+    one, two, pair = {}, {}, {}
     for width in WIDTHS:
-        one, two = [], []
+        ones, twos, pairs = [], [], []
         for _ in range(args.repeats):
-            one.append(per_sample_us(width, 1, X, y)[0])
+            ones.append(per_sample_us(width, 1, X, y)[0])
             seconds, threads = per_sample_us(width, 2, X, y)
-            two.append(seconds)
-        rows.append((width, statistics.median(one), statistics.median(two), threads))
-    # t1(h) = a + b h, least squares over the widths whose weights fit one core's L2 (up to
-    # 512 units: 1.6 MB in float32); the model for T threads:
-    # t_T(h) = a + b h / T + c_T, with c_T = c_2 (T - 1) (T arrivals on one counter).
-    h = np.array([r[0] for r in rows if r[0] <= 512], dtype=float)
-    t1 = np.array([r[1] for r in rows if r[0] <= 512])
-    b, a = np.polyfit(h, t1, 1)
-    print(f"one thread: t1(h) = {a:.2f} us + {b * 1e3:.1f} ns x h (per hidden unit, 784-h-10 float32)")
-    print("width  1 thread us  2 threads us  threads  measured  model")
-    for width, one, two, threads in rows:
-        model = (a + b * width) / (a + b * width / 2 + c2 / 1e3) if threads == 2 else 1.0
-        print(f"{width:5d}  {one:11.2f}  {two:12.2f}  {threads:7d}  {one / two:7.2f}x  {model:5.2f}x")
-    print("T   c_T ns  break-even units/thread  speedup at h = 128, 1024")
+            twos.append(seconds)
+            pairs.append(pair_us(width, X, y))
+        one[width], two[width] = statistics.median(ones), (statistics.median(twos), threads)
+        pair[width] = statistics.median(pairs)
+    # Each of T threads does what one thread does on 784-(h/T)-10, and meets the others once
+    # a sample: t_T(h) = t_1(h / T) + c_T, with c_T = c_2 (T - 1) at most (each thread reads
+    # T - 1 others' lines). t_1(h / T) carries each thread's own pass over every row of W^(1).
+    print("width  1 thread us  2 threads us  threads  measured  model  two epochs at once")
+    for width in WIDTHS:
+        seconds, threads = two[width]
+        model = f"{one[width] / (one[width // 2] + c2 / 1e3):5.2f}x" if width // 2 in one else "    -"
+        print(f"{width:5d}  {one[width]:11.2f}  {seconds:12.2f}  {threads:7d}  {one[width] / seconds:7.2f}x  {model}"
+              f"  {one[width] / pair[width]:17.2f}x")
+    print("T   c_T ns  " + "  ".join(f"S_T({h:4d})" for h in WIDTHS if h >= 128) + "  break-even units/thread")
     for T in (2, 4, 8, 16):
         cT = c2 * (T - 1)
-        speed = [(a + b * w) / (a + b * w / T + cT / 1e3) for w in (128, 1024)]
-        print(f"{T:2d}  {cT:6.0f}  {cT / 1e3 / b / (T - 1):23.1f}  {speed[0]:.2f}x, {speed[1]:.2f}x")
+        speed = {h: one[h] / (one[h // T] + cT / 1e3) for h in WIDTHS if h // T in one and h >= 128}
+        even = min((h // T for h in WIDTHS if h // T in one and one[h] > one[h // T] + cT / 1e3), default=None)
+        print(f"{T:2d}  {cT:6.0f}  " + "  ".join(f"{speed[h]:8.2f}x" if h in speed else "        -"
+                                               for h in WIDTHS if h >= 128) + f"  {even}")
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 

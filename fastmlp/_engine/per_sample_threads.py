@@ -22,11 +22,11 @@ from .sparse import SparseRows, issparse
 # table): each thread must own at least MIN_UNITS_PER_THREAD units of every hidden layer, and
 # have at least MIN_WORK_PER_THREAD multiply-adds per sample (forward, delta and update: 3
 # per weight) for each of the sample's exchanges (one hidden layer takes one exchange, L - 1
-# hidden layers 2L - 3). With 16 units a thread, each row of W^(1) is one vector per thread
-# and the rows' own cost does not halve: 784-32-10 ran 0.66x and 64-32-10 0.80x on two
-# threads. With 32 units a thread, 16-64-10 (2,600 multiply-adds a thread) ran 0.78x,
-# 32-64-10 (4,100) 1.09x and 64-64-10 (7,200) 1.37x; 784-64-10 1.6x and 784-128-10 1.7x.
-MIN_UNITS_PER_THREAD = 32
+# hidden layers 2L - 3). Each thread passes over every row of W^(1), and a row's own cost
+# does not halve: with 16 units a thread, 784-32-10 ran 0.66x and 64-32-10 0.80x; with 32,
+# 784-64-10 ran 0.82x-1.6x from run to run, 32-64-10 1.09x and 64-64-10 1.37x; with 64,
+# 784-128-10 ran 1.5-1.7x and 784-256-10 1.6-1.9x.
+MIN_UNITS_PER_THREAD = 64
 MIN_WORK_PER_THREAD = 6_000
 
 
