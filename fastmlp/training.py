@@ -77,7 +77,19 @@ class History:
 
     @property
     def epochs(self) -> int:
-        """The number of epochs recorded, ``len(history.loss)``."""
+        """The number of epochs recorded, ``len(history.loss)``: fewer than asked when early
+        stopping stopped the fit or L-BFGS converged.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> from fastmlp.datasets import xor
+        >>> X, y = xor()
+        >>> net = fm.MLP([2, 4, 1], loss="binary_cross_entropy", seed=0)
+        >>> history = net.fit(X, y, epochs=3, eta=0.5)
+        >>> history.epochs, len(history.loss)
+        (3, 3)
+        """
         return len(self.loss)
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ example in the public modules' docstrings (doctest)."""
 import contextlib
 import doctest
 import importlib
+import inspect
 import io
 import os
 import pathlib
@@ -29,9 +30,12 @@ BLOCK = re.compile(r"(?:^(?P<skip>[ ]*% not run: .*)\n)?^(?P<indent>[ ]*)```pyth
 PUBLIC_MODULES = [
     "fastmlp", "fastmlp.network", "fastmlp.training", "fastmlp.trace", "fastmlp.perceptron", "fastmlp.activations",
     "fastmlp.losses", "fastmlp.schedules", "fastmlp.io", "fastmlp.onnx", "fastmlp.plot", "fastmlp.estimators",
-    "fastmlp.compat.nielsen", "fastmlp.compat.nielsen2", "fastmlp.datasets", "fastmlp.datasets.toy", "fastmlp.progress",
-    "fastmlp.reference",
+    "fastmlp.compat.columns", "fastmlp.compat.nielsen", "fastmlp.compat.nielsen2", "fastmlp.datasets", "fastmlp.datasets.toy", "fastmlp.progress",
+    "fastmlp.reference", "fastmlp.cli",
 ]
+# An autodoc directive of docs/api/*.rst with its options, and the members conf.py excludes.
+DIRECTIVE = re.compile(r"^\.\. (auto\w+|currentmodule)::[ ]*(\S+)\n((?:[ ]+:[\w-]+:.*\n)*)", flags=re.M)
+EXCLUDED = {"set_fit_request", "set_partial_fit_request", "set_score_request"}
 
 
 def blocks(page):
@@ -80,6 +84,105 @@ def test_docstring_examples(name):
         warnings.simplefilter("ignore", fm.ConvergenceWarning)
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def _resolve(target):
+    """The object a dotted name such as "fastmlp.estimators.MLPClassifier.fit" names."""
+    parts = target.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for part in parts[i:]:
+            found = getattr(found, part)
+        return found
+    raise ImportError(target)
+
+
+def _class_members(cls, names):
+    """[(name, object)] of the methods and properties autodoc shows for ``cls``: those named
+    in ``names`` (inherited ones too), or else the public ones with a docstring that it
+    defines itself."""
+    found = []
+    for name in names if names is not None else vars(cls):
+        raw = inspect.getattr_static(cls, name)
+        member = getattr(cls, name)
+        if names is None and (name.startswith("_") or name in EXCLUDED or not inspect.getdoc(member)
+                              or not (callable(member) or isinstance(raw, property))):
+            continue
+        found.append((f"{cls.__module__}.{cls.__qualname__}.{name}", raw if isinstance(raw, property) else member))
+    return found
+
+
+def documented_names(pages):
+    """[(name, object)] of the functions, classes, methods and properties that the autodoc
+    directives of the rst ``pages`` (texts) document, chosen as autodoc chooses them:
+    ``automodule`` with an empty ``:members:`` takes the module's ``__all__`` (or, without
+    one, the public names it defines), with each class's members; ``:members: a, b`` takes
+    those; a class directive without ``:members:`` only the class."""
+    found = []
+    for page in pages:
+        current = "fastmlp"
+        for kind, target, options in DIRECTIVE.findall(page):
+            if kind == "currentmodule":
+                current = target
+                continue
+            members = dict(re.findall(r":([\w-]+):[ ]*(.*)", options)).get("members")
+            names = [m.strip() for m in members.split(",")] if members else None
+            target = target if target.startswith("fastmlp") else f"{current}.{target}"
+            found_object = _resolve(target)
+            if kind != "automodule":
+                found.append((target, found_object))
+                if inspect.isclass(found_object) and members is not None:
+                    found += _class_members(found_object, names)
+                continue
+            if members is None:
+                continue
+            module = found_object
+            if names is None:
+                names = getattr(module, "__all__", None) or [
+                    n for n, v in vars(module).items()
+                    if not n.startswith("_") and getattr(v, "__module__", None) == module.__name__]
+            for name in names:
+                value = getattr(module, name)
+                if callable(value) and not inspect.ismodule(value) and inspect.getdoc(value):
+                    found.append((f"{module.__name__}.{name}", value))
+                    if inspect.isclass(value):
+                        found += _class_members(value, None)
+    return found
+
+
+def without_examples(pages):
+    """The names of ``documented_names(pages)`` whose docstring has no example that the
+    doctests of PUBLIC_MODULES run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = {inspect.cleandoc(test.docstring) for name in PUBLIC_MODULES
+               for test in doctest.DocTestFinder().find(importlib.import_module(name)) if test.examples}
+    return [name for name, value in documented_names(pages)
+            if "Examples\n--------" not in (inspect.getdoc(value) or "") or inspect.getdoc(value) not in run]
+
+
+def test_every_name_in_the_api_reference_has_an_example_that_the_doctests_run():
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("onnx")
+    pages = [page.read_text() for page in sorted((DOCS / "api").glob("*.rst"))]
+    names = dict(documented_names(pages))
+    # The directives are read as autodoc reads them: members listed, all of a module's, a class's.
+    for name in ("fastmlp.MLP", "fastmlp.network.MLP.fit", "fastmlp.network.MLP.params", "fastmlp.load",
+                 "fastmlp.network.epochs_in_order", "fastmlp.estimators.MLPClassifier.predict_proba",
+                 "fastmlp.schedules.constant", "fastmlp.compat.nielsen2.Network.cost", "fastmlp.datasets.xor"):
+        assert name in names, name
+    assert not any(name.endswith(("set_fit_request", "MLPRegressor.score")) for name in names)
+    assert without_examples(pages) == []
+
+
+def test_a_name_without_an_example_is_found():
+    page = ".. currentmodule:: fastmlp\n\n.. autofunction:: fastmlp._checks.seed\n\n.. autoclass:: MLP\n"
+    assert [name for name, _ in documented_names([page])] == ["fastmlp._checks.seed", "fastmlp.MLP"]
+    assert without_examples([page]) == ["fastmlp._checks.seed"]
 
 
 def _steps(block):
