@@ -896,26 +896,15 @@ def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, d
     net : MLP
         The network, trained in place.
     X : ndarray of shape (n_samples, d^(0)), or scipy.sparse matrix
-        The samples as rows: a C-contiguous array of the network's dtype (``net.dtype``),
-        or a sparse matrix (read as CSR).
+        As for ``epoch_in_order``: C-contiguous, of the network's dtype.
     Y : ndarray of shape (n_samples, d^(L))
-        The targets as rows, C-contiguous and of the network's dtype (one-hot rows for
-        ``cross_entropy``).
+        As for ``epoch_in_order``: C-contiguous, of the network's dtype.
     pieces : list of tuple
         The kernel runs that make an epoch, one after the other, as ``(rows, batch_size,
         l2, l1)``: the next ``rows`` row numbers of the order in steps of ``batch_size``
         with those penalties (fit's ``l2`` and ``l1``).
-    optimizer : str, default "sgd"
-        By name, with its hyperparameters as keyword options (as fit's):
-
-{optimizers}
-
-    sample_weight : array-like of shape (n_samples,), optional
-        One number >= 0 per row of X.
-    dropout : float or list of float, optional
-        As fit's.
-    update_dropout : float, default 0.0
-        As fit's.
+    optimizer, sample_weight, dropout, update_dropout
+        As for ``epoch_in_order``; the optimizer's hyperparameters are keyword options.
 
     Yields
     ------

@@ -30,8 +30,8 @@ BLOCK = re.compile(r"(?:^(?P<skip>[ ]*% not run: .*)\n)?^(?P<indent>[ ]*)```pyth
 PUBLIC_MODULES = [
     "fastmlp", "fastmlp.network", "fastmlp.training", "fastmlp.trace", "fastmlp.perceptron", "fastmlp.activations",
     "fastmlp.losses", "fastmlp.schedules", "fastmlp.io", "fastmlp.onnx", "fastmlp.plot", "fastmlp.estimators",
-    "fastmlp.compat.columns", "fastmlp.compat.nielsen", "fastmlp.compat.nielsen2", "fastmlp.datasets", "fastmlp.datasets.toy", "fastmlp.progress",
-    "fastmlp.reference", "fastmlp.cli",
+    "fastmlp.compat.columns", "fastmlp.compat.nielsen", "fastmlp.compat.nielsen2", "fastmlp.datasets",
+    "fastmlp.datasets.toy", "fastmlp.progress", "fastmlp.reference", "fastmlp.cli",
 ]
 # An autodoc directive of docs/api/*.rst with its options, and the members conf.py excludes.
 DIRECTIVE = re.compile(r"^\.\. (auto\w+|currentmodule)::[ ]*(\S+)\n((?:[ ]+:[\w-]+:.*\n)*)", flags=re.M)
@@ -100,12 +100,13 @@ def _resolve(target):
     raise ImportError(target)
 
 
-def _class_members(cls, names):
+def _class_members(cls, names, inherited):
     """[(name, object)] of the methods and properties autodoc shows for ``cls``: those named
     in ``names`` (inherited ones too), or else the public ones with a docstring that it
-    defines itself."""
+    defines itself, or that it or a base class but ``object`` defines if ``inherited``."""
     found = []
-    for name in names if names is not None else vars(cls):
+    owners = [c for c in cls.__mro__ if c is not object] if inherited else [cls]
+    for name in names if names is not None else dict.fromkeys(n for c in owners for n in vars(c)):
         raw = inspect.getattr_static(cls, name)
         member = getattr(cls, name)
         if names is None and (name.startswith("_") or name in EXCLUDED or not inspect.getdoc(member)
@@ -119,8 +120,9 @@ def documented_names(pages):
     """[(name, object)] of the functions, classes, methods and properties that the autodoc
     directives of the rst ``pages`` (texts) document, chosen as autodoc chooses them:
     ``automodule`` with an empty ``:members:`` takes the module's ``__all__`` (or, without
-    one, the public names it defines), with each class's members; ``:members: a, b`` takes
-    those; a class directive without ``:members:`` only the class."""
+    one, the public names it defines), with each class's members (and its bases' with
+    ``:inherited-members:``); ``:members: a, b`` takes those; a class directive without
+    ``:members:`` only the class."""
     found = []
     for page in pages:
         current = "fastmlp"
@@ -128,14 +130,15 @@ def documented_names(pages):
             if kind == "currentmodule":
                 current = target
                 continue
-            members = dict(re.findall(r":([\w-]+):[ ]*(.*)", options)).get("members")
+            options = dict(re.findall(r":([\w-]+):[ ]*(.*)", options))
+            members, inherited = options.get("members"), "inherited-members" in options
             names = [m.strip() for m in members.split(",")] if members else None
             target = target if target.startswith("fastmlp") else f"{current}.{target}"
             found_object = _resolve(target)
             if kind != "automodule":
                 found.append((target, found_object))
                 if inspect.isclass(found_object) and members is not None:
-                    found += _class_members(found_object, names)
+                    found += _class_members(found_object, names, inherited)
                 continue
             if members is None:
                 continue
@@ -149,7 +152,7 @@ def documented_names(pages):
                 if callable(value) and not inspect.ismodule(value) and inspect.getdoc(value):
                     found.append((f"{module.__name__}.{name}", value))
                     if inspect.isclass(value):
-                        found += _class_members(value, None)
+                        found += _class_members(value, None, inherited)
     return found
 
 
@@ -173,7 +176,8 @@ def test_every_name_in_the_api_reference_has_an_example_that_the_doctests_run():
     # The directives are read as autodoc reads them: members listed, all of a module's, a class's.
     for name in ("fastmlp.MLP", "fastmlp.network.MLP.fit", "fastmlp.network.MLP.params", "fastmlp.load",
                  "fastmlp.network.epochs_in_order", "fastmlp.estimators.MLPClassifier.predict_proba",
-                 "fastmlp.schedules.constant", "fastmlp.compat.nielsen2.Network.cost", "fastmlp.datasets.xor"):
+                 "fastmlp.schedules.constant", "fastmlp.compat.nielsen2.Network.cost", "fastmlp.datasets.xor",
+                 "fastmlp.compat.nielsen.Network.feedforward"):
         assert name in names, name
     assert not any(name.endswith(("set_fit_request", "MLPRegressor.score")) for name in names)
     assert without_examples(pages) == []
