@@ -504,7 +504,7 @@ class MLP:
         ----------
         x : array-like of shape (d^(0),)
             One sample.
-        y : float, int or array-like
+        y : float, int or array-like of shape (d^(L),)
             Its target, as ``fit`` takes one (a label for cross_entropy).
 
         Returns
@@ -547,8 +547,9 @@ class MLP:
         Parameters
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
-        y : array-like
-            Targets as ``fit`` takes them.
+        y : array-like of shape (n_samples,) or (n_samples, d^(L))
+            Targets as ``fit`` takes them (integer labels or one-hot rows for
+            cross_entropy); for X of shape (d^(0),), that sample's target.
         sample_weight : array-like of shape (n_samples,), optional
             Weights c_i >= 0: the loss becomes the mean of c_i l_i.
 
@@ -586,8 +587,9 @@ class MLP:
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
             float32 or float64 (converted to the network's dtype).
-        y : array-like
-            Targets as ``fit`` takes them.
+        y : array-like of shape (n_samples,) or (n_samples, d^(L))
+            Targets as ``fit`` takes them (integer labels or one-hot rows for
+            cross_entropy); for X of shape (d^(0),), that sample's target.
         sample_weight : array-like of shape (n_samples,), optional
             Weights c_i >= 0; default None weighs every sample 1.
 
@@ -629,8 +631,9 @@ class MLP:
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
             One sample or a minibatch, float32 or float64.
-        y : array-like
-            Targets as ``fit`` takes them.
+        y : array-like of shape (n_samples,) or (n_samples, d^(L))
+            Targets as ``fit`` takes them (integer labels or one-hot rows for
+            cross_entropy); for X of shape (d^(0),), that sample's target.
         eta : float
             The learning rate, > 0.
         l2, l1 : float, default 0.0

@@ -334,8 +334,8 @@ def loss_and_output_delta(loss, theta, s_L, x_L, y):
         The output layer's theta (l2 uses theta').
     s_L, x_L : list of float
         s^(L) and x^(L) = h(x).
-    y : list of float
-        The target row, d^(L) entries.
+    y : list of float of length d^(L)
+        The target row.
 
     Returns
     -------
@@ -527,7 +527,7 @@ def backpropagation(W, thetas, loss, x0, y, weight=1.0, r=None, parts=None):
     loss : fastmlp.losses.Loss
     x0 : list of float or Nonzeros
         The sample.
-    y : list of float
+    y : list of float of length d^(L)
         Its target row.
     weight : float, default 1.0
         The sample's weight c.
@@ -987,8 +987,8 @@ def backprop(arch, params, x0, y, s, x, delta, grad):
     ----------
     arch, params
         As for ``forward_rows``.
-    x0, y : ndarray
-        The sample and its target row.
+    x0, y : ndarray of shape (d^(0),) and (d^(L),)
+        The sample and its target row, in params' dtype.
     s, x, delta : ndarray
         Filled with s^(l), x^(l) and delta^(l) of layers 1..L, one after the other.
     grad : ndarray

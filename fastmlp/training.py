@@ -304,8 +304,8 @@ def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, ca
         As a method, ``net.partial_fit(X, y, ...)``.
     X : array-like or scipy.sparse matrix of shape (n_samples, d^(0))
         float32 or float64.
-    y : array-like
-        Targets as ``fit`` takes them.
+    y : array-like of shape (n_samples,) or (n_samples, d^(L))
+        Targets as ``fit`` takes them (integer labels or one-hot rows for cross_entropy).
     eta : float, default 0.1
         The learning rate, > 0.
     batch_size : int, default 1

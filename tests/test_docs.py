@@ -183,10 +183,58 @@ def test_every_name_in_the_api_reference_has_an_example_that_the_doctests_run():
     assert without_examples(pages) == []
 
 
-def test_a_name_without_an_example_is_found():
+def _parameters(doc):
+    """{name: (its type, its description)} of a numpydoc docstring's Parameters section."""
+    section = re.search(r"^Parameters\n-+\n(.*?)(?=^\w[\w ]*\n-+\n|\Z)", doc, flags=re.S | re.M)
+    entries = {}
+    for line in section[1].splitlines() if section else []:
+        if line and not line[0].isspace():
+            names, _, kind = line.partition(" : ")
+            text = []
+            entries.update((name.strip(), (kind, text)) for name in names.split(","))
+        elif entries:
+            text.append(line.strip())
+    return {name: (kind, " ".join(text)) for name, (kind, text) in entries.items()}
+
+
+def data_without_shapes(pages):
+    """The names of ``documented_names(pages)`` taking X, Y or y whose Parameters section
+    gives it no shape or length (nor points to where one is given, "As for ...") and no
+    number type: one float has no shape."""
+    found = []
+    for name, value in documented_names(pages):
+        try:
+            taken = inspect.signature(value.fget if isinstance(value, property) else value).parameters
+        except (TypeError, ValueError):
+            continue
+        entries = _parameters(inspect.getdoc(value) or "")
+        for data in ("X", "Y", "y"):
+            kind, text = entries.get(data, ("", ""))
+            given = re.search(r"shape|length|As for", f"{kind} {text}") or kind in ("float", "int")
+            if data in taken and not given:
+                found.append(f"{name}({data})")
+    return found
+
+
+def test_the_api_references_functions_give_the_shapes_of_x_and_y():
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("onnx")
+    pages = [page.read_text() for page in sorted((DOCS / "api").glob("*.rst"))]
+    assert data_without_shapes(pages) == []
+    kind, _ = _parameters(inspect.getdoc(fm.MLP.fit))["X"]
+    assert kind == "array-like or scipy.sparse matrix of shape (n_samples, d^(0))"
+
+
+def test_the_checks_find_a_missing_example_and_a_missing_shape():
     page = ".. currentmodule:: fastmlp\n\n.. autofunction:: fastmlp._checks.seed\n\n.. autoclass:: MLP\n"
     assert [name for name, _ in documented_names([page])] == ["fastmlp._checks.seed", "fastmlp.MLP"]
     assert without_examples([page]) == ["fastmlp._checks.seed"]
+    # Functions taking X and Y: one with their shapes in its Parameters, one without a Parameters section.
+    pages = [".. autofunction:: fastmlp.network.epoch_in_order\n",
+             ".. autofunction:: fastmlp._engine.feeding.epoch_in_order\n"]
+    assert data_without_shapes(pages) == ["fastmlp._engine.feeding.epoch_in_order(X)",
+                                          "fastmlp._engine.feeding.epoch_in_order(Y)"]
 
 
 def _steps(block):
