@@ -6,7 +6,10 @@ is the bias, multiplying x_0 = 1), output j, stored at index j-1 of row i. ``x[l
 x^(l) (x[0] is the input); ``s[l-1]`` and ``delta[l-1]`` are s^(l) and delta^(l).
 
 The last section adapts these functions to the kernels' calling convention (flat numpy
-buffers), so that ``MLP(..., backend="reference")`` runs the whole API on this file.
+buffers), so that ``MLP(..., backend="reference")`` runs the whole API on this file. Like
+the kernels, the functions do not check their arguments: ``fastmlp.MLP`` checks them
+before they reach these functions (the split kernels' refusal of a network they cannot
+split is the one error raised here).
 """
 from __future__ import annotations
 
