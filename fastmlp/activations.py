@@ -3,9 +3,9 @@
 Each activation carries its parameters, Python versions of theta and theta' (the latter
 written in terms of s and of the output x = theta(s), as the lecture does for tanh) and
 its ONNX operator. The pure-Python reference and the plotting helpers use these
-functions; the compiled kernels implement the same formulas and number them
-(fastmlp/_kernels/activations.pxi, whose ACTIVATION_CODES the engine reads by name). The
-command line's and the estimators' choices and the ONNX export come from ``KINDS``.
+functions; the compiled kernels implement the same formulas, which they know by these
+names (ARCHITECTURE.md says where). The command line's and the estimators' choices and
+the ONNX export come from ``KINDS``.
 """
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ PUBLIC_MODULES = [
 # An autodoc directive of docs/api/*.rst with its options, and the members conf.py excludes.
 DIRECTIVE = re.compile(r"^\.\. (auto\w+|currentmodule)::[ ]*(\S+)\n((?:[ ]+:[\w-]+:.*\n)*)", flags=re.M)
 EXCLUDED = {"set_fit_request", "set_partial_fit_request", "set_score_request"}
+PRIVATE = re.compile(r"fastmlp[./]_[a-z]\w*")  # a private module, by name or by path
 
 
 def blocks(page):
@@ -224,6 +225,24 @@ def test_the_api_references_functions_give_the_shapes_of_x_and_y():
     assert data_without_shapes(pages) == []
     kind, _ = _parameters(inspect.getdoc(fm.MLP.fit))["X"]
     assert kind == "array-like or scipy.sparse matrix of shape (n_samples, d^(0))"
+
+
+def private_pointers(pages):
+    """(name, what it names) for each docstring on the rst ``pages`` (the modules' of the
+    automodule directives too) that names a private module."""
+    modules = [(target, _resolve(target)) for page in pages for kind, target, _ in DIRECTIVE.findall(page)
+               if kind == "automodule"]
+    return [(name, m[0]) for name, value in modules + documented_names(pages)
+            for m in PRIVATE.finditer(inspect.getdoc(value) or "")]
+
+
+def test_the_api_reference_points_to_no_private_module():
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("onnx")
+    assert private_pointers([page.read_text() for page in sorted((DOCS / "api").glob("*.rst"))]) == []
+    page = ".. automodule:: fastmlp.network\n\n.. autoclass:: fastmlp._engine.feeding.InOrder\n"
+    assert private_pointers([page]) == [("fastmlp._engine.feeding.InOrder", "fastmlp._engine")]
 
 
 def test_the_checks_find_a_missing_example_and_a_missing_shape():
