@@ -1,7 +1,8 @@
 """The documentation's code runs and prints what it says: every Python block of the pages in
 docs/ (each page's blocks in order, in one namespace, in a fresh directory), every printed
-result shown after a block, the command-line transcript of the user guide, and every
-example in the public modules' docstrings (doctest)."""
+result shown after a block, the command-line transcript of the user guide, every example
+in the public modules' docstrings (doctest), and, for every name the API reference
+documents, an example that runs, the shapes of X and y, and no pointer to a private module."""
 import contextlib
 import doctest
 import importlib
