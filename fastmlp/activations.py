@@ -3,9 +3,9 @@
 Each activation carries its parameters, Python versions of theta and theta' (the latter
 written in terms of s and of the output x = theta(s), as the lecture does for tanh) and
 its ONNX operator. The pure-Python reference and the plotting helpers use these
-functions; the compiled kernels implement the same formulas and number them
-(fastmlp/_kernels/activations.pxi, whose ACTIVATION_CODES the engine reads by name). The
-command line's and the estimators' choices and the ONNX export come from ``KINDS``.
+functions; the compiled kernels implement the same formulas, which they know by these
+names (ARCHITECTURE.md says where). The command line's and the estimators' choices and
+the ONNX export come from ``KINDS``.
 """
 from __future__ import annotations
 
@@ -32,7 +32,37 @@ def _exp(s: float) -> float:
 class Kind:
     """What an activation is: its parameters with defaults, theta and theta', whether it can
     be trained and be a hidden layer's, and its ONNX operator (when it is one operator
-    without parameters; fastmlp.onnx builds the others)."""
+    without parameters; fastmlp.onnx builds the others).
+
+    Attributes
+    ----------
+    name : str
+        The name ``activation(name)`` takes.
+    defaults : dict
+        The parameters by name with their defaults, e.g. ``{"alpha": 0.01}``.
+    theta : callable or None
+        theta(s, params), one unit's output x from its input s (None for softmax, which
+        acts on the whole layer).
+    theta_prime : callable or None
+        theta'(s, x, params), from the input s and the output x (None for sign, which is
+        not trained, and softmax).
+    trainable : bool, default True
+    hidden : bool, default True
+        Whether a hidden layer may use it (softmax is an output's only).
+    onnx : str or None
+        The ONNX operator, when it is one without parameters.
+
+    Examples
+    --------
+    Each registered kind is ``Activation(name).kind``:
+
+    >>> import fastmlp as fm
+    >>> kind = fm.activation("leaky_relu").kind
+    >>> kind.name, kind.defaults, kind.trainable, kind.hidden
+    ('leaky_relu', {'alpha': 0.01}, True, True)
+    >>> fm.activation("sign").kind.trainable
+    False
+    """
 
     name: str
     defaults: dict = field(default_factory=dict)

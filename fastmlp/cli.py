@@ -34,6 +34,20 @@ def _batch_size(text: str):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line's argument parser: ``fastmlp``'s options and its commands train,
+    predict, info, example and bench, each with its own options and help.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+
+    Examples
+    --------
+    >>> from fastmlp.cli import parser
+    >>> args = parser().parse_args(["info", "net.npz"])
+    >>> args.command, args.model
+    ('info', 'net.npz')
+    """
     parser = argparse.ArgumentParser(prog="fastmlp", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
@@ -116,6 +130,43 @@ def _message(exc: BaseException) -> str:
 
 
 def main(argv=None) -> int:
+    """Run the command line on ``argv``, as ``fastmlp ...`` and ``python -m fastmlp ...`` do,
+    and return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after the program's name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 when the command succeeded; 2 after a mistake (a missing or unreadable file, a
+        value out of range, a model file that fails its checks), with one line
+        ``fastmlp: error: ...`` on stderr; 130 when interrupted; 141 when the reader of
+        stdout went away.
+
+    Raises
+    ------
+    SystemExit
+        From argparse: after ``--help`` or ``--version`` (status 0), or a malformed option
+        (status 2, the usage and the error on stderr).
+
+    Examples
+    --------
+    >>> import contextlib, io, os, tempfile
+    >>> import fastmlp as fm
+    >>> from fastmlp.cli import main
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+    >>> fm.MLP([2, 3, 1], seed=0).save(path)
+    >>> printed = io.StringIO()
+    >>> with contextlib.redirect_stdout(printed):
+    ...     status = main(["info", path])
+    >>> status, printed.getvalue().splitlines()[1]
+    (0, 'architecture: 2-3-1 (2 inputs; layers 1..2: 3 tanh, 1 identity)')
+    >>> main(["info", "missing.npz"])  # the error goes to stderr
+    2
+    """
     args, rest = parser().parse_known_args(argv)
     if args.command == "bench":
         from ._bench import benchmark

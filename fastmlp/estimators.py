@@ -272,6 +272,20 @@ class _MLPEstimator(BaseEstimator):
         ------
         ValueError
             Bad parameters, NaN or infinity in X, or X and y of different lengths.
+        DivergenceError
+            The loss or the weights became non-finite; the fitted attributes are those of
+            the last finished epoch.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPClassifier, MLPRegressor
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> clf.classes_.tolist(), [W.shape for W in clf.coefs_]
+        (['no', 'yes'], [(2, 4), (4, 1)])
+        >>> reg = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0)
+        >>> reg.fit(X, [0.0, 1.0, 1.0, 2.0], sample_weight=[1.0, 1.0, 1.0, 3.0]).predict(X).shape
+        (4,)
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
@@ -310,7 +324,38 @@ class _MLPEstimator(BaseEstimator):
     def save(self, path, *, metadata=None) -> None:
         """Write the fitted estimator (parameters, fitted attributes, network and the state
         warm_start and partial_fit go on from) to ``path`` atomically; ``fastmlp.load(path)``
-        gives it back. See :func:`fastmlp.io.save`; raises NotFittedError before fit."""
+        gives it back. See :func:`fastmlp.io.save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Written exactly as given (no suffix is added).
+        metadata : dict, optional
+            JSON-ready values kept with the model.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        TypeError, ValueError, OSError
+            As :func:`fastmlp.io.save` raises them; a previous file at ``path`` stays.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> from fastmlp.estimators import MLPClassifier
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> path = os.path.join(tempfile.mkdtemp(), "clf.npz")
+        >>> clf.save(path, metadata={"data": "AND"})
+        >>> fm.load(path).predict(X).tolist() == clf.predict(X).tolist()
+        True
+        """
         from .io import save
 
         save(self, path, metadata=metadata)
@@ -323,7 +368,34 @@ class _MLPEstimator(BaseEstimator):
         classifier with several classes the softmax rows, which equal predict_proba; for a
         binary or multilabel classifier the sigmoid of each output, i.e. for binary one column
         equal to predict_proba[:, 1] (predict_proba adds the column 1 - h); for a regressor
-        the raw outputs, shape (N, ``n_outputs_``) even for one output."""
+        the raw outputs, shape (N, ``n_outputs_``) even for one output. The input "x" takes
+        float rows of shape (N, ``n_features_in_``) in the dtype the model was fitted in.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Also write the model there.
+
+        Returns
+        -------
+        onnx.ModelProto
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ImportError
+            The onnx package is not installed.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPClassifier
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> model = clf.to_onnx()
+        >>> model.graph.input[0].name, model.graph.output[0].name
+        ('x', 'h')
+        """
         from . import onnx
 
         check_is_fitted(self)
@@ -591,7 +663,46 @@ class MLPClassifier(ClassifierMixin, _MLPEstimator):
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of SGD or Adam over X, y from the current weights. The first call
         needs ``classes``, every label that will ever appear (for multilabel y, one per
-        column); later calls may repeat it unchanged."""
+        column); later calls may repeat it unchanged. Only for the stochastic solvers
+        ("sgd", "adam"): with ``solver="lbfgs"`` the estimator has no partial_fit.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix (CSR or CSC) of shape (n_samples, n_features)
+            Real numbers.
+        y : array-like of shape (n_samples,), or (n_samples, n_classes) 0/1 for multilabel
+            Labels among ``classes``.
+        sample_weight : array-like of shape (n_samples,), optional
+            One weight >= 0 per sample, multiplying its loss.
+        classes : array-like of shape (n_classes,), optional
+            Every label, on the first call.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            No ``classes`` on the first call, other ``classes`` than before, labels not in
+            ``classes_``, or data ``fit`` rejects.
+        DivergenceError
+            The loss or the weights became non-finite.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPClassifier
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+        >>> for epoch in range(3):
+        ...     clf = clf.partial_fit(X, y, classes=["no", "yes"])
+        >>> len(clf.loss_curve_), clf.t_, clf.classes_.tolist()  # one loss per epoch, 3 x 4 samples seen
+        (3, 12, ['no', 'yes'])
+        >>> MLPClassifier().partial_fit(X, y)
+        Traceback (most recent call last):
+        ...
+        ValueError: classes must be passed on the first call to partial_fit.
+        """
         if not hasattr(self, "coefs_"):  # the first call (after fit it is not)
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -766,7 +877,40 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch of SGD or Adam over X, y from the current weights."""
+        """One epoch of SGD or Adam over X, y from the current weights (fresh ones on the
+        first call). Only for the stochastic solvers ("sgd", "adam"): with
+        ``solver="lbfgs"`` the estimator has no partial_fit.
+
+        Parameters
+        ----------
+        X : array-like or scipy.sparse matrix (CSR or CSC) of shape (n_samples, n_features)
+            Real numbers.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real targets (>= 0 for ``loss="poisson"``).
+        sample_weight : array-like of shape (n_samples,), optional
+            One weight >= 0 per sample, multiplying its loss.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Data ``fit`` rejects, or another number of features or outputs than before.
+        DivergenceError
+            The loss or the weights became non-finite.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPRegressor
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0.0, 1.0, 2.0, 3.0]
+        >>> reg = MLPRegressor(hidden_layer_sizes=(4,), random_state=0)
+        >>> for epoch in range(3):
+        ...     reg = reg.partial_fit(X, y)
+        >>> len(reg.loss_curve_), reg.t_, reg.predict([[1.5]]).shape
+        (3, 12, (1,))
+        """
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _score_outputs(self, H, y, weight):

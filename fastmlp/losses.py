@@ -2,8 +2,8 @@
 
 Each loss knows which output activation it needs (``None``: any that can be trained),
 whether it classifies, and how to turn user targets into the float rows the kernels read
-(``targets``). The compiled kernels number the losses (fastmlp/_kernels/losses.pxi, whose
-LOSS_CODES the engine reads by name).
+(``targets``). The compiled kernels know the losses by these names (ARCHITECTURE.md says
+where).
 """
 from __future__ import annotations
 

@@ -504,7 +504,7 @@ class MLP:
         ----------
         x : array-like of shape (d^(0),)
             One sample.
-        y : float, int or array-like
+        y : float, int or array-like of shape (d^(L),)
             Its target, as ``fit`` takes one (a label for cross_entropy).
 
         Returns
@@ -547,8 +547,9 @@ class MLP:
         Parameters
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
-        y : array-like
-            Targets as ``fit`` takes them.
+        y : array-like of shape (n_samples,) or (n_samples, d^(L))
+            Targets as ``fit`` takes them (integer labels or one-hot rows for
+            cross_entropy); for X of shape (d^(0),), that sample's target.
         sample_weight : array-like of shape (n_samples,), optional
             Weights c_i >= 0: the loss becomes the mean of c_i l_i.
 
@@ -586,8 +587,9 @@ class MLP:
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
             float32 or float64 (converted to the network's dtype).
-        y : array-like
-            Targets as ``fit`` takes them.
+        y : array-like of shape (n_samples,) or (n_samples, d^(L))
+            Targets as ``fit`` takes them (integer labels or one-hot rows for
+            cross_entropy); for X of shape (d^(0),), that sample's target.
         sample_weight : array-like of shape (n_samples,), optional
             Weights c_i >= 0; default None weighs every sample 1.
 
@@ -629,8 +631,9 @@ class MLP:
         ----------
         X : array-like or scipy.sparse matrix of shape (n_samples, d^(0)) or (d^(0),)
             One sample or a minibatch, float32 or float64.
-        y : array-like
-            Targets as ``fit`` takes them.
+        y : array-like of shape (n_samples,) or (n_samples, d^(L))
+            Targets as ``fit`` takes them (integer labels or one-hot rows for
+            cross_entropy); for X of shape (d^(0),), that sample's target.
         eta : float
             The learning rate, > 0.
         l2, l1 : float, default 0.0
@@ -791,13 +794,87 @@ class Layers(list):
 @optimizers.keywords
 def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd", sample_weight=None,
                    dropout=None, update_dropout=0.0, before_step=None, **settings) -> float:
-    """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
-    callers that validate their data once and choose each epoch's order themselves (the
-    Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does). See also ``epochs_in_order``. l1, optimizer (with its settings, as fit's),
-    sample_weight (one per row of X), dropout and update_dropout are fit's; before_step,
-    if given, is called with no arguments before each step (e.g. to read the weights each
-    step starts from). Per sample, ``net.n_threads`` splits the hidden units between threads
-    as in fit (a team started for the epoch). Returns the summed loss."""
+    """SGD over the rows X[order], Y[order] in that order, holding the network's lock: one
+    epoch for callers that check their data once and choose each epoch's order themselves
+    (the Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does).
+    The rows are read where they are, not copied; ``epochs_in_order`` runs many epochs on
+    data it checks once. Per sample, ``net.n_threads`` splits the hidden units between
+    threads as in fit (a team started for the epoch).
+
+    Parameters
+    ----------
+    net : MLP
+        The network, trained in place.
+    X : ndarray of shape (n_samples, d^(0)), or scipy.sparse matrix
+        The samples as rows: a C-contiguous array of the network's dtype (``net.dtype``),
+        or a sparse matrix (read as CSR).
+    Y : ndarray of shape (n_samples, d^(L))
+        The targets as rows, C-contiguous and of the network's dtype (one-hot rows for
+        ``cross_entropy``).
+    order : ndarray of numpy.intp, shape (m,)
+        The row numbers to visit, in 0..n_samples-1, in that order.
+    batch_size : int
+        Samples per step, >= 1 (1 is the lecture's per-sample SGD).
+    eta : float
+        The learning rate, >= 0.
+    where : str
+        Names the epoch in a DivergenceError's message, e.g. ``"epoch 3"``.
+    l2, l1 : float, default 0.0
+        Penalties on the weights, not the biases, as fit's.
+    optimizer : str, default "sgd"
+        By name, with its hyperparameters as keyword options (as fit's):
+
+{optimizers}
+
+    sample_weight : array-like of shape (n_samples,), optional
+        One number >= 0 per row of X (by row number, not by place in ``order``).
+    dropout : float or list of float, optional
+        As fit's.
+    update_dropout : float, default 0.0
+        As fit's.
+    before_step : callable, optional
+        Called with no arguments before each step, e.g. to read the weights each step
+        starts from.
+
+    Returns
+    -------
+    float
+        The summed loss of the epoch's samples (divide by ``len(order)`` for the mean).
+
+    Raises
+    ------
+    ValueError
+        X or Y not of the network's dtype, widths and C order, Y with another number of
+        rows than X, ``order`` not a one-dimensional numpy.intp array of rows of X, or a bad
+        rate, batch size, penalty or optimizer setting; raised before the weights change.
+    TypeError
+        An unknown keyword option, or a before_step that is not callable.
+    DivergenceError
+        The loss or the weights became non-finite; the weights, the optimizer's state and
+        the network's generator are those from before the epoch.
+
+    Examples
+    --------
+    One epoch in the caller's order makes the steps ``partial_fit`` makes over the rows
+    copied into that order:
+
+    >>> import numpy as np
+    >>> import fastmlp as fm
+    >>> from fastmlp.network import epoch_in_order
+    >>> net = fm.MLP([2, 2, 1], seed=0)
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    >>> order = np.random.default_rng(0).permutation(4)
+    >>> copied = net.copy()
+    >>> total = epoch_in_order(net, X, Y, order, 1, 0.1, "epoch 1")
+    >>> history = copied.partial_fit(X[order], Y[order], eta=0.1, shuffle=False)
+    >>> bool(np.array_equal(net.params, copied.params)), bool(np.isclose(total / 4, history.loss[0]))
+    (True, True)
+    >>> epoch_in_order(net, X.astype(np.float32), Y, order, 1, 0.1, "epoch 2")
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be a C-contiguous float64 array of shape (n, 2)
+    """
     with net._lock.writing():
         threads, _ = per_sample_threads.plan(net, X, batch_size)
         with per_sample_threads.team(net, threads) as team:
@@ -812,13 +889,63 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
 def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, dropout=None, update_dropout=0.0,
                     **settings):
     """A block of epochs over the rows X[order], Y[order], each epoch in an order the caller
-    chooses; yields the runner whose ``epoch(order, eta, where, before_step=None)`` trains
-    one epoch, holding the network's lock, and returns its summed loss ; between epochs other threads may read the network. X, Y, the optimizer and its settings (fit's),
-    sample_weight, dropout and update_dropout are checked once, on entering; ``pieces``
-    lists the kernel runs of an epoch as (rows, batch_size, l2, l1). For callers that train
-    many epochs on data they validated once, e.g. the scikit-learn estimators. Per sample,
-    ``net.n_threads`` splits the hidden units between threads as in fit, on a team started
-    once for the block."""
+    chooses, on data checked once, on entering: for callers that train many epochs on the
+    same rows, e.g. the scikit-learn estimators. Between epochs other threads may read the
+    network. Per sample, ``net.n_threads`` splits the hidden units between threads as in
+    fit, on a team started once for the block.
+
+    Parameters
+    ----------
+    net : MLP
+        The network, trained in place.
+    X : ndarray of shape (n_samples, d^(0)), or scipy.sparse matrix
+        As for ``epoch_in_order``: C-contiguous, of the network's dtype.
+    Y : ndarray of shape (n_samples, d^(L))
+        As for ``epoch_in_order``: C-contiguous, of the network's dtype.
+    pieces : list of tuple
+        The kernel runs that make an epoch, one after the other, as ``(rows, batch_size,
+        l2, l1)``: the next ``rows`` row numbers of the order in steps of ``batch_size``
+        with those penalties (fit's ``l2`` and ``l1``).
+    optimizer, sample_weight, dropout, update_dropout
+        As for ``epoch_in_order``; the optimizer's hyperparameters are keyword options.
+
+    Yields
+    ------
+    runner
+        Its ``epoch(order, eta, where, before_step=None)`` trains one epoch, holding the
+        network's lock, over the rows in ``order`` (a one-dimensional numpy.intp array of
+        as many row numbers as the pieces take) at the rate ``eta``, and returns the
+        summed loss; ``where`` and ``before_step`` are as for ``epoch_in_order``.
+
+    Raises
+    ------
+    ValueError
+        On entering: X or Y not of the network's dtype, widths and C order, Y with another
+        number of rows than X, or a bad piece, batch size, penalty or optimizer setting.
+        From ``epoch``: an order of the wrong length or naming rows outside X, or a bad
+        rate.
+    TypeError
+        An unknown keyword option, or a before_step that is not callable.
+    DivergenceError
+        From ``epoch``: the loss or the weights became non-finite; the weights, the
+        optimizer's state and the network's generator are those from before the epoch.
+
+    Examples
+    --------
+    Twenty epochs over the lecture's XOR, each in a fresh order in minibatches of 2:
+
+    >>> import numpy as np
+    >>> import fastmlp as fm
+    >>> from fastmlp.network import epochs_in_order
+    >>> net = fm.MLP([2, 2, 1], seed=0)
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    >>> rng = np.random.default_rng(0)
+    >>> with epochs_in_order(net, X, Y, [(4, 2, 0.0, 0.0)]) as run:
+    ...     mean_loss = [run.epoch(rng.permutation(4), 0.5, f"epoch {t}") / 4 for t in range(1, 21)]
+    >>> len(mean_loss), bool(mean_loss[-1] < mean_loss[0])
+    (20, True)
+    """
     per_sample = 1 if any(piece[1] == 1 for piece in pieces) else None
     threads, _ = per_sample_threads.plan(net, X, per_sample)
     with per_sample_threads.team(net, threads) as team:

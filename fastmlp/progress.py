@@ -95,7 +95,15 @@ class Progress:
 
         Examples
         --------
-        See :class:`Progress`.
+        >>> import io
+        >>> import fastmlp as fm
+        >>> from fastmlp.progress import Progress
+        >>> out = io.StringIO()
+        >>> bar = Progress(3, out)
+        >>> bar.update(fm.History(loss=[0.5, 0.25, 0.125]))  # the last epoch: drawn now
+        >>> "3/3" in out.getvalue() and "loss 0.125" in out.getvalue()
+        True
+        >>> bar.close()
         """
         if self._closed:
             raise ValueError("this Progress is closed")
@@ -120,7 +128,20 @@ class Progress:
 
         Examples
         --------
-        See :class:`Progress`.
+        Early stopping after epoch 2 of 5, redrawing at most once a minute:
+
+        >>> import io
+        >>> import fastmlp as fm
+        >>> from fastmlp.progress import Progress
+        >>> out = io.StringIO()
+        >>> bar = Progress(5, out, interval=60.0)
+        >>> bar.update(fm.History(loss=[0.5]))
+        >>> bar.update(fm.History(loss=[0.5, 0.25]))  # within the minute: not drawn yet
+        >>> "2/5" in out.getvalue()
+        False
+        >>> bar.close()
+        >>> "2/5" in out.getvalue() and "loss 0.25" in out.getvalue()
+        True
         """
         if self._closed:
             return

@@ -6,7 +6,10 @@ is the bias, multiplying x_0 = 1), output j, stored at index j-1 of row i. ``x[l
 x^(l) (x[0] is the input); ``s[l-1]`` and ``delta[l-1]`` are s^(l) and delta^(l).
 
 The last section adapts these functions to the kernels' calling convention (flat numpy
-buffers), so that ``MLP(..., backend="reference")`` runs the whole API on this file.
+buffers), so that ``MLP(..., backend="reference")`` runs the whole API on this file. Like
+the kernels, the functions do not check their arguments: ``fastmlp.MLP`` checks them
+before they reach these functions (the split kernels' refusal of a network they cannot
+split is the one error raised here).
 """
 from __future__ import annotations
 
@@ -334,8 +337,8 @@ def loss_and_output_delta(loss, theta, s_L, x_L, y):
         The output layer's theta (l2 uses theta').
     s_L, x_L : list of float
         s^(L) and x^(L) = h(x).
-    y : list of float
-        The target row, d^(L) entries.
+    y : list of float of length d^(L)
+        The target row.
 
     Returns
     -------
@@ -527,7 +530,7 @@ def backpropagation(W, thetas, loss, x0, y, weight=1.0, r=None, parts=None):
     loss : fastmlp.losses.Loss
     x0 : list of float or Nonzeros
         The sample.
-    y : list of float
+    y : list of float of length d^(L)
         Its target row.
     weight : float, default 1.0
         The sample's weight c.
@@ -987,8 +990,8 @@ def backprop(arch, params, x0, y, s, x, delta, grad):
     ----------
     arch, params
         As for ``forward_rows``.
-    x0, y : ndarray
-        The sample and its target row.
+    x0, y : ndarray of shape (d^(0),) and (d^(L),)
+        The sample and its target row, in params' dtype.
     s, x, delta : ndarray
         Filled with s^(l), x^(l) and delta^(l) of layers 1..L, one after the other.
     grad : ndarray

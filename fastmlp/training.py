@@ -77,7 +77,19 @@ class History:
 
     @property
     def epochs(self) -> int:
-        """The number of epochs recorded, ``len(history.loss)``."""
+        """The number of epochs recorded, ``len(history.loss)``: fewer than asked when early
+        stopping stopped the fit or L-BFGS converged.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> from fastmlp.datasets import xor
+        >>> X, y = xor()
+        >>> net = fm.MLP([2, 4, 1], loss="binary_cross_entropy", seed=0)
+        >>> history = net.fit(X, y, epochs=3, eta=0.5)
+        >>> history.epochs, len(history.loss)
+        (3, 3)
+        """
         return len(self.loss)
 
     def __repr__(self) -> str:
@@ -292,8 +304,8 @@ def partial_fit(net, X, y, *, eta=0.1, batch_size=1, shuffle=True, seed=None, ca
         As a method, ``net.partial_fit(X, y, ...)``.
     X : array-like or scipy.sparse matrix of shape (n_samples, d^(0))
         float32 or float64.
-    y : array-like
-        Targets as ``fit`` takes them.
+    y : array-like of shape (n_samples,) or (n_samples, d^(L))
+        Targets as ``fit`` takes them (integer labels or one-hot rows for cross_entropy).
     eta : float, default 0.1
         The learning rate, > 0.
     batch_size : int, default 1

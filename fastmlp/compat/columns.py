@@ -116,17 +116,52 @@ class ColumnNetwork:
 
     @property
     def sizes(self) -> list:
-        """Units per layer, input first."""
+        """Units per layer, input first: [d^(0), ..., d^(L)], a new list.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> Network([2, 3, 1]).sizes
+        [2, 3, 1]
+        """
         return list(self.mlp.sizes)
 
     @property
     def num_layers(self) -> int:
-        """Number of layers, the input layer included."""
+        """Number of layers, the input layer included: L + 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> Network([2, 3, 1]).num_layers
+        3
+        """
         return len(self.mlp.sizes)
 
     @property
     def biases(self) -> LayerList:
-        """b^(l) of shape (d^(l), 1) for l = 1..L: views into the network."""
+        """b^(l) of shape (d^(l), 1) for l = 1..L: views into the network (row 0 of
+        fastmlp's W^(l)), so that editing one in place, assigning one (``net.biases[l] =
+        b``) or assigning the list (``net.biases = [...]``) changes the network. An
+        assigned array of another shape, or with NaN or infinity, raises ValueError; adding
+        or removing a layer raises TypeError.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 1])
+        >>> [b.shape for b in net.biases]
+        [(3, 1), (1, 1)]
+        >>> net.biases[1] = [[0.5]]
+        >>> net.mlp.weights[1][0]
+        array([0.5])
+        """
         return LayerList([W[0].reshape(-1, 1) for W in self.mlp.weights], "biases")
 
     @biases.setter
@@ -135,7 +170,22 @@ class ColumnNetwork:
 
     @property
     def weights(self) -> LayerList:
-        """w^(l) of shape (d^(l), d^(l-1)) for l = 1..L: views into the network."""
+        """w^(l) of shape (d^(l), d^(l-1)) for l = 1..L: views into the network, w^(l)[j, k]
+        the weight from unit k of layer l-1 to unit j of layer l (fastmlp's W^(l)[k + 1, j],
+        transposed, as his matrices are). Editing and assigning work as for ``biases``,
+        with the same errors.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 1])
+        >>> [w.shape for w in net.weights]
+        [(3, 2), (1, 3)]
+        >>> bool(net.weights[0][2, 1] == net.mlp.weights[0][2, 2])
+        True
+        """
         return LayerList([W[1:].T for W in self.mlp.weights], "weights")
 
     @weights.setter
@@ -169,8 +219,38 @@ class ColumnNetwork:
     # -- the forward and backward passes ---------------------------------------------------
 
     def feedforward(self, a):
-        """The output column (d^(L), 1) for an input column a of shape (d^(0), 1); an
-        (d^(0), k) array of k input columns gives k output columns."""
+        """The output column h(a) for an input column a; k input columns side by side give
+        k output columns.
+
+        Parameters
+        ----------
+        a : array-like of shape (d^(0), 1) or (d^(0), k)
+            Real numbers, read as float64.
+
+        Returns
+        -------
+        ndarray of shape (d^(L), 1) or (d^(L), k)
+
+        Raises
+        ------
+        ValueError
+            Another shape, NaN or infinity.
+        TypeError
+            Not real numbers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 1])
+        >>> net.feedforward(np.array([[0.5], [1.0]])).shape, net.feedforward(np.ones((2, 5))).shape
+        ((1, 1), (1, 5))
+        >>> net.feedforward(np.ones(2))
+        Traceback (most recent call last):
+        ...
+        ValueError: feedforward takes a column vector of shape (2, 1), got shape (2,)
+        """
         a = checks.real_array(a, "a")
         d0 = self.mlp.sizes[0]
         if a.ndim != 2 or a.shape[0] != d0 or a.shape[1] == 0:
@@ -178,8 +258,43 @@ class ColumnNetwork:
         return self.mlp.forward(a.T).T
 
     def backprop(self, x, y):
-        """(nabla_b, nabla_w): the gradient of the cost of one sample (x, y), both column
-        vectors, layer by layer in the shapes of ``biases`` and ``weights``."""
+        """(nabla_b, nabla_w): the gradient of the cost of one sample (x, y), layer by layer
+        in the shapes of ``biases`` and ``weights``.
+
+        Parameters
+        ----------
+        x : array-like of shape (d^(0), 1)
+            The input column.
+        y : array-like of shape (d^(L), 1)
+            The target column (one-hot for classes).
+
+        Returns
+        -------
+        nabla_b : list of ndarray
+            dC/db^(l) of shape (d^(l), 1), for l = 1..L.
+        nabla_w : list of ndarray
+            dC/dw^(l) of shape (d^(l), d^(l-1)), for l = 1..L.
+
+        Raises
+        ------
+        ValueError
+            Another shape, NaN or infinity.
+
+        Examples
+        --------
+        One sigmoid layer under the quadratic cost: delta^(L) = (a - y) sigma'(z), and
+        dC/dw_jk = a_k^(L-1) delta_j^(L):
+
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen import Network
+        >>> np.random.seed(0)
+        >>> net = Network([2, 1])
+        >>> x, y = np.array([[0.5], [1.0]]), np.array([[1.0]])
+        >>> a = net.feedforward(x)
+        >>> nabla_b, nabla_w = net.backprop(x, y)
+        >>> bool(np.allclose(nabla_b[0], (a - y) * a * (1 - a))), bool(np.allclose(nabla_w[0], nabla_b[0] @ x.T))
+        (True, True)
+        """
         x = _column(x, self.mlp.sizes[0], "x")
         y = _column(y, self.mlp.sizes[-1], "y")
         _, grads = self.mlp.gradient(x.reshape(1, -1), y.reshape(1, -1))

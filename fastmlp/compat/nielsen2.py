@@ -241,7 +241,20 @@ class Network(ColumnNetwork):
     @property
     def cost(self):
         """The cost class; setting another one keeps the weights (in a new ``mlp``, so
-        arrays taken from ``biases`` and ``weights`` before no longer reach the network)."""
+        arrays taken from ``biases`` and ``weights`` before no longer reach the network).
+        Setting anything but QuadraticCost or CrossEntropyCost raises ValueError.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastmlp.compat.nielsen2 import CrossEntropyCost, Network, QuadraticCost
+        >>> np.random.seed(0)
+        >>> net = Network([2, 3, 1])
+        >>> a = net.feedforward(np.array([[0.5], [1.0]]))
+        >>> net.cost = QuadraticCost
+        >>> net.cost is QuadraticCost, bool(np.array_equal(net.feedforward(np.array([[0.5], [1.0]])), a))
+        (True, True)
+        """
         return self._cost
 
     @cost.setter
@@ -567,7 +580,19 @@ def load(filename) -> Network:
 
     Examples
     --------
-    See ``Network.save``.
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fastmlp.compat.nielsen2 import Network, QuadraticCost, load
+    >>> np.random.seed(0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net.json")
+    >>> Network([2, 3, 1], cost=QuadraticCost).save(path)
+    >>> net = load(path)
+    >>> net.sizes, net.cost is QuadraticCost, net.biases[0].shape
+    ([2, 3, 1], True, (3, 1))
+    >>> load(os.path.join(os.path.dirname(path), "missing.json"))
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ...
     """
     with open_regular(filename) as f:
         raw = f.read()
