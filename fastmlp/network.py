@@ -702,20 +702,23 @@ class Layers(list):
 
 @optimizers.keywords
 def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd", sample_weight=None,
-                   dropout=None, update_dropout=0.0, before_step=None, **settings) -> float:
+                   dropout=None, update_dropout=0.0, before_step=None, norms=None, **settings) -> float:
     """SGD over the rows X[order], Y[order] in that order, holding the network's lock, for
     callers that validate their data once and choose each epoch's order themselves (the
     Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does). See also ``epochs_in_order``. l1, optimizer (with its settings, as fit's),
     sample_weight (one per row of X), dropout and update_dropout are fit's; before_step,
     if given, is called with no arguments before each step (e.g. to read the weights each
-    step starts from). Per sample, ``net.n_threads`` splits the hidden units between threads
+    step starts from); norms, if given (a float64 array of 2), gets the sums of w^2 and of
+    |w| over the weights each step starts from added to it, without a return to Python
+    per step (not by the per-sample steps split between threads). Per sample, ``net.n_threads`` splits the hidden units between threads
     as in fit (a team started for the epoch). Returns the summed loss."""
     with net._lock.writing():
         threads, _ = per_sample_threads.plan(net, X, batch_size)
         with per_sample_threads.team(net, threads) as team:
             return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2, l1=l1, optimizer=optimizer,
                                           sample_weight=sample_weight, dropout=dropout,
-                                          update_dropout=update_dropout, before_step=before_step, team=team,
+                                          update_dropout=update_dropout, before_step=before_step, norms=norms,
+                                          team=team,
                                           **settings)
 
 
@@ -724,7 +727,7 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
 def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, dropout=None, update_dropout=0.0,
                     **settings):
     """A block of epochs over the rows X[order], Y[order], each epoch in an order the caller
-    chooses; yields the runner whose ``epoch(order, eta, where, before_step=None)`` trains
+    chooses; yields the runner whose ``epoch(order, eta, where, before_step=None, norms=None)`` trains
     one epoch, holding the network's lock, and returns its summed loss ; between epochs other threads may read the network. X, Y, the optimizer and its settings (fit's),
     sample_weight, dropout and update_dropout are checked once, on entering; ``pieces``
     lists the kernel runs of an epoch as (rows, batch_size, l2, l1). For callers that train
@@ -743,9 +746,9 @@ def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, d
 class _InOrderHoldingTheLock(feeding.InOrder):
     """The engine's InOrder runner, each epoch holding the network's lock."""
 
-    def epoch(self, order, eta, where, before_step=None) -> float:
+    def epoch(self, order, eta, where, before_step=None, norms=None) -> float:
         with self.net._lock.writing():
-            return super().epoch(order, eta, where, before_step)
+            return super().epoch(order, eta, where, before_step, norms)
 
 
 # -- argument checks shared by the API -----------------------------------------------------

@@ -384,16 +384,17 @@ def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, p
 
 
 def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, *, weight=None, dropout=None,
-                    update_dropout=0.0, key=0, position=0, parts=None):
+                    update_dropout=0.0, key=0, position=0, parts=None, norms=None):
     """SGD over X[order], batch_size samples per update with the mean gradient (batch_size 1:
     the lecture's per-sample algorithm), penalties l2 and l1 as in update. weight: sample
     weights by row; dropout: a rate per layer 1..L (see dropout_factors); update_dropout:
     see keep_frozen; key: the epoch's key for the draws; position: where order[0] stands
-    in the epoch; parts: see forward. Returns (summed loss, samples completed) and writes the
-    new weights into params."""
+    in the epoch; parts: see forward; norms: see add_norms, before each step. Returns
+    (summed loss, samples completed) and writes the new weights into params."""
     W = _unflatten(arch, params.tolist())
     total, done = 0.0, 0
     for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts):
+        add_norms(W, norms)
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break
@@ -407,6 +408,15 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, 
     with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
         params[:] = _flatten(W)
     return total, done
+
+
+def add_norms(W, norms):
+    """norms[0] += sum w_ij^2 and norms[1] += sum |w_ij| over the weights of W (i >= 1, not
+    the biases): what the penalties of these weights are made of. Nothing if norms is None."""
+    if norms is not None:
+        weights = [w for W_l in W for row in W_l[1:] for w in row]
+        norms[0] += math.fsum(w * w for w in weights)
+        norms[1] += math.fsum(abs(w) for w in weights)
 
 
 def sgd_epoch(arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **options):
@@ -423,7 +433,7 @@ def perceptron_epoch(w, X, y, order, eta):
 
 
 def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1, beta2, epsilon, m, v, t, *,
-                    weight=None, dropout=None, update_dropout=0.0, key=0, position=0, parts=None):
+                    weight=None, dropout=None, update_dropout=0.0, key=0, position=0, parts=None, norms=None):
     """SGD over X[order] in batches of batch_size, each step by optimizer_update with the mean
     gradient; m, v (numpy) are updated in place; the keywords as in minibatch_epoch (update
     dropout keeps weights, not their moments, as they were). Returns (summed loss, samples
@@ -432,6 +442,7 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
     is_weight = _is_weight(arch)
     total, done, W = 0.0, 0, _unflatten(arch, w)
     for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts):
+        add_norms(W, norms)
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break

@@ -28,14 +28,7 @@ class PerEpochSteps:
 
     def epoch(self, order):
         est, net, run = self.est, self.net, self.run
-        penalties = []
-
-        def before_step():
-            penalties.append(fit_loop.penalty(net, est.alpha, est.l1))
-
-        penalised = est.alpha > 0 or est.l1 > 0
-        each_step = penalised and self.calls[0][2] > 1  # per sample: interpolated over the epoch
-        before = fit_loop.penalty(net, est.alpha, est.l1)
+        norms = np.zeros(2) if est.alpha > 0 or est.l1 > 0 else None
         start_of_epoch = net.params.copy(), copy.deepcopy(net.optimizer), net.rng.bit_generator.state
         weight = run.options.weight
         total, start = 0.0, 0
@@ -46,13 +39,12 @@ class PerEpochSteps:
                 total += fm.network.epoch_in_order(
                     net, run.X[chosen], run.Y[chosen], np.arange(rows), size, self.state.learning_rate,
                     f"iteration {est.n_iter_ + 1}", l2, l1=l1, sample_weight=None if weight is None else weight[chosen],
-                    before_step=before_step if each_step else None, **fit_loop._step_options(est))
+                    norms=norms, **fit_loop._step_options(est))
             except fm.DivergenceError:
                 net.params[...], net.optimizer, net.rng.bit_generator.state = start_of_epoch
                 raise
-        if penalised and not each_step:
-            penalties.append(fit_loop._interpolated(self.calls, before, fit_loop.penalty(net, est.alpha, est.l1)))
-        return total / len(order) * fit_loop.loss_unit(est) + sum(penalties) * self.scale / len(order)
+        penalties = 0.0 if norms is None else fit_loop.penalty_of(norms, est.alpha, est.l1)
+        return total / len(order) * fit_loop.loss_unit(est) + penalties * self.scale / len(order)
 
 
 def digits(n=400):

@@ -165,12 +165,14 @@ cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const fl
                                       const Options* opt, const Batch* room, const Sparse* sp,
                                       double* loss_sum) noexcept nogil:
     """Minibatch SGD over the samples in order, batch rows per step (the last step takes
-    what is left), with opt's sample weights, dropout and update dropout; sp: X's sparse
-    rows, or NULL. Stops at the first non-finite batch loss; returns samples completed."""
+    what is left), with opt's sample weights, dropout, update dropout and norms; sp: X's
+    sparse rows, or NULL. Stops at the first non-finite batch loss; returns samples completed."""
     cdef Py_ssize_t start = 0, B
     cdef double loss, total = 0.0
     while start < n:
         B = min(batch, n - start)
+        if opt.norms != NULL:
+            add_weight_norms(net, params, opt.norms)
         loss = batch_step(net, params, params, X, Y, order, start, B, step, opt, room, sp)
         if not isfinite(loss):
             loss_sum[0] = total
@@ -203,6 +205,8 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
     while start < n:
         B = min(batch, n - start)
         memset(grad, 0, net.n_params * sizeof(floating))
+        if opt.norms != NULL:
+            add_weight_norms(net, params, opt.norms)
         loss = batch_step(net, params, grad, X, Y, order, start, B, &GRADIENT, opt, room, sp)
         if not isfinite(loss):
             loss_sum[0] = total
