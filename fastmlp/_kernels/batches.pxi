@@ -129,6 +129,12 @@ cdef struct Batch:
     void* before
 
 
+# How many rows ahead a batch's gather asks for the row of X it will copy: the rows come in
+# a shuffled order, which the hardware prefetchers cannot guess.
+cdef enum:
+    GATHER_AHEAD = 4
+
+
 cdef double batch_step(const Net* net, floating* params, floating* target, const floating* X,
                        const floating* Y, const Py_ssize_t* order, Py_ssize_t start,
                        Py_ssize_t B, const Step* step, const Options* opt,
@@ -147,6 +153,8 @@ cdef double batch_step(const Net* net, floating* params, floating* target, const
     for b in range(B):
         row = order[start + b]
         if sp == NULL:
+            if b + GATHER_AHEAD < B:
+                fastmlp_prefetch(X + order[start + b + GATHER_AHEAD] * d0, d0 * sizeof(floating))
             memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
         memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
         if opt.weight != NULL:
