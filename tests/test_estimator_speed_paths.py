@@ -105,6 +105,21 @@ def test_the_fit_equals_the_per_epoch_path_bit_for_bit(monkeypatch, case):
     assert_same_fit(fast, slow)
 
 
+def test_without_the_kernels_norms_the_per_sample_penalties_are_interpolated(monkeypatch):
+    """Where the runner cannot count norms (the per-sample kernels split between threads),
+    loss_ interpolates the penalties over each epoch: the same steps, and losses within the
+    interpolation's error of the exact ones."""
+    X, y = digits(120)
+    params = dict(solver="sgd", batch_size=1, max_iter=3, alpha=0.01)
+    exact = fitted(estimators.MLPClassifier, params, X, y)
+    monkeypatch.setattr(feeding.InOrder, "counts_norms", property(lambda self: False))
+    interpolated = fitted(estimators.MLPClassifier, params, X, y)
+    for A, B in zip(exact.coefs_, interpolated.coefs_):
+        np.testing.assert_array_equal(A, B)
+    np.testing.assert_allclose(interpolated.loss_curve_, exact.loss_curve_, rtol=1e-3)
+    assert interpolated.loss_curve_ != exact.loss_curve_
+
+
 def test_partial_fit_equals_the_per_epoch_path_bit_for_bit(monkeypatch):
     X, y = digits()
     fast = fitted(estimators.MLPClassifier, {"batch_size": 64}, X, y, partial=3)
