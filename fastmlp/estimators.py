@@ -91,6 +91,15 @@ OUTPUTS = {"softmax": ("softmax", "cross_entropy"), "logistic": ("sigmoid", "bin
            "identity": ("identity", "l2"), "exp": ("exp", "poisson")}
 # MLPRegressor's loss -> out_activation_
 REGRESSION_OUTPUTS = {"squared_error": "identity", "poisson": "exp"}
+# A classifier's kind of target (its label binarizer's y_type_) -> out_activation_
+TARGET_OUTPUTS = {"binary": "logistic", "multilabel-indicator": "logistic", "multiclass": "softmax"}
+# The fitted attributes to_state and from_state keep besides the network and a classifier's
+# classes_; those that may be unset (no column names in X, no loss yet) are None there.
+ATTRIBUTES = ("n_features_in_", "feature_names_in_", "n_outputs_", "out_activation_", "loss_", "best_loss_",
+              "loss_curve_", "validation_scores_", "validation_loss_curve_", "best_validation_score_", "n_iter_", "t_")
+UNSET_AS_NONE = ("feature_names_in_", "loss_")
+# ... and with them, the state warm_start and partial_fit go on from.
+FITTED = (*ATTRIBUTES, "learning_rate", "no_improvement_count", "target")
 
 
 def _stochastic(est) -> bool:
@@ -321,6 +330,131 @@ class _MLPEstimator(BaseEstimator):
         check_is_fitted(self)
         net = self._network()
         return onnx.to_model(net) if path is None else onnx.export(net, path)
+
+    def to_state(self) -> dict:
+        """The fitted estimator as plain values and a network, which ``from_state`` turns
+        back into it; model files (:func:`fastmlp.io.save`) keep this.
+
+        Returns
+        -------
+        dict
+            ``"params"``: ``get_params(deep=False)``. ``"net"``: a copy of the fitted
+            ``fastmlp.MLP`` with the weights of ``coefs_`` and ``intercepts_``.
+            ``"fitted"``: the fitted attributes by name (``n_features_in_``,
+            ``feature_names_in_``, ``n_outputs_``, ``out_activation_``, ``loss_``,
+            ``best_loss_``, ``loss_curve_``, ``validation_scores_``,
+            ``validation_loss_curve_``, ``best_validation_score_``, ``n_iter_``, ``t_``;
+            ``feature_names_in_`` and ``loss_`` None where unset), a classifier's
+            ``classes_``, and what warm_start and partial_fit go on from: the current
+            ``"learning_rate"`` (None before the first epoch of SGD), the
+            ``"no_improvement_count"`` and the kind of ``"target"`` ("binary",
+            "multiclass" or "multilabel-indicator"; None for a regressor).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPClassifier
+        >>> X, y = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], ["no", "no", "no", "yes"]
+        >>> clf = MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> state = clf.to_state()
+        >>> state["net"].sizes, state["fitted"]["target"], state["fitted"]["classes_"].tolist()
+        ((2, 4, 1), 'binary', ['no', 'yes'])
+        """
+        check_is_fitted(self)
+        net = self._network()
+        fitted = {name: getattr(self, name, None) for name in ATTRIBUTES}
+        fitted.update(learning_rate=self._loop.learning_rate, no_improvement_count=self._loop.no_improvement_count,
+                      target=self._binarizer.y_type_ if self._is_classifier else None)
+        for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+            fitted[name] = None if fitted[name] is None else list(fitted[name])
+        if self._is_classifier:
+            fitted["classes_"] = self.classes_.copy()
+        return {"params": self.get_params(deep=False), "net": net.copy() if net is self.net_ else net,
+                "fitted": fitted}
+
+    @classmethod
+    def from_state(cls, state: dict):
+        """The fitted estimator ``to_state`` gave ``state`` of, each value checked against
+        the parameters and the others.
+
+        Parameters
+        ----------
+        state : dict
+            ``{"params": ..., "net": ..., "fitted": ...}`` as ``to_state`` returns it. Its
+            network becomes ``net_`` (it is not copied).
+
+        Returns
+        -------
+        MLPClassifier or MLPRegressor
+            Fitted: it predicts as the estimator ``state`` came from, and warm_start and
+            partial_fit go on as that one's would.
+
+        Raises
+        ------
+        ValueError
+            A parameter out of range, a missing or unknown field, or values that
+            disagree: the network's layer sizes and ``n_features_in_``, ``n_outputs_``;
+            its output layer and ``out_activation_``; the classes, the kind of target and
+            the outputs.
+        TypeError
+            ``activation_params`` the activation does not take, or a ``net`` that is no
+            ``fastmlp.MLP``.
+
+        Examples
+        --------
+        >>> from fastmlp.estimators import MLPRegressor
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0.0, 1.0, 2.0, 3.0]
+        >>> reg = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+        >>> twin = MLPRegressor.from_state(reg.to_state())
+        >>> bool((twin.predict(X) == reg.predict(X)).all())
+        True
+        """
+        est = cls(**state["params"])
+        est._check_params()  # ValueError naming any parameter out of range
+        est._theta()  # ValueError or TypeError for activation_params the activation does not take
+        net, fitted = state["net"], state["fitted"]
+        if not isinstance(net, MLP):
+            raise TypeError(f"the state's 'net' must be a fastmlp.MLP, got {type(net).__name__}")
+        expected = set(FITTED) | ({"classes_"} if cls._is_classifier else set())
+        if set(fitted) != expected:
+            raise ValueError(f"the fitted state must have the fields {sorted(expected)}, got {sorted(fitted)!r:.200}")
+        d_in, d_out = fitted["n_features_in_"], fitted["n_outputs_"]
+        # hidden_layer_sizes may differ from the network's: set_params after fit changes the
+        # parameter, not the fitted network, until the next fit.
+        if (net.sizes[0], net.sizes[-1]) != (d_in, d_out):
+            raise ValueError(f"the network's layer sizes {list(net.sizes)} disagree with n_features_in_ {d_in} and "
+                             f"n_outputs_ {d_out}")
+        out, target = fitted["out_activation_"], fitted["target"]
+        if out not in (set(TARGET_OUTPUTS.values()) if cls._is_classifier else {est._out_activation(None)}):
+            raise ValueError(f"the fitted 'out_activation_' {out!r:.80} is not one a {cls.__name__} with these "
+                             "parameters trains")
+        if (net.activations[-1].name, net.loss.name) != OUTPUTS[out]:
+            raise ValueError(f"the network's output {net.activations[-1].name} with loss {net.loss.name} disagrees "
+                             f"with out_activation_ {out!r}")
+        if cls._is_classifier:
+            if TARGET_OUTPUTS.get(target) != out:
+                raise ValueError(f"the fitted 'target' {target!r:.80} disagrees with out_activation_ {out!r}")
+            est._binarizer = _label_binarizer(fitted["classes_"], target, d_out)
+            est.classes_ = est._binarizer.classes_
+        elif target is not None:
+            raise ValueError("the fitted 'target' of a regressor must be None")
+        names = fitted["feature_names_in_"]
+        if names is not None and (len(names) != d_in or not all(isinstance(n, str) for n in names)):
+            raise ValueError(f"the fitted 'feature_names_in_' must be None or {d_in} strings")
+        est.net_, est.n_layers_ = net, len(net.sizes)
+        for name in ATTRIBUTES:
+            value = fitted[name]
+            if name == "feature_names_in_" and value is not None:
+                value = np.asarray(value, dtype=object)
+            if value is not None or name not in UNSET_AS_NONE:
+                setattr(est, name, value)
+        est._loop = fit_loop.State(fitted["learning_rate"], fitted["no_improvement_count"])
+        est._export()
+        return est
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -672,6 +806,30 @@ class MLPRegressor(RegressorMixin, _MLPEstimator):
         return H[:, 0] if H.shape[1] == 1 else H
 
 
+def _label_binarizer(classes, target: str, d_out: int) -> LabelBinarizer:
+    """The label binarizer a classifier with ``classes`` (distinct, in increasing order), a
+    target of kind ``target`` and d_out outputs was fitted with; ValueError if these disagree."""
+    classes = np.asarray(classes)
+    if target == "binary" and (d_out != 1 or len(classes) not in (1, 2)):
+        raise ValueError(f"a binary classifier has one output and one or two classes, not {d_out} and "
+                         f"{len(classes)}")
+    if target != "binary" and len(classes) != d_out:
+        raise ValueError(f"classes_ holds {len(classes)} labels for {d_out} outputs")
+    if not (classes[:-1] < classes[1:]).all():
+        raise ValueError(f"classes_ must hold distinct labels in increasing order, got {classes!r:.80}")
+    if target == "multilabel-indicator":
+        count = len(classes)
+        if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(count)) or count < 2:
+            raise ValueError(f"a multilabel classifier's classes are 0 .. n_outputs_-1, got {classes!r:.80}")
+        binarizer = LabelBinarizer().fit(np.eye(count, dtype=int))
+    else:
+        binarizer = LabelBinarizer().fit(classes)
+    if binarizer.y_type_ != target:
+        raise ValueError(f"classes_ ({len(classes)} labels) makes a {binarizer.y_type_} target, "
+                         f"not {target}")
+    return binarizer
+
+
 def _keep_parameters(est, given: dict) -> None:
     """Store each argument of ``__init__`` unchanged under its own name, as scikit-learn's
     get_params, set_params and clone expect."""
@@ -695,7 +853,7 @@ def _number(est, name, lowest=-np.inf) -> float:
     return float(value)
 
 
-model_files.register_estimator(MLPClassifier, OUTPUTS)
-model_files.register_estimator(MLPRegressor, OUTPUTS)
+model_files.register_estimator(MLPClassifier)
+model_files.register_estimator(MLPRegressor)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

@@ -560,13 +560,50 @@ class Archive:
         self.close()
 
     def close(self) -> None:
-        """Close the file (leaving a ``with`` block does this)."""
+        """Close the file (leaving a ``with`` block does this).
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> fm.MLP([2, 1], seed=0).save(path)
+        >>> archive = fm.io.Archive(path)
+        >>> archive.header()["version"]
+        1
+        >>> archive.close()
+        """
         self._zip.close()
         self._file.close()
 
     def error(self, problem: str) -> ValueError:
         """A ModelFileError whose message names this file and ``problem``, for the caller to
-        raise."""
+        raise (a kind's ``from_state`` may raise ValueError instead: ``load`` names the file
+        then too).
+
+        Parameters
+        ----------
+        problem : str
+            What is wrong, e.g. "the field 'slope' is negative".
+
+        Returns
+        -------
+        ModelFileError
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> fm.MLP([2, 1], seed=0).save(path)
+        >>> with fm.io.Archive(path, name="net.npz") as archive:
+        ...     str(archive.error("the field 'slope' is negative"))
+        "net.npz: the field 'slope' is negative"
+        """
         return ModelFileError(f"{self.path}: {problem}")
 
     def header(self) -> dict:
@@ -584,7 +621,14 @@ class Archive:
 
         Examples
         --------
-        See :class:`Archive`.
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> fm.MLP([2, 3, 1], seed=0).save(path, metadata={"data": "xor"})
+        >>> with fm.io.Archive(path) as archive:
+        ...     header = archive.header()
+        >>> header["kind"], header["state"]["sizes"], header["metadata"]
+        ('MLP', [2, 3, 1], {'data': 'xor'})
         """
         raw = self.array("header", np.uint8, None, limit=MAX_HEADER_BYTES)
         try:
@@ -638,7 +682,20 @@ class Archive:
 
         Examples
         --------
-        See :class:`Archive`.
+        The weights of a 2-3-1 network, (2 + 1) * 3 + (3 + 1) * 1 = 13 of them:
+
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> fm.MLP([2, 3, 1], seed=0).save(path)
+        >>> with fm.io.Archive(path) as archive:
+        ...     archive.array("params", "float64", 13).shape
+        (13,)
+        >>> with fm.io.Archive(path) as archive:
+        ...     archive.array("params", "float64", 12)
+        Traceback (most recent call last):
+        ...
+        fastmlp.io.ModelFileError: ...: the array 'params' has shape (13,); the header declares (12,)
         """
         member = self._members.get(f"{name}.npy")
         if member is None:
@@ -714,7 +771,16 @@ class Archive:
 
         Examples
         --------
-        See :class:`Archive`.
+        >>> import os, tempfile
+        >>> import fastmlp as fm
+        >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
+        >>> fm.MLP([2, 1], seed=0).save(path)
+        >>> with fm.io.Archive(path) as archive:
+        ...     _ = archive.header()
+        ...     archive.check_all_read()
+        Traceback (most recent call last):
+        ...
+        fastmlp.io.ModelFileError: ...: unexpected members ['params.npy']
         """
         if self._unread:
             raise self.error(f"unexpected members {sorted(self._unread)!r:.200}")

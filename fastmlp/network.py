@@ -160,16 +160,58 @@ class MLP:
     # the weights live in one buffer of that size. params and weights copy in what is
     # assigned to them (checked), backend switches the kernels; the rest
     # cannot be assigned.
-    sizes = property(lambda self: self._sizes, _fixed("sizes"), doc="d^(0), ..., d^(L): units per layer.")
-    loss = property(lambda self: self._loss, _fixed("loss"), doc="The loss the network trains on.")
-    activations = property(lambda self: self._activations, _fixed("activations"), doc="theta of layers 1..L.")
-    dtype = property(lambda self: self._dtype, _fixed("dtype"), doc="float32 or float64, of params and of the data.")
+    sizes = property(lambda self: self._sizes, _fixed("sizes"), doc="""d^(0), ..., d^(L): units per layer, a
+        tuple (assigning it raises AttributeError).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([4, 8, 3]).sizes
+        (4, 8, 3)
+        """)
+    loss = property(lambda self: self._loss, _fixed("loss"), doc="""The loss l(h(x), y) the network trains on,
+        from ``fastmlp.losses`` (fixed: assigning it raises AttributeError).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([4, 8, 3], loss="cross_entropy").loss.name
+        'cross_entropy'
+        """)
+    activations = property(lambda self: self._activations, _fixed("activations"), doc="""theta of layers 1..L, a
+        tuple of ``fastmlp.Activation`` (fixed: assigning it raises AttributeError).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([4, 8, 3], activation="relu", loss="cross_entropy").activations
+        (activation('relu'), activation('softmax'))
+        """)
+    dtype = property(lambda self: self._dtype, _fixed("dtype"), doc="""float32 or float64: the numpy dtype of
+        ``params``, in which the network takes data (fixed: assigning it raises AttributeError).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([2, 1], dtype="float32").dtype
+        dtype('float32')
+        """)
 
     @property
     def backend(self) -> backends.Backend:
         """The kernels the network runs on: the compiled ones by default. Assigning a name
         ("cython", "reference", ...) or a Backend switches to those kernels; an unknown name
-        raises ValueError."""
+        raises ValueError.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 3, 1], seed=0)
+        >>> h = net.forward([1.0, 2.0])
+        >>> net.backend = "reference"  # the lecture's formulas in plain Python
+        >>> net.backend.name, bool(abs(net.forward([1.0, 2.0]) - h).max() < 1e-12)
+        ('reference', True)
+        """
         return self._backend
 
     @backend.setter
@@ -181,7 +223,21 @@ class MLP:
     @property
     def params(self) -> np.ndarray:
         """W^(1) .. W^(L), flat, bias rows first: the one buffer the kernels work on.
-        Assigning an array of the same shape copies it in (it must be finite)."""
+        Assigning an array of the same shape copies it in (it must be finite; ValueError
+        otherwise).
+
+        Examples
+        --------
+        A 2-3-1 network has (2 + 1) * 3 + (3 + 1) * 1 = 13 weights, w_01^(1) first:
+
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 3, 1], seed=0)
+        >>> net.params.shape, bool(net.params[0] == net.weights[0][0, 0])
+        ((13,), True)
+        >>> net.params = [0.0] * 13
+        >>> float(net.weights[1].sum())
+        0.0
+        """
         return self._params
 
     @params.setter
@@ -199,8 +255,21 @@ class MLP:
 
     @property
     def weights(self) -> Layers:
-        """W^(1) .. W^(L): views into params, W^(l) of shape (d^(l-1) + 1, d^(l)). Assigning
-        one, ``net.weights[l] = W``, copies W in (as set_weights does)."""
+        """W^(1) .. W^(L): views into params, W^(l) of shape (d^(l-1) + 1, d^(l)), row 0 the
+        bias: ``weights[l-1][i, j-1]`` is w_ij^(l). Assigning one, ``net.weights[l] = W``,
+        copies W in (as set_weights does).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([2, 3, 1], seed=0)
+        >>> [W.shape for W in net.weights]
+        [(3, 3), (4, 1)]
+        >>> net.weights[1] = np.ones((4, 1))
+        >>> float(net.params[-4:].sum())
+        4.0
+        """
         return self._weights
 
     @weights.setter
@@ -209,11 +278,30 @@ class MLP:
 
     @property
     def L(self) -> int:
-        """Number of layers with weights (layer 0, the input, has none)."""
+        """L, the number of layers with weights (layer 0, the input, has none).
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> fm.MLP([4, 8, 8, 3]).L
+        3
+        """
         return len(self.sizes) - 1
 
     @property
     def n_threads(self):
+        """The threads the network trains and runs on, a positive int or None (the
+        constructor's ``n_threads`` says what each means); assigning anything else raises
+        ValueError.
+
+        Examples
+        --------
+        >>> import fastmlp as fm
+        >>> net = fm.MLP([4, 64, 3], n_threads=2)
+        >>> net.n_threads
+        2
+        >>> net.n_threads = None  # one thread where a second would not pay
+        """
         return self._n_threads
 
     @n_threads.setter

@@ -191,3 +191,52 @@ def test_onnx_graph_gives_the_probabilities_or_outputs(cls, kind, params, tmp_pa
     np.testing.assert_allclose(h, expected, rtol=1e-12, atol=1e-14)
     with pytest.raises(NotFittedError):
         cls().to_onnx()
+
+
+# -- the state the files keep ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls, kind, params", CASES)
+def test_from_state_of_to_state_is_the_same_estimator_and_the_state_is_a_snapshot(cls, kind, params):
+    est = fitted(cls, kind, **params)
+    state = est.to_state()
+    state["net"].set_weights([np.zeros_like(W) for W in state["net"].weights])
+    state["fitted"]["loss_curve_"].append(0.0)
+    assert est.net_.params.any() and est.loss_curve_[-1] != 0.0  # the estimator kept its own
+    again = cls.from_state(est.to_state())
+    assert_same_fitted(est, again)
+    assert np.array_equal(again.predict(X), est.predict(X))
+
+
+def test_to_state_carries_the_weights_the_user_set():
+    est = fitted(MLPRegressor, "one output")
+    est.intercepts_[-1] = est.intercepts_[-1] + 1.0
+    assert np.array_equal(est.to_state()["net"].weights[-1][0], est.intercepts_[-1])
+
+
+def _edit_state(state, key, value):
+    state["fitted" if key in state["fitted"] or key == "surprise" else "params"][key] = value
+
+
+@pytest.mark.parametrize("key, value, problem", [
+    ("n_outputs_", 2, "layer sizes"),
+    ("target", "multilabel-indicator", "disagrees with out_activation_"),
+    ("out_activation_", "identity", "is not one a MLPClassifier"),
+    ("classes_", np.array([2, 1, 0]), "increasing order"),
+    ("surprise", 1, "the fitted state must have the fields"),
+    ("solver", "newton", "solver must be one of"),
+])
+def test_from_state_refuses_values_that_disagree(key, value, problem):
+    state = fitted(MLPClassifier, "integers").to_state()
+    _edit_state(state, key, value)
+    with pytest.raises(ValueError, match=problem):
+        MLPClassifier.from_state(state)
+
+
+def test_from_state_refuses_a_net_that_is_not_a_network_and_to_state_an_unfitted_estimator():
+    state = fitted(MLPRegressor, "one output").to_state()
+    state["net"] = state["net"].weights
+    with pytest.raises(TypeError, match="fastmlp.MLP"):
+        MLPRegressor.from_state(state)
+    with pytest.raises(NotFittedError):
+        MLPRegressor().to_state()

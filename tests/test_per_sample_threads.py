@@ -38,14 +38,16 @@ CASES = [
 @pytest.fixture(autouse=True)
 def split_at_the_tests_scale(monkeypatch):
     """The tests' networks are small: they split from 20,000 multiply-adds per thread and
-    exchange (the machine's own threshold, MIN_WORK_PER_THREAD, is measured for speed)."""
+    exchange and 8 units per thread (the machine's own thresholds are measured for speed)."""
     monkeypatch.setattr(per_sample_threads, "MIN_WORK_PER_THREAD", 20_000)
+    monkeypatch.setattr(per_sample_threads, "MIN_UNITS_PER_THREAD", 8)
 
 
 @pytest.fixture
 def split_any_width(monkeypatch):
     """Split even the small networks the reference can train quickly."""
     monkeypatch.setattr(per_sample_threads, "MIN_WORK_PER_THREAD", 0)
+    monkeypatch.setattr(per_sample_threads, "MIN_UNITS_PER_THREAD", 0)
 
 
 def _data(n=48, d_in=7, d_out=3, seed=0):

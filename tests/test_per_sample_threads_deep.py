@@ -48,8 +48,9 @@ CASES = [
 @pytest.fixture(autouse=True)
 def split_at_the_tests_scale(monkeypatch):
     """The tests' networks are small: they split from 20,000 multiply-adds per thread and
-    exchange (the machine's own threshold, MIN_WORK_PER_THREAD, is measured for speed)."""
+    exchange and 8 units per thread (the machine's own thresholds are measured for speed)."""
     monkeypatch.setattr(per_sample_threads, "MIN_WORK_PER_THREAD", 20_000)
+    monkeypatch.setattr(per_sample_threads, "MIN_UNITS_PER_THREAD", 8)
 
 
 def _id(case):
@@ -60,6 +61,7 @@ def _id(case):
 def split_any_width(monkeypatch):
     """Split even the small networks the reference can train quickly."""
     monkeypatch.setattr(per_sample_threads, "MIN_WORK_PER_THREAD", 0)
+    monkeypatch.setattr(per_sample_threads, "MIN_UNITS_PER_THREAD", 0)
 
 
 def _fit(case, backend, n_threads, dtype="float64", epochs=2):

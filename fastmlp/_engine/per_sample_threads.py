@@ -11,18 +11,23 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import numpy as np
+
+from ..reference import split_of
 from .feeding import architecture
 from .sparse import SparseRows, issparse
 
-# Multiply-adds per sample (forward, delta and update: 3 per weight) that each thread must
-# have, for each exchange of the sample, for the split to pay: below it an exchange (a
-# barrier) costs more than the split saves. One hidden layer takes one exchange per sample,
-# L - 1 hidden layers 2L - 3. Measured on the project's 2-vCPU Intel Xeon virtual machine
-# at load 0.9 (bench/compare.py, fastmlp against fastmlp-2t, float32 per sample): 784-1024-10
-# (1.22 M per thread) ran 1.84x faster on two threads, while 784-256-10 (305 k) ran at 0.19x
-# and 784-128-10 (152 k) at 0.13x, an exchange there costing tens of microseconds. So only
-# networks with about a million per thread split.
-MIN_WORK_PER_THREAD = 1_000_000
+# When a split pays, measured on a 2-core AMD EPYC (Zen 4) virtual machine, float32 per
+# sample, one and two threads alternately (bench/split_threads.py; bench/README.md has the
+# table): each thread must own at least MIN_UNITS_PER_THREAD units of every hidden layer, and
+# have at least MIN_WORK_PER_THREAD multiply-adds per sample (forward, delta and update: 3
+# per weight) for each of the sample's exchanges (one hidden layer takes one exchange, L - 1
+# hidden layers 2L - 3). With 16 units a thread, each row of W^(1) is one vector per thread
+# and the rows' own cost does not halve: 784-32-10 ran 0.66x and 64-32-10 0.80x on two
+# threads. With 32 units a thread, 16-64-10 (2,600 multiply-adds a thread) ran 0.78x,
+# 32-64-10 (4,100) 1.09x and 64-64-10 (7,200) 1.37x; 784-64-10 1.6x and 784-128-10 1.7x.
+MIN_UNITS_PER_THREAD = 32
+MIN_WORK_PER_THREAD = 6_000
 
 
 def plan(net, X, batch_size) -> tuple[int, str | None]:
@@ -38,6 +43,10 @@ def plan(net, X, batch_size) -> tuple[int, str | None]:
     if why is None and not net.backend.have_threads():
         why = "this build of the kernels has no threads"
     exchanges = 2 * len(net.sizes) - 5
+    fewest = min(min(np.diff(split_of(units, asked, net.params.itemsize))) for units in net.sizes[1:-1])
+    if why is None and fewest < MIN_UNITS_PER_THREAD:
+        why = (f"the network is too narrow for {asked} threads to pay (a thread would own {fewest} units of a "
+               f"hidden layer; the split wants {MIN_UNITS_PER_THREAD})")
     if why is None and 3 * net.params.size / asked < MIN_WORK_PER_THREAD * exchanges:
         why = (f"the network is too narrow for {asked} threads to pay ({3 * net.params.size:,} multiply-adds "
                f"per sample; the split wants {MIN_WORK_PER_THREAD:,} per thread for each of the sample's "

@@ -53,13 +53,12 @@ cdef void keep_frozen(const Options* opt, Py_ssize_t when, floating* params,
 
 cdef void keep_frozen_from(const Options* opt, Py_ssize_t when, floating* params,
                            const floating* before, Py_ssize_t first, Py_ssize_t n) noexcept nogil:
-    """keep_frozen for the n weights params[first], ..., params[first + n - 1] of the flat
-    params (their draws are those of their places in it)."""
+    """keep_frozen for n weights params[0 .. n-1] (before[0 .. n-1] before the step) that are
+    the weights first .. first + n - 1 of the flat params: their draws are those of their
+    places in it."""
     cdef Py_ssize_t i
     cdef uint32_t index = <uint32_t>first
     cdef uint32_t key = draw_key(opt.key, when, WEIGHTS), below = opt.update_threshold
-    params += first
-    before += first
     for i in range(n):
         # A select, not a branch, and a 32-bit index, so that the loop vectorises.
         params[i] = before[i] if fastmlp_mix32(key ^ index) < below else params[i]

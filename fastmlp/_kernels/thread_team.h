@@ -14,15 +14,26 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #else
 #define FASTMLP_HAVE_THREADS 0
 #endif
 
 #define FASTMLP_MAX_THREADS 64
-/* Polls of the barrier before yielding, and yields before sleeping: a few microseconds of
-   spinning, more than one sample's exchange costs while both threads run. */
-#define FASTMLP_BARRIER_SPINS 1000
-#define FASTMLP_BARRIER_YIELDS 16
+/* How long a thread waits at the barrier before it sleeps: it polls for
+   FASTMLP_BARRIER_SPIN_NS, then yields its core between polls until FASTMLP_BARRIER_WAIT_NS
+   have gone by, and only then sleeps on a condition variable. The budgets are times, not
+   counts of polls: a pause lasts from a few cycles (AMD Zen 4) to 140 (Intel Skylake and
+   later). A sleep must stay rare: on a virtual machine, waking a thread whose core has
+   halted took hundreds of microseconds, longer than the next sample's work, so the waker
+   reached the next exchange first and slept in turn, and 784-128-10 ran at a twentieth of
+   one thread's speed until the run ended. Yielding keeps the core awake for the partner
+   and gives it to any other thread that wants it; a partner descheduled for longer than
+   FASTMLP_BARRIER_WAIT_NS costs no core at all. The clock is read every
+   FASTMLP_BARRIER_POLLS polls. */
+#define FASTMLP_BARRIER_SPIN_NS 50000LL
+#define FASTMLP_BARRIER_WAIT_NS 10000000LL
+#define FASTMLP_BARRIER_POLLS 64
 
 typedef void (*fastmlp_job)(void* arg, int t);
 
@@ -71,9 +82,37 @@ static inline int fastmlp_barrier_passed(fastmlp_barrier* b, unsigned generation
     return __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) != generation;
 }
 
+static inline long long fastmlp_now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+/* Polls, then yields between polls, until the barrier has passed generation or
+   FASTMLP_BARRIER_WAIT_NS have gone by (see above); returns whether it passed. */
+static inline int fastmlp_barrier_spin(fastmlp_barrier* b, unsigned generation) {
+    long long start = 0, waited;
+    int i;
+    for (;;) {
+        for (i = 0; i < FASTMLP_BARRIER_POLLS; i++) {
+            if (fastmlp_barrier_passed(b, generation))
+                return 1;
+            fastmlp_pause();
+        }
+        if (start == 0) {
+            start = fastmlp_now_ns();
+            continue;
+        }
+        waited = fastmlp_now_ns() - start;
+        if (waited > FASTMLP_BARRIER_WAIT_NS)
+            return 0;
+        if (waited > FASTMLP_BARRIER_SPIN_NS)
+            sched_yield();
+    }
+}
+
 static inline void fastmlp_barrier_wait(fastmlp_barrier* b) {
     unsigned generation = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
-    int i;
     if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == __atomic_load_n(&b->n, __ATOMIC_ACQUIRE)) {
         __atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&b->generation, generation + 1, __ATOMIC_SEQ_CST);
@@ -86,16 +125,8 @@ static inline void fastmlp_barrier_wait(fastmlp_barrier* b) {
         }
         return;
     }
-    for (i = 0; i < FASTMLP_BARRIER_SPINS; i++) {
-        if (fastmlp_barrier_passed(b, generation))
-            return;
-        fastmlp_pause();
-    }
-    for (i = 0; i < FASTMLP_BARRIER_YIELDS; i++) {
-        if (fastmlp_barrier_passed(b, generation))
-            return;
-        sched_yield();
-    }
+    if (fastmlp_barrier_spin(b, generation))
+        return;
     __atomic_add_fetch(&b->sleepers, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&b->lock);
     while (__atomic_load_n(&b->generation, __ATOMIC_SEQ_CST) == generation)

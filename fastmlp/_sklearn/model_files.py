@@ -1,6 +1,9 @@
 """MLPClassifier and MLPRegressor in model files (fastmlp.io): their parameters, their
 fitted attributes, the state that lets warm_start and partial_fit go on exactly as they
 would have, and the network (through mlp_state / mlp_from_state), every field checked.
+What is kept is the estimator's ``to_state()``, written as JSON and arrays; loading reads
+each field back as its JSON type and hands them to the class's ``from_state``, which checks
+how they agree with the parameters and with each other.
 
 The header's state holds "params" (get_params: JSON values only; a random_state must be
 None or an int), "fitted" (the fitted attributes and the continuation state: the current
@@ -17,15 +20,10 @@ import math
 import numbers
 
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.validation import check_is_fitted
 
-from .fit_loop import State
 from .._model_files import mlp_from_state, mlp_state
 from ..io import LABEL_KINDS, MAX_PARAMETERS, Archive, exact_keys, field, integer, number, register
 
-# The binarizer's kind of target -> the output unit it trains.
-TARGETS = {"binary": "logistic", "multilabel-indicator": "logistic", "multiclass": "softmax"}
 _FLAGS = ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping")
 
 
@@ -33,35 +31,27 @@ _FLAGS = ("shuffle", "warm_start", "nesterovs_momentum", "early_stopping")
 
 
 def estimator_state(est):
-    """(fields, arrays) that rebuild the fitted estimator ``est``."""
-    check_is_fitted(est)
-    net = est._network()  # the weights of coefs_ and intercepts_, should the user have set them
-    net_fields, arrays = mlp_state(net)
-    fitted = {
-        "n_features_in_": int(est.n_features_in_),
-        "feature_names_in_": None if not hasattr(est, "feature_names_in_") else [str(f) for f in est.feature_names_in_],
-        "n_outputs_": int(est.n_outputs_),
-        "out_activation_": est.out_activation_,
-        "loss_": _encode(getattr(est, "loss_", None)),
-        "best_loss_": _encode(est.best_loss_),
-        "loss_curve_": [_encode(v) for v in est.loss_curve_],
-        "validation_scores_": _encode_list(est.validation_scores_),
-        "validation_loss_curve_": _encode_list(est.validation_loss_curve_),
-        "best_validation_score_": _encode(est.best_validation_score_),
-        "n_iter_": int(est.n_iter_),
-        "t_": int(est.t_),
-        "learning_rate": _encode(est._loop.learning_rate),
-        "no_improvement_count": int(est._loop.no_improvement_count),
-        "target": est._binarizer.y_type_ if est._is_classifier else None,
-    }
-    if est._is_classifier:
-        arrays["classes"] = _classes_array(est.classes_)
-    return {"params": _parameters(est), "fitted": fitted, "net": net_fields}, arrays
+    """(fields, arrays) that rebuild the fitted estimator ``est`` (from its ``to_state``)."""
+    state = est.to_state()
+    net_fields, arrays = mlp_state(state["net"])
+    fitted = dict(state["fitted"])
+    if "classes_" in fitted:
+        arrays["classes"] = _classes_array(fitted.pop("classes_"))
+    names = fitted["feature_names_in_"]
+    fitted.update({key: _encode(fitted[key]) for key in ("loss_", "best_loss_", "best_validation_score_",
+                                                         "learning_rate")},
+                  feature_names_in_=None if names is None else [str(f) for f in names],
+                  loss_curve_=_encode_list(fitted["loss_curve_"]),
+                  validation_scores_=_encode_list(fitted["validation_scores_"]),
+                  validation_loss_curve_=_encode_list(fitted["validation_loss_curve_"]))
+    for key in ("n_features_in_", "n_outputs_", "n_iter_", "t_", "no_improvement_count"):
+        fitted[key] = int(fitted[key])
+    return {"params": _parameters(state["params"]), "fitted": fitted, "net": net_fields}, arrays
 
 
-def _parameters(est) -> dict:
+def _parameters(given: dict) -> dict:
     params = {}
-    for name, value in est.get_params(deep=False).items():
+    for name, value in given.items():
         if name == "random_state" and value is not None and not isinstance(value, numbers.Integral):
             raise TypeError(f"random_state is a {type(value).__name__}; an estimator is saved with random_state "
                             "None or an int only (set_params(random_state=...) before saving)")
@@ -113,16 +103,16 @@ def _classes_array(classes):
 # -- loading ------------------------------------------------------------------------------------
 
 
-def register_estimator(cls, outputs: dict) -> None:
-    """Register the estimator class ``cls`` with fastmlp.io under its own name; ``outputs``
-    maps each out_activation_ to the network's (output theta, loss)."""
+def register_estimator(cls) -> None:
+    """Register the estimator class ``cls`` with fastmlp.io under its own name: saved
+    through its ``to_state``, loaded through its ``from_state``."""
 
     def from_state(fields: dict, archive: Archive):
         exact_keys(fields, ("params", "fitted", "net"), f"a {cls.__name__}")
-        est = cls(**_checked_parameters(cls, field(fields, "params", dict)))
+        params = _checked_parameters(cls, field(fields, "params", dict))
         net = mlp_from_state(field(fields, "net", dict), archive)
-        _restore_fitted(est, net, field(fields, "fitted", dict), outputs, archive)
-        return est
+        fitted = _fitted(field(fields, "fitted", dict), "class_weight" in params, archive)
+        return cls.from_state({"params": params, "net": net, "fitted": fitted})
 
     register(cls.__name__, cls, estimator_state, from_state)
 
@@ -155,11 +145,8 @@ def _checked_parameters(cls, params: dict) -> dict:
             raise ValueError(f"the parameter 'activation_params' must be a dict, got {activation_params!r:.80}")
         for key in activation_params:
             number(activation_params, key)
-    if cls._is_classifier:
+    if "class_weight" in params:  # a classifier's
         params["class_weight"] = _class_weight(params["class_weight"])
-    est = cls(**params)
-    est._check_params()  # ValueError naming any parameter out of range
-    est._theta()  # ValueError or TypeError for activation_params the activation does not take
     return params
 
 
@@ -175,76 +162,32 @@ def _class_weight(value):
     return {k: number({"weight": w}, "weight") for k, w in zip(labels, weights)}
 
 
-def _restore_fitted(est, net, fitted: dict, outputs: dict, archive: Archive) -> None:
-    exact_keys(fitted, ("n_features_in_", "feature_names_in_", "n_outputs_", "out_activation_", "loss_", "best_loss_",
-                        "loss_curve_", "validation_scores_", "validation_loss_curve_", "best_validation_score_",
-                        "n_iter_", "t_", "learning_rate", "no_improvement_count", "target"), "the fitted state")
-    d_in = integer(fitted, "n_features_in_", 1, MAX_PARAMETERS)
-    d_out = integer(fitted, "n_outputs_", 1, MAX_PARAMETERS)
-    # hidden_layer_sizes may differ from the network's: set_params after fit changes the
-    # parameter, not the fitted network, until the next fit.
-    if (net.sizes[0], net.sizes[-1]) != (d_in, d_out):
-        raise ValueError(f"the network's layer sizes {list(net.sizes)} disagree with n_features_in_ {d_in} and "
-                         f"n_outputs_ {d_out}")
-    out = field(fitted, "out_activation_", str)
-    if out not in outputs or (est._is_classifier == (out in ("identity", "exp"))) or (
-            not est._is_classifier and out != est._out_activation(None)):
-        raise ValueError(f"the fitted 'out_activation_' {out!r:.80} is not one a {type(est).__name__} with these "
-                         "parameters trains")
-    if (net.activations[-1].name, net.loss.name) != outputs[out]:
-        raise ValueError(f"the network's output {net.activations[-1].name} with loss {net.loss.name} disagrees "
-                         f"with out_activation_ {out!r}")
+def _fitted(fitted: dict, classifier: bool, archive: Archive) -> dict:
+    """The header's fitted state as the estimator's ``from_state`` takes it: each field of
+    its JSON type, and a classifier's classes_ from the archive. from_state checks that the
+    fields are those it keeps, and how they agree."""
+    fitted = dict(fitted)
     names = field(fitted, "feature_names_in_")
-    if names is not None:
-        if not isinstance(names, list) or len(names) != d_in or not all(isinstance(n, str) for n in names):
-            raise ValueError(f"the fitted 'feature_names_in_' must be None or {d_in} strings")
-        est.feature_names_in_ = np.asarray(names, dtype=object)
-    if est._is_classifier:
-        _restore_classes(est, fitted, d_out, out, archive)
-    elif fitted["target"] is not None:
-        raise ValueError("the fitted 'target' of a regressor must be null")
-    curve = _floats(fitted, "loss_curve_")
-    n_iter = integer(fitted, "n_iter_")
-    est.net_, est.n_features_in_, est.n_outputs_, est.n_layers_ = net, d_in, d_out, len(net.sizes)
-    est.out_activation_ = out
-    est.loss_curve_, est.n_iter_, est.t_ = curve, n_iter, integer(fitted, "t_")
-    for key in ("loss_", "best_loss_", "best_validation_score_"):
-        value = _float(fitted, key)
-        if value is not None or key != "loss_":
-            setattr(est, key, value)
-    est.validation_scores_ = _floats(fitted, "validation_scores_", optional=True)
-    est.validation_loss_curve_ = _floats(fitted, "validation_loss_curve_", optional=True)
-    est._loop = State(_float(fitted, "learning_rate"), integer(fitted, "no_improvement_count"))
-    est._export()
-
-
-def _restore_classes(est, fitted, d_out, out, archive) -> None:
-    target = field(fitted, "target", str)
-    if target not in TARGETS or TARGETS[target] != out:
-        raise ValueError(f"the fitted 'target' {target!r:.80} disagrees with out_activation_ {out!r}")
-    classes = archive.array("classes", None, None, limit=max(d_out, 2), kinds=LABEL_KINDS)
-    if target == "binary" and (d_out != 1 or len(classes) not in (1, 2)):
-        raise ValueError(f"a binary classifier has one output and one or two classes, not {d_out} and "
-                         f"{len(classes)}")
-    if target != "binary" and len(classes) != d_out:
-        raise ValueError(f"the array 'classes' holds {len(classes)} labels for {d_out} outputs")
-    if not (classes[:-1] < classes[1:]).all():
-        raise ValueError(f"the array 'classes' must hold distinct labels in increasing order, got {classes!r:.80}")
-    if target == "multilabel-indicator":
-        count = len(classes)
-        if classes.dtype.kind not in "iu" or not np.array_equal(classes, np.arange(count)) or count < 2:
-            raise ValueError(f"a multilabel classifier's classes are 0 .. n_outputs_-1, got {classes!r:.80}")
-        est._binarizer = LabelBinarizer().fit(np.eye(count, dtype=int))
-    else:
-        est._binarizer = LabelBinarizer().fit(classes)
-    if est._binarizer.y_type_ != target:
-        raise ValueError(f"the array 'classes' ({len(classes)} labels) makes a {est._binarizer.y_type_} target, "
-                         f"not {target}")
-    est.classes_ = est._binarizer.classes_
+    if names is not None and not isinstance(names, list):
+        raise ValueError(f"the fitted 'feature_names_in_' must be None or a list of strings, got {names!r:.80}")
+    d_out = fitted["n_outputs_"] = integer(fitted, "n_outputs_", 1, MAX_PARAMETERS)
+    fitted["n_features_in_"] = integer(fitted, "n_features_in_", 1, MAX_PARAMETERS)
+    field(fitted, "out_activation_", str)
+    for key in ("n_iter_", "t_", "no_improvement_count"):
+        integer(fitted, key)
+    for key in ("loss_", "best_loss_", "best_validation_score_", "learning_rate"):
+        fitted[key] = _float(fitted, key)
+    fitted["loss_curve_"] = _floats(fitted, "loss_curve_")
+    for key in ("validation_scores_", "validation_loss_curve_"):
+        fitted[key] = _floats(fitted, key, optional=True)
+    if classifier:
+        field(fitted, "target", str)
+        fitted["classes_"] = archive.array("classes", None, None, limit=max(d_out, 2), kinds=LABEL_KINDS)
+    return fitted
 
 
 def _float(fields, key):
-    value = fields[key]
+    value = field(fields, key)
     if value is None or value in ("inf", "-inf"):
         return None if value is None else float(value)
     return float(number(fields, key))
