@@ -793,7 +793,7 @@ class Layers(list):
 
 @optimizers.keywords
 def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd", sample_weight=None,
-                   dropout=None, update_dropout=0.0, before_step=None, **settings) -> float:
+                   dropout=None, update_dropout=0.0, before_step=None, norms=None, **settings) -> float:
     """SGD over the rows X[order], Y[order] in that order, holding the network's lock: one
     epoch for callers that check their data once and choose each epoch's order themselves
     (the Nielsen drop-ins shuffle as his code does, the estimators as scikit-learn does).
@@ -835,6 +835,10 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
     before_step : callable, optional
         Called with no arguments before each step, e.g. to read the weights each step
         starts from.
+    norms : ndarray of float64, shape (2,), optional
+        If given, the sums of w^2 and of |w| over the weights (not the biases) that each
+        step starts from are added to norms[0] and norms[1], without a return to Python per
+        step: scikit-learn's per-batch penalty, exact.
 
     Returns
     -------
@@ -880,7 +884,8 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
         with per_sample_threads.team(net, threads) as team:
             return feeding.epoch_in_order(net, X, Y, order, batch_size, eta, where, l2, l1=l1, optimizer=optimizer,
                                           sample_weight=sample_weight, dropout=dropout,
-                                          update_dropout=update_dropout, before_step=before_step, team=team,
+                                          update_dropout=update_dropout, before_step=before_step, norms=norms,
+                                          team=team,
                                           **settings)
 
 
@@ -912,10 +917,11 @@ def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, d
     Yields
     ------
     runner
-        Its ``epoch(order, eta, where, before_step=None)`` trains one epoch, holding the
-        network's lock, over the rows in ``order`` (a one-dimensional numpy.intp array of
-        as many row numbers as the pieces take) at the rate ``eta``, and returns the
-        summed loss; ``where`` and ``before_step`` are as for ``epoch_in_order``.
+        Its ``epoch(order, eta, where, before_step=None, norms=None)`` trains one epoch,
+        holding the network's lock, over the rows in ``order`` (a one-dimensional
+        numpy.intp array of as many row numbers as the pieces take) at the rate ``eta``, and
+        returns the summed loss; ``where``, ``before_step`` and ``norms`` are as for
+        ``epoch_in_order``, and its ``counts_norms`` says whether ``norms`` is counted.
 
     Raises
     ------
@@ -958,9 +964,9 @@ def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, d
 class _InOrderHoldingTheLock(feeding.InOrder):
     """The engine's InOrder runner, each epoch holding the network's lock."""
 
-    def epoch(self, order, eta, where, before_step=None) -> float:
+    def epoch(self, order, eta, where, before_step=None, norms=None) -> float:
         with self.net._lock.writing():
-            return super().epoch(order, eta, where, before_step)
+            return super().epoch(order, eta, where, before_step, norms)
 
 
 # -- argument checks shared by the API -----------------------------------------------------

@@ -1081,7 +1081,7 @@ def _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, p
 
 
 def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, *, weight=None, dropout=None,
-                    update_dropout=0.0, key=0, position=0, parts=None):
+                    update_dropout=0.0, key=0, position=0, parts=None, norms=None):
     """SGD over X[order], batch_size samples per step with their mean gradient; batch_size 1
     is the lecture's per-sample algorithm. The penalties are those of ``update``.
 
@@ -1115,6 +1115,8 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, 
         Where order[0] stands in the epoch.
     parts : list, optional
         See ``forward``.
+    norms : ndarray of 2 float64, optional
+        Before each step, ``add_norms`` of the weights it starts from.
 
     Returns
     -------
@@ -1138,6 +1140,7 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, 
     W = _unflatten(arch, params.tolist())
     total, done = 0.0, 0
     for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts):
+        add_norms(W, norms)
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break
@@ -1151,6 +1154,32 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, 
     with np.errstate(over="ignore"):  # a float32 overflow is found and reported by the caller
         params[:] = _flatten(W)
     return total, done
+
+
+def add_norms(W, norms):
+    """norms[0] += sum w_ij^2 and norms[1] += sum |w_ij| over the weights of W (i >= 1, not
+    the biases): what the penalties of these weights are made of.
+
+    Parameters
+    ----------
+    W : list
+        The layers' weights, ``W[l-1][i][j]`` = w_ij^(l).
+    norms : ndarray of 2 float64, or None
+        The sums to add to; None: nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastmlp.reference import add_norms
+    >>> norms = np.zeros(2)
+    >>> add_norms([[[5.0, 5.0], [1.0, -2.0]]], norms)  # the bias row [5, 5] does not count
+    >>> norms
+    array([5., 3.])
+    """
+    if norms is not None:
+        weights = [w for W_l in W for row in W_l[1:] for w in row]
+        norms[0] += math.fsum(w * w for w in weights)
+        norms[1] += math.fsum(abs(w) for w in weights)
 
 
 def sgd_epoch(arch, params, X, Y, order, eta, l2=0.0, l1=0.0, **options):
@@ -1220,7 +1249,7 @@ def perceptron_epoch(w, X, y, order, eta):
 
 
 def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu, beta1, beta2, epsilon, m, v, t, *,
-                    weight=None, dropout=None, update_dropout=0.0, key=0, position=0, parts=None):
+                    weight=None, dropout=None, update_dropout=0.0, key=0, position=0, parts=None, norms=None):
     """SGD over X[order] in batches of batch_size, each step by ``optimizer_update`` with the
     batch's mean gradient. Update dropout keeps weights, not their moments, as they were.
 
@@ -1235,7 +1264,7 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
         The moments, flat as params; updated in place.
     t : int
         The steps taken before this epoch.
-    weight, dropout, update_dropout, key, position, parts
+    weight, dropout, update_dropout, key, position, parts, norms
         As for ``minibatch_epoch``.
 
     Returns
@@ -1263,6 +1292,7 @@ def optimizer_epoch(arch, params, X, Y, order, batch_size, kind, eta, l2, l1, mu
     is_weight = _is_weight(arch)
     total, done, W = 0.0, 0, _unflatten(arch, w)
     for when, results in _batches(arch, W, X, Y, order, batch_size, weight, dropout, key, position, parts):
+        add_norms(W, norms)
         ell = sum(r[4] for r in results)
         if not math.isfinite(ell):
             break

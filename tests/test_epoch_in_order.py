@@ -63,3 +63,58 @@ def test_before_step_must_be_callable():
     net, X, Y, order, _ = setting("cython")
     with pytest.raises(TypeError, match="before_step must be callable"):
         fm.network.epoch_in_order(net, X, Y, order, 4, 0.1, "epoch 1", before_step=3)
+
+
+# (batch_size, fit's options, sample weights?): each kind of kernel loop that adds norms.
+NORM_CASES = {
+    "per sample, plain, l2": (1, dict(), False),
+    "per sample, momentum": (1, dict(optimizer="momentum", momentum=0.8), False),
+    "per sample, nesterov, l1": (1, dict(optimizer="nesterov", momentum=0.9, l1=1e-3), False),
+    "per sample, adam, weights, dropout": (1, dict(optimizer="adam", dropout=0.2), True),
+    "per sample, update dropout": (1, dict(update_dropout=0.3), False),
+    "small batches": (4, dict(), True),
+    "BLAS batches, dropout": (4, dict(dropout=0.2), False),
+    "adam batches": (5, dict(optimizer="adam", l1=1e-3), False),
+}
+
+
+def weight_norms(net):
+    """(sum w^2, sum |w|) over the weights, not the biases, in float64."""
+    weights = np.concatenate([W[1:].ravel() for W in net.weights]).astype(np.float64)
+    return np.array([np.dot(weights, weights), np.abs(weights).sum()])
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("case", NORM_CASES)
+def test_norms_add_up_those_of_the_weights_each_step_starts_from(backend, dtype, case, sparse):
+    """The kernels' norms, counted without returning to Python, against the weights read
+    before each step; counting them changes no step (per sample on sparse rows it stops the
+    lazy penalties, which agree to rounding)."""
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    net, X, Y, order, weight = setting(backend, dtype)
+    batch_size, options, weighted = NORM_CASES[case]
+    if sparse:
+        X = scipy_sparse.csr_matrix(np.where(np.abs(X) > 0.8, X, 0))
+    counted, read = net.copy(), net.copy()
+    norms, seen = np.zeros(2), []
+    settings = dict(sample_weight=weight if weighted else None, **options)
+    total = fm.network.epoch_in_order(counted, X, Y, order, batch_size, 0.05, "epoch 1", 1e-2, norms=norms,
+                                       **settings)
+    expected = fm.network.epoch_in_order(read, X, Y, order, batch_size, 0.05, "epoch 1", 1e-2,
+                                          before_step=lambda: seen.append(weight_norms(read)), **settings)
+    assert len(seen) == -(-len(order) // batch_size)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(norms, np.sum(seen, axis=0), rtol=rtol)
+    np.testing.assert_allclose(counted.params, read.params, rtol=rtol, atol=rtol)
+    assert total == pytest.approx(expected, rel=rtol)
+
+
+def test_norms_are_refused_unless_a_float64_pair_and_where_threads_split_the_samples():
+    net, X, Y, order, _ = setting("cython")
+    for bad in (np.zeros(3), np.zeros(2, dtype=np.float32), [0.0, 0.0]):
+        with pytest.raises(ValueError, match="norms must be a writeable float64 array of 2"):
+            fm.network.epoch_in_order(net, X, Y, order, 1, 0.1, "epoch 1", norms=bad)
+    from fastmlp import reference
+    with pytest.raises(ValueError, match="norms are not counted by the per-sample kernels split between threads"):
+        fm._engine.feeding.epoch_in_order(net, X, Y, order, 1, 0.1, "epoch 1", norms=np.zeros(2),
+                                          team=reference.Team(2))

@@ -90,9 +90,27 @@ def test_one_plain_sgd_epoch_without_shuffling_matches(kind, small):
     same_start(ours, theirs, X, y, np.random.default_rng(1))
     fit_both(ours, theirs, X, y)
     assert_same_weights(ours, theirs)
-    # loss_ holds the penalty of the weights before each step, which ours interpolates.
-    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-4)
+    # loss_ holds the penalty of the weights before each step.
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, **ROUNDING)
     assert ours.t_ == theirs.t_ == 2 * len(X)  # warm_start counts on from the first fit
+
+
+@pytest.mark.parametrize("solver, settings", [
+    ("sgd", dict(momentum=0.0)),
+    ("sgd", dict(momentum=0.9, nesterovs_momentum=False)),
+    ("sgd", dict()),  # scikit-learn's default: Nesterov's momentum 0.9
+    ("adam", dict()),
+], ids=["plain", "momentum", "nesterov", "adam"])
+def test_per_sample_loss_curve_matches(solver, settings, small):
+    """Per sample, loss_curve_ adds the penalty of the weights before every step, as
+    scikit-learn's does: to rounding wherever the weights agree to rounding."""
+    X, y = small
+    theirs, ours = pair("multiclass", solver=solver, batch_size=1, alpha=0.01, learning_rate_init=0.01, max_iter=3,
+                        warm_start=True, **settings)
+    same_start(ours, theirs, X, y, np.random.default_rng(5))
+    fit_both(ours, theirs, X, y)
+    assert_same_weights(ours, theirs, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["multiclass", "regression"])
@@ -133,8 +151,7 @@ def test_schedules_and_stopping_match_over_many_epochs(small):
     theirs.fit(X, y)
     ours.fit(X, y)
     assert ours.n_iter_ == theirs.n_iter_ < 50
-    # The weights agree to rounding; the penalty inside loss_ is interpolated over each epoch.
-    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, **ROUNDING)
     assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-9)
 
 

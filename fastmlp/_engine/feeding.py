@@ -222,9 +222,10 @@ def _whole_steps(net, X, Y, order, batch_size, eta, l2, l1, optimizer, options, 
     multiply-adds (a team's threads share a call: SPLIT_CALLS times more per thread, see
     above; one step per call, after calling before_step, if that is given). Returns (summed
     loss, whether every step was finite)."""
-    # Per sample, sparse rows take the penalties lazily (see the kernels' sparse_rows.pxi).
+    # Per sample, sparse rows take the penalties lazily (see the kernels' sparse_rows.pxi);
+    # norms read every weight before each step.
     dense_steps = optimizer is not optimizers.PLAIN or options.get("update_dropout", 0) > 0 or (
-        batch_size > 1 and (l2 > 0 or l1 > 0))
+        batch_size > 1 and (l2 > 0 or l1 > 0)) or options.get("norms") is not None
     work = WORK_PER_CALL * (1 if team is None else SPLIT_CALLS * team.size)
     per_call = max(1, work // (3 * weights_per_row(net, X, batch_size, dense_steps)))
     per_call = batch_size if before_step is not None else max(batch_size, per_call - per_call % batch_size)
@@ -256,11 +257,15 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
     backend, arch = net.backend, architecture(net)
     kernels = backends.for_rows(backend, X)
     grad, total, room = np.empty_like(net.params), 0.0, None
+    options = dict(options)
+    norms = options.pop("norms", None)
     with blas_threads(threads_for(net.n_threads, rows, net.sizes)):
         for start in range(0, len(order), batch_size):
             step = order[start : start + batch_size]
             if before_step is not None:
                 before_step()
+            if norms is not None:
+                add_norms(net, norms)
             grad[...] = 0
             loss = 0.0
             for first in range(0, len(step), rows):
@@ -272,6 +277,16 @@ def _steps_in_parts(net, X, Y, order, batch_size, rows, eta, l2, l1, optimizer, 
             optimizer.step(backend, arch, net.params, grad, len(step), eta, l2, l1, **options, position=start)
             total += loss
     return total, True
+
+
+def add_norms(net, norms) -> None:
+    """norms[0] += sum w^2 and norms[1] += sum |w| over the weights of every layer, not the
+    biases: the kernels' ``norms`` for a step made here."""
+    start = 0
+    for d_in, d_out in zip(net.sizes, net.sizes[1:]):
+        w = net.params[start + d_out : start + (d_in + 1) * d_out]
+        norms += (np.dot(w, w), np.abs(w).sum())
+        start += (d_in + 1) * d_out
 
 
 class InOrder:
@@ -307,31 +322,45 @@ class InOrder:
         net.optimizer = moments
         self.optimizer = moments or optimizers.PLAIN
 
-    def epoch(self, order, eta, where, before_step=None) -> float:
+    @property
+    def counts_norms(self) -> bool:
+        """Whether ``epoch`` takes ``norms``: every piece's kernels count them except the
+        per-sample ones split between a team's threads."""
+        return self.team is None or all(batch_size > 1 for _, batch_size, *_ in self.pieces)
+
+    def epoch(self, order, eta, where, before_step=None, norms=None) -> float:
         """One epoch over the rows in ``order`` (numpy.intp row numbers, as many as the
         pieces take) at the rate ``eta``; before_step, if given, is called with no
         arguments before each step (the steps then go to the kernels one per call).
-        Returns the summed loss. On divergence (DivergenceError naming ``where``) the
-        weights, the optimizer's state and the network's generator are those from
-        before the epoch."""
+        norms: None, or a float64 array of 2 to which each step adds, before it is made,
+        the sum of w^2 and the sum of |w| over the weights, not the biases (the penalties
+        of the weights each step starts from, without a return to Python per step; see
+        counts_norms). Returns the summed loss. On divergence (DivergenceError naming
+        ``where``) the weights, the optimizer's state and the network's generator are
+        those from before the epoch."""
         net = self.net
         require_order(order, len(self.X))
         if len(order) != self.rows:
             raise ValueError(f"order has {len(order)} row numbers; the epoch's pieces take {self.rows}")
         eta = _check_epoch(net, eta, before_step)
+        _check_norms(norms, self.counts_norms)
         drawn_from = net.rng.bit_generator.state
         try:
-            return _undone_if_diverged(net, self.optimizer, eta, where, lambda: self._pieces(order, eta, before_step))
+            return _undone_if_diverged(net, self.optimizer, eta, where,
+                                       lambda: self._pieces(order, eta, before_step, norms))
         except DivergenceError:
             net.rng.bit_generator.state = drawn_from
             raise
 
-    def _pieces(self, order, eta, before_step):
+    def _pieces(self, order, eta, before_step, norms):
         net, X, Y, optimizer, total, start = self.net, self.X, self.Y, self.optimizer, 0.0, 0
         for rows, batch_size, l2, l1 in self.pieces:
             team = self.team if batch_size == 1 else None
+            options = self.options.for_epoch(net.rng)
+            if norms is not None:
+                options["norms"] = norms
             loss, finite = _steps(net, X, Y, order[start : start + rows], batch_size, eta, l2, l1, optimizer,
-                                  self.options.for_epoch(net.rng), team, before_step)
+                                  options, team, before_step)
             total += loss
             start += rows
             if not finite:
@@ -346,13 +375,25 @@ def _check_epoch(net, eta, before_step) -> float:
     return checks.eta(eta, net.dtype)
 
 
+def _check_norms(norms, counted) -> None:
+    """ValueError unless ``norms`` is None or, where the kernels count them, a writeable
+    float64 array of 2 entries (the kernels add to it unchecked)."""
+    if norms is None:
+        return
+    if not counted:
+        raise ValueError("norms are not counted by the per-sample kernels split between threads (n_threads > 1)")
+    if not (isinstance(norms, np.ndarray) and norms.dtype == np.float64 and norms.shape == (2,)
+            and norms.flags.c_contiguous and norms.flags.writeable):
+        raise ValueError("norms must be a writeable float64 array of 2 entries")
+
+
 def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, optimizer="sgd",
-                   sample_weight=None, dropout=None, update_dropout=0.0, before_step=None, team=None,
+                   sample_weight=None, dropout=None, update_dropout=0.0, before_step=None, norms=None, team=None,
                    **settings) -> float:
     """One epoch of InOrder: run_epoch over the rows X[order], Y[order] in that order, X, Y
     and ``order`` checked to be what the kernels read unchecked. The optimizer (its settings
     as fit's), penalties, sample weights (one per row of X) and dropout are fit's;
-    before_step is called before each step; team: as InOrder's. Returns the summed loss. On
+    before_step is called before each step; norms and team: as InOrder's. Returns the summed loss. On
     divergence the weights, the optimizer's state and the network's generator are those
     from before."""
     if issparse(X):
@@ -360,9 +401,10 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
     require_rows(net, X, Y)
     require_order(order, len(X))  # these before the optimizer is prepared: a rejected call changes nothing
     _check_epoch(net, eta, before_step)
+    _check_norms(norms, team is None or batch_size > 1)
     run = InOrder(net, X, Y, [(len(order), batch_size, l2, l1)], optimizer=optimizer, sample_weight=sample_weight,
                   dropout=dropout, update_dropout=update_dropout, team=team, **settings)
-    return run.epoch(order, eta, where, before_step)
+    return run.epoch(order, eta, where, before_step, norms)
 
 
 def require_rows(net, X, Y):

@@ -67,6 +67,9 @@ def blas_threads(n_threads):
         return
     libraries = _kernel_blas()
     previous = [lib.num_threads for lib in libraries]
+    if all(n == n_threads for n in previous):  # as wanted already (e.g. within threadpool_limits(1))
+        yield
+        return
     for lib in libraries:
         lib.set_num_threads(n_threads)
     try:

@@ -40,12 +40,14 @@ def sgd_epoch(
     order: NDArray[np.intp], eta: float, l2: float = 0.0, l1: float = 0.0, *,
     weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
     update_dropout: float = 0.0, key: int = 0, position: int = 0,
+    norms: NDArray[np.float64] | None = None,
 ) -> tuple[float, int]: ...
 def minibatch_epoch(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
     order: NDArray[np.intp], batch_size: int, eta: float, l2: float = 0.0, l1: float = 0.0, *,
     weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
     update_dropout: float = 0.0, key: int = 0, position: int = 0,
+    norms: NDArray[np.float64] | None = None,
 ) -> tuple[float, int]: ...
 def optimizer_epoch(
     arch: Architecture, params: NDArray[np.floating], X: NDArray[np.floating], Y: NDArray[np.floating],
@@ -53,6 +55,7 @@ def optimizer_epoch(
     beta1: float, beta2: float, epsilon: float, m: NDArray[np.floating], v: NDArray[np.floating], t: int, *,
     weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
     update_dropout: float = 0.0, key: int = 0, position: int = 0,
+    norms: NDArray[np.float64] | None = None,
 ) -> tuple[float, int, int]: ...
 def perceptron_epoch(
     w: NDArray[np.floating], X: NDArray[np.floating], y: NDArray[np.floating], order: NDArray[np.intp], eta: float
@@ -87,12 +90,14 @@ def sparse_sgd_epoch(
     indptr: NDArray[np.intp], Y: NDArray[np.floating], order: NDArray[np.intp], eta: float, l2: float = 0.0,
     l1: float = 0.0, *, weight: NDArray[np.float64] | None = None, dropout: NDArray[np.float64] | None = None,
     update_dropout: float = 0.0, key: int = 0, position: int = 0,
+    norms: NDArray[np.float64] | None = None,
 ) -> tuple[float, int]: ...
 def sparse_minibatch_epoch(
     arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
     indptr: NDArray[np.intp], Y: NDArray[np.floating], order: NDArray[np.intp], batch_size: int, eta: float,
     l2: float = 0.0, l1: float = 0.0, *, weight: NDArray[np.float64] | None = None,
     dropout: NDArray[np.float64] | None = None, update_dropout: float = 0.0, key: int = 0, position: int = 0,
+    norms: NDArray[np.float64] | None = None,
 ) -> tuple[float, int]: ...
 def sparse_optimizer_epoch(
     arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],
@@ -100,6 +105,7 @@ def sparse_optimizer_epoch(
     eta: float, l2: float, l1: float, mu: float, beta1: float, beta2: float, epsilon: float,
     m: NDArray[np.floating], v: NDArray[np.floating], t: int, *, weight: NDArray[np.float64] | None = None,
     dropout: NDArray[np.float64] | None = None, update_dropout: float = 0.0, key: int = 0, position: int = 0,
+    norms: NDArray[np.float64] | None = None,
 ) -> tuple[float, int, int]: ...
 def sparse_step_gradient(
     arch: Architecture, params: NDArray[np.floating], values: NDArray[np.floating], indices: NDArray[np.int32],

@@ -129,6 +129,12 @@ cdef struct Batch:
     void* before
 
 
+# How many rows ahead a batch's gather asks for the row of X it will copy: the rows come in
+# a shuffled order, which the hardware prefetchers cannot guess.
+cdef enum:
+    GATHER_AHEAD = 4
+
+
 cdef double batch_step(const Net* net, floating* params, floating* target, const floating* X,
                        const floating* Y, const Py_ssize_t* order, Py_ssize_t start,
                        Py_ssize_t B, const Step* step, const Options* opt,
@@ -147,6 +153,8 @@ cdef double batch_step(const Net* net, floating* params, floating* target, const
     for b in range(B):
         row = order[start + b]
         if sp == NULL:
+            if b + GATHER_AHEAD < B:
+                fastmlp_prefetch(X + order[start + b + GATHER_AHEAD] * d0, d0 * sizeof(floating))
             memcpy(Xb + b * d0, X + row * d0, d0 * sizeof(floating))
         memcpy(Yb + b * dL, Y + row * dL, dL * sizeof(floating))
         if opt.weight != NULL:
@@ -165,12 +173,14 @@ cdef Py_ssize_t minibatch_epoch_nogil(const Net* net, floating* params, const fl
                                       const Options* opt, const Batch* room, const Sparse* sp,
                                       double* loss_sum) noexcept nogil:
     """Minibatch SGD over the samples in order, batch rows per step (the last step takes
-    what is left), with opt's sample weights, dropout and update dropout; sp: X's sparse
-    rows, or NULL. Stops at the first non-finite batch loss; returns samples completed."""
+    what is left), with opt's sample weights, dropout, update dropout and norms; sp: X's
+    sparse rows, or NULL. Stops at the first non-finite batch loss; returns samples completed."""
     cdef Py_ssize_t start = 0, B
     cdef double loss, total = 0.0
     while start < n:
         B = min(batch, n - start)
+        if opt.norms != NULL:
+            add_weight_norms(net, params, opt.norms)
         loss = batch_step(net, params, params, X, Y, order, start, B, step, opt, room, sp)
         if not isfinite(loss):
             loss_sum[0] = total
@@ -203,6 +213,8 @@ cdef Py_ssize_t optimizer_epoch_nogil(const Net* net, floating* params, const fl
     while start < n:
         B = min(batch, n - start)
         memset(grad, 0, net.n_params * sizeof(floating))
+        if opt.norms != NULL:
+            add_weight_norms(net, params, opt.norms)
         loss = batch_step(net, params, grad, X, Y, order, start, B, &GRADIENT, opt, room, sp)
         if not isfinite(loss):
             loss_sum[0] = total

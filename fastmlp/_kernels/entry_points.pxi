@@ -4,21 +4,28 @@
 # The training entry points take the options of fastmlp._engine.weights_dropout.Steps as keywords:
 # weight (sample weights by row of X, float64, or None), dropout (a float64 rate for each
 # of layers 1..L, the output's 0, or None), update_dropout (a rate), key (the epoch's key
-# for the draws) and position (where in the epoch order[0] stands).
+# for the draws) and position (where in the epoch order[0] stands). The epochs also take
+# norms: None, or 2 float64 entries to which each step adds, before it is made, the sum of
+# w^2 and the sum of |w| over the weights (not the biases): the penalties of the weights
+# each step starts from, as scikit-learn's loss_ counts them.
 
 cdef Options options_of(Architecture arch, Py_ssize_t rows, const double[::1] weight,
                         const double[::1] dropout, double update_dropout, uint64_t key,
-                        Py_ssize_t position) except *:
+                        Py_ssize_t position, double[::1] norms=None) except *:
     # The lengths are checked here (cheaply) because the kernels index these arrays blind.
     if weight is not None and weight.shape[0] != rows:
         raise ValueError(f"weight has {weight.shape[0]} entries for {rows} rows of X")
     if dropout is not None and dropout.shape[0] != arch.net.L:
         raise ValueError(f"dropout has {dropout.shape[0]} rates for {arch.net.L} layers")
-    cdef Options opt = Options(NULL, NULL, threshold_of(update_dropout), key, position)
+    if norms is not None and norms.shape[0] != 2:
+        raise ValueError(f"norms has {norms.shape[0]} entries; it takes 2 (the sums of w^2 and of |w|)")
+    cdef Options opt = Options(NULL, NULL, threshold_of(update_dropout), key, position, NULL)
     if weight is not None:
         opt.weight = &weight[0]
     if dropout is not None:
         opt.dropout = &dropout[0]
+    if norms is not None:
+        opt.norms = &norms[0]
     return opt
 
 
@@ -125,7 +132,7 @@ def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
               const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta,
               double l2=0.0, double l1=0.0, *, const double[::1] weight=None,
               const double[::1] dropout=None, double update_dropout=0.0, uint64_t key=0,
-              Py_ssize_t position=0):
+              Py_ssize_t position=0, double[::1] norms=None):
     """Per-sample SGD over X[order], in place, without the GIL; l2 and l1 penalise the
     weights (not the biases): w <- soft-threshold(w - eta (dl/dw + l2 w), eta l1); the
     keywords as above. Returns (summed loss, samples completed); fewer than len(order)
@@ -135,7 +142,8 @@ def sgd_epoch(Architecture arch, floating[::1] params, const floating[:, ::1] X,
     cdef floating[::1] s = np.empty(hidden, dtype=dtype)
     cdef floating[::1] x = np.empty(hidden, dtype=dtype)
     cdef floating[::1] delta = np.empty(hidden, dtype=dtype)
-    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position,
+                                  norms)
     cdef floating[::1] r = np.empty(hidden if dropout is not None else 1, dtype=dtype)
     cdef floating[::1] xd = np.empty_like(r)
     cdef floating[::1] before = np.empty(arch.n_params if opt.update_threshold else 1, dtype=dtype)
@@ -153,12 +161,14 @@ def minibatch_epoch(Architecture arch, floating[::1] params, const floating[:, :
                     const floating[:, ::1] Y, const Py_ssize_t[::1] order,
                     Py_ssize_t batch_size, double eta, double l2=0.0, double l1=0.0, *,
                     const double[::1] weight=None, const double[::1] dropout=None,
-                    double update_dropout=0.0, uint64_t key=0, Py_ssize_t position=0):
+                    double update_dropout=0.0, uint64_t key=0, Py_ssize_t position=0,
+                    double[::1] norms=None):
     """Minibatch SGD (mean gradient per step, penalties and keywords as in sgd_epoch) over
     X[order], in place, without the GIL. Returns (summed loss, samples completed)."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
-    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position,
+                                  norms)
     cdef Step step = sgd_step_of(eta, l2, l1)
     if takes_small_batch(&arch.net, B, &opt):
         return small_batch_epoch(arch, params, X, Y, order, B, &step, &opt)
@@ -189,7 +199,7 @@ def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, :
                     double beta2, double epsilon, floating[::1] m, floating[::1] v,
                     long long t, *, const double[::1] weight=None,
                     const double[::1] dropout=None, double update_dropout=0.0, uint64_t key=0,
-                    Py_ssize_t position=0):
+                    Py_ssize_t position=0, double[::1] norms=None):
     """SGD over X[order] with momentum, Nesterov momentum or Adam (state m, v and the step
     count t, updated in place / returned), keywords as in sgd_epoch. Returns (summed
     loss, samples completed, t)."""
@@ -197,7 +207,8 @@ def optimizer_epoch(Architecture arch, floating[::1] params, const floating[:, :
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     # Per sample the steps are made in backprop's passes; a batch's mean gradient needs room.
     cdef floating[::1] grad = np.empty(params.shape[0] if B > 1 else 1, dtype=dtype)
-    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position,
+                                  norms)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep)
     cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t,

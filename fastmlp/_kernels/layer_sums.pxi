@@ -126,6 +126,27 @@ cdef inline void soft_threshold(floating* w, Py_ssize_t n, floating t) noexcept 
         w[j] = z - t if z > t else (z + t if z < -t else 0)
 
 
+cdef extern from "norms.h":
+    void fastmlp_add_norms_d(const double* w, Py_ssize_t n, double* norms) noexcept nogil
+    void fastmlp_add_norms_f(const float* w, Py_ssize_t n, double* norms) noexcept nogil
+
+
+cdef inline void add_norms(const floating* w, Py_ssize_t n, double* norms) noexcept nogil:
+    """norms[0] += sum_j w_j^2 and norms[1] += sum_j |w_j| over n consecutive weights."""
+    if floating is double:
+        fastmlp_add_norms_d(w, n, norms)
+    else:
+        fastmlp_add_norms_f(w, n, norms)
+
+
+cdef void add_weight_norms(const Net* net, const floating* params, double* norms) noexcept nogil:
+    """add_norms over every layer's weights W^(l)[1:], not the bias rows: the sums that
+    the penalties of the weights a step starts from are made of (see Options.norms)."""
+    cdef int l
+    for l in range(net.L):
+        add_norms(params + net.offset[l] + net.d[l + 1], net.d[l] * net.d[l + 1], norms)
+
+
 cdef inline void backward_columns(const floating* W, floating* target, const floating* x_in,
                                   Py_ssize_t d_in, Py_ssize_t d_out, Py_ssize_t jb,
                                   Py_ssize_t r, const floating* delta, floating* back,

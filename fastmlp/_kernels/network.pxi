@@ -47,6 +47,8 @@ cdef struct Options:
     uint32_t update_threshold   # update dropout: a weight whose draw is below this keeps its value
     uint64_t key                # the epoch's key for every draw
     Py_ssize_t position         # the position in the epoch of the call's first sample
+    double* norms               # or NULL: before each step, the weights' (not the biases') sum of
+                                # squares is added to norms[0] and sum of |w| to norms[1]
 
 
 cdef class Architecture:

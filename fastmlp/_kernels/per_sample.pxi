@@ -95,8 +95,9 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
     the sample weights, dropout and update dropout of opt; before: room for params). With
     an optimizer ``rule`` (step: GRADIENT) each update is its step, made in the same
     fused passes (see backprop_sample); update dropout keeps weights, not moments, as they
-    were. Stops at the first non-finite loss (that sample's update is made; the caller
-    puts back the weights) and returns how many samples were completed."""
+    were; opt.norms (or NULL) adds up the weights' norms before each step. Stops at the
+    first non-finite loss (that sample's update is made; the caller puts back the weights)
+    and returns how many samples were completed."""
     cdef Py_ssize_t k, row, ahead
     cdef Py_ssize_t d0 = net.d[0], dL = net.d[net.L]
     cdef double loss, total = 0.0
@@ -121,6 +122,8 @@ cdef Py_ssize_t sgd_epoch_nogil(const Net* net, floating* params, const floating
             # c dl/dw joins the step as the rate c eta (or the optimizer's gradient as the
             # factor c); the penalties' terms are not weighted.
             weighted.scale = step.scale * opt.weight[row]
+        if opt.norms != NULL:
+            add_weight_norms(net, params, opt.norms)
         if rule != NULL:
             next_update(rule)
         loss = backprop_sample(net, params, params, X + row * d0, Y + row * dL, s, x, delta,

@@ -148,11 +148,17 @@ cdef Py_ssize_t small_batch_epoch_nogil(const Net* net, const Padded* pad, const
                                         const Step* step, const Options* opt,
                                         double* loss_sum) noexcept nogil:
     """minibatch_epoch_nogil's loop with small_batch_step: pad.batch rows per step (the last
-    takes what is left); stops at the first non-finite batch loss, returns samples done."""
-    cdef Py_ssize_t start = 0, B
+    takes what is left; opt.norms as there, over the padded rows' weights); stops at the
+    first non-finite batch loss, returns samples done."""
+    cdef Py_ssize_t start = 0, B, i
+    cdef int l
     cdef double loss, total = 0.0
     while start < n:
         B = min(pad.batch, n - start)
+        if opt.norms != NULL:
+            for l in range(net.L):
+                for i in range(net.d[l]):
+                    add_norms(<floating*>pad.W + pad.offset[l] + (i + 1) * pad.P[l], net.d[l + 1], opt.norms)
         loss = small_batch_step(net, pad, X, Y, order + start, B, step, opt.weight)
         if not isfinite(loss):
             loss_sum[0] = total

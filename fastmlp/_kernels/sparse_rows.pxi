@@ -209,6 +209,8 @@ cdef Py_ssize_t sparse_sgd_epoch_nogil(const Net* net, floating* params, const S
             memcpy(room.before, params, net.n_params * sizeof(floating))
         if opt.weight != NULL:
             weighted.scale = step.scale * opt.weight[row]
+        if opt.norms != NULL:
+            add_weight_norms(net, params, opt.norms)
         if rule != NULL:
             next_update(rule)
         loss = sparse_backprop_sample(net, params, sp, row, Y + row * dL, &weighted, opt,
@@ -306,18 +308,18 @@ def sparse_sgd_epoch(Architecture arch, floating[::1] params, const floating[::1
                      const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta,
                      double l2=0.0, double l1=0.0, *, const double[::1] weight=None,
                      const double[::1] dropout=None, double update_dropout=0.0, uint64_t key=0,
-                     Py_ssize_t position=0):
+                     Py_ssize_t position=0, double[::1] norms=None):
     """sgd_epoch over the sparse rows of X."""
     dtype = np.float64 if floating is double else np.float32
     cdef Options opt = options_of(arch, indptr.shape[0] - 1, weight, dropout, update_dropout, key,
-                                  position)
+                                  position, norms)
     cdef list keep = []
     cdef Batch room = batch_room(arch, 1, dtype, &opt, keep, True)
     cdef Sparse sp = sparse_of(values, indices, indptr, NULL)
     cdef Step step = sgd_step_of(eta, l2, l1)
     # Lazy penalties (see sparse_backprop_sample) for steps without update dropout, whose
-    # decay keeps the sign of a weight.
-    cdef bint lazy = (l2 > 0 or l1 > 0) and not opt.update_threshold and step.decay >= 0
+    # decay keeps the sign of a weight, and without norms, which read every weight as it is.
+    cdef bint lazy = (l2 > 0 or l1 > 0) and not opt.update_threshold and step.decay >= 0 and norms is None
     cdef Py_ssize_t[::1] seen = np.zeros(arch.d[0] if lazy else 1, dtype=np.intp)
     cdef double loss_sum = 0.0
     cdef Py_ssize_t done
@@ -333,12 +335,13 @@ def sparse_minibatch_epoch(Architecture arch, floating[::1] params, const floati
                            const floating[:, ::1] Y, const Py_ssize_t[::1] order,
                            Py_ssize_t batch_size, double eta, double l2=0.0, double l1=0.0, *,
                            const double[::1] weight=None, const double[::1] dropout=None,
-                           double update_dropout=0.0, uint64_t key=0, Py_ssize_t position=0):
+                           double update_dropout=0.0, uint64_t key=0, Py_ssize_t position=0,
+                           double[::1] norms=None):
     """minibatch_epoch over the sparse rows of X."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef Options opt = options_of(arch, indptr.shape[0] - 1, weight, dropout, update_dropout, key,
-                                  position)
+                                  position, norms)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep, True)
     cdef Sparse sp = sparse_of(values, indices, indptr, NULL)
@@ -358,13 +361,13 @@ def sparse_optimizer_epoch(Architecture arch, floating[::1] params, const floati
                            double mu, double beta1, double beta2, double epsilon, floating[::1] m,
                            floating[::1] v, long long t, *, const double[::1] weight=None,
                            const double[::1] dropout=None, double update_dropout=0.0,
-                           uint64_t key=0, Py_ssize_t position=0):
+                           uint64_t key=0, Py_ssize_t position=0, double[::1] norms=None):
     """optimizer_epoch over the sparse rows of X."""
     dtype = np.float64 if floating is double else np.float32
     cdef Py_ssize_t B = min(batch_size, order.shape[0])
     cdef floating[::1] grad = np.empty(params.shape[0] if B > 1 else 1, dtype=dtype)
     cdef Options opt = options_of(arch, indptr.shape[0] - 1, weight, dropout, update_dropout, key,
-                                  position)
+                                  position, norms)
     cdef list keep = []
     cdef Batch room = batch_room(arch, B, dtype, &opt, keep, True)
     cdef Sparse sp = sparse_of(values, indices, indptr, NULL)

@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from .. import network
+from .._engine.feeding import add_norms
 from .._errors import DivergenceError
 
 # The module scikit-learn's MLP warnings come from. The estimators' warnings are reported as
@@ -111,22 +112,17 @@ def penalty(net, alpha, l1) -> float:
     """alpha/2 sum W^2 + l1 sum |W| over the weights (not the biases), the squares summed
     in the weights' dtype as scikit-learn sums them; inf, without a warning, for weights
     too large to square."""
+    norms = np.zeros(2)
     with np.errstate(over="ignore"):
-        return _penalty(_weights_only(net), alpha, l1)
+        add_norms(net, norms)
+    return penalty_of(norms, alpha, l1)
 
 
-def _weights_only(net) -> list:
-    """Each layer's weights without the bias row, flat: views into the network's params,
-    so they follow its steps."""
-    return [W[1:].ravel() for W in net.weights]
-
-
-def _penalty(weights, alpha, l1) -> float:
-    """penalty's sum over ``weights`` (see _weights_only); the caller ignores overflow."""
-    total = 0.0
-    for w in weights:
-        total += 0.5 * alpha * float(np.dot(w, w)) + (l1 * float(np.abs(w).sum()) if l1 else 0.0)
-    return total
+def penalty_of(norms, alpha, l1) -> float:
+    """alpha/2 norms[0] + l1 norms[1]: the penalty of weights whose sum of squares is
+    norms[0] and sum of sizes norms[1] (or the penalties of several steps, of their sums);
+    a penalty of strength 0 adds nothing, even to an infinite norm."""
+    return (0.5 * alpha * float(norms[0]) if alpha else 0.0) + (l1 * float(norms[1]) if l1 else 0.0)
 
 
 def stochastic(est, state: State, net, data: Data, incremental: bool, random_state, score) -> None:
@@ -205,35 +201,35 @@ class _Steps:
     runner of network.epochs_in_order (the rows read in place, the data validated and the
     sample weights normalised once per fit), with the loss_ scikit-learn reports.
 
-    loss_ adds the penalty of the weights each step starts from, read between the steps of
-    minibatches. Per sample, where a return to Python per step would cost more than the
-    step, it is interpolated between the penalties before and after the epoch (exact when
-    the penalty changes at an even pace over the epoch)."""
+    loss_ adds the penalty of the weights each step starts from, from the norms the kernels
+    add up before each step (the runner's ``norms``). The per-sample kernels split between
+    threads do not count them (the runner's ``counts_norms``); there the penalties are
+    interpolated between those before and after the epoch (exact when the penalty changes
+    at an even pace over the epoch)."""
 
     def __init__(self, est, state: State, net, run, scale, calls):
-        self.est, self.state, self.run, self.scale, self.calls = est, state, run, scale, calls
-        self.weights = _weights_only(net)
-        self.penalties = []
+        self.est, self.state, self.net, self.run, self.scale, self.calls = est, state, net, run, scale, calls
         penalised = est.alpha > 0 or est.l1 > 0
-        self.before_step = self._record_penalty if penalised and calls[0][2] > 1 else None
-        self.interpolated = penalised and self.before_step is None
-
-    def _record_penalty(self):
-        self.penalties.append(_penalty(self.weights, self.est.alpha, self.est.l1))
+        self.norms = np.zeros(2) if penalised and run.counts_norms else None
+        self.interpolated = penalised and self.norms is None
 
     def epoch(self, order) -> float:
         """Train one epoch over the rows in ``order``; returns loss_ for it: the mean loss
         plus, as scikit-learn adds them, the penalties of the weights each step starts
         from. On DivergenceError the weights, the optimizer and the generator are those
         from before the epoch."""
-        est, n = self.est, len(order)
-        self.penalties.clear()
-        with np.errstate(over="ignore"):  # weights too large to square give an inf penalty, without a warning
-            before = _penalty(self.weights, est.alpha, est.l1) if self.interpolated else 0.0
-            total = self.run.epoch(order, self.state.learning_rate, f"iteration {est.n_iter_ + 1}", self.before_step)
-            if self.interpolated:
-                self.penalties.append(_interpolated(self.calls, before, _penalty(self.weights, est.alpha, est.l1)))
-        return total / n * loss_unit(est) + sum(self.penalties) * self.scale / n
+        est, n, net = self.est, len(order), self.net
+        before = penalty(net, est.alpha, est.l1) if self.interpolated else 0.0
+        if self.norms is not None:
+            self.norms[...] = 0.0
+        total = self.run.epoch(order, self.state.learning_rate, f"iteration {est.n_iter_ + 1}", norms=self.norms)
+        if self.norms is not None:
+            penalties = penalty_of(self.norms, est.alpha, est.l1)
+        elif self.interpolated:
+            penalties = _interpolated(self.calls, before, penalty(net, est.alpha, est.l1))
+        else:
+            penalties = 0.0
+        return total / n * loss_unit(est) + penalties * self.scale / n
 
 
 def _interpolated(calls, before, after) -> float:
