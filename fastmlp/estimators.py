@@ -34,10 +34,8 @@ How scikit-learn's terms map onto the lecture's network:
 L-BFGS is scipy's L-BFGS-B with ``tol`` as its gradient tolerance and ``max_fun`` as its
 limit on loss evaluations, as in scikit-learn. Each entry of ``loss_curve_`` is the mean
 loss of the epoch plus the penalties of the weights each step started from, as
-scikit-learn sums them: the kernels add up the weights' squares before every step (only
-per-sample steps split between threads, n_threads > 1 on a wide network, interpolate the
-penalties between those before and after the epoch, which is exact only when the penalty
-changes at an even pace). Warnings are reported as from scikit-learn's MLP module, so the
+scikit-learn sums them: the kernels add up the weights' squares before every step.
+Warnings are reported as from scikit-learn's MLP module, so the
 filters a script sets for scikit-learn's warnings (by category, message or
 ``module="sklearn"``) treat these alike.
 

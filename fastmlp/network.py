@@ -921,7 +921,7 @@ def epochs_in_order(net, X, Y, pieces, *, optimizer="sgd", sample_weight=None, d
         holding the network's lock, over the rows in ``order`` (a one-dimensional
         numpy.intp array of as many row numbers as the pieces take) at the rate ``eta``, and
         returns the summed loss; ``where``, ``before_step`` and ``norms`` are as for
-        ``epoch_in_order``, and its ``counts_norms`` says whether ``norms`` is counted.
+        ``epoch_in_order``.
 
     Raises
     ------

@@ -109,12 +109,34 @@ def test_norms_add_up_those_of_the_weights_each_step_starts_from(backend, dtype,
     assert total == pytest.approx(expected, rel=rtol)
 
 
-def test_norms_are_refused_unless_a_float64_pair_and_where_threads_split_the_samples():
+def test_norms_are_refused_unless_a_float64_pair():
     net, X, Y, order, _ = setting("cython")
     for bad in (np.zeros(3), np.zeros(2, dtype=np.float32), [0.0, 0.0]):
         with pytest.raises(ValueError, match="norms must be a writeable float64 array of 2"):
             fm.network.epoch_in_order(net, X, Y, order, 1, 0.1, "epoch 1", norms=bad)
-    from fastmlp import reference
-    with pytest.raises(ValueError, match="norms are not counted by the per-sample kernels split between threads"):
-        fm._engine.feeding.epoch_in_order(net, X, Y, order, 1, 0.1, "epoch 1", norms=np.zeros(2),
-                                          team=reference.Team(2))
+
+
+@pytest.mark.parametrize("sizes", [[5, 20, 3], [5, 20, 12, 3]], ids=["one hidden layer", "two"])
+@pytest.mark.parametrize("case", [case for case, (batch_size, *_) in NORM_CASES.items() if batch_size == 1])
+def test_the_threads_of_a_split_add_up_the_norms_of_their_own_weights(backend, sizes, case):
+    """Per sample on two threads, each thread counts its own columns of W^(1) and rows of
+    W^(2..L) and the caller adds the threads' sums: those of the weights each step starts
+    from, as one thread counts them."""
+    _, options, weighted = NORM_CASES[case]
+    net = fm.MLP(sizes, activation="tanh", loss="cross_entropy", seed=0, backend=backend)
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(23, sizes[0])), np.eye(sizes[-1])[rng.integers(0, sizes[-1], 23)]
+    order, weight = rng.permutation(23).astype(np.intp), rng.uniform(0.5, 2.0, 23)
+    settings = dict(sample_weight=weight if weighted else None, **options)
+    counted, read = net.copy(), net.copy()
+    norms, seen = np.zeros(2), []
+    with net.backend.team(2) as team:
+        assert team.size == 2
+        total = fm._engine.feeding.epoch_in_order(counted, X, Y, order, 1, 0.05, "epoch 1", 1e-2, norms=norms,
+                                                  team=team, **settings)
+        expected = fm._engine.feeding.epoch_in_order(read, X, Y, order, 1, 0.05, "epoch 1", 1e-2, team=team,
+                                                     before_step=lambda: seen.append(weight_norms(read)), **settings)
+    assert len(seen) == len(order)
+    np.testing.assert_allclose(norms, np.sum(seen, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(counted.params, read.params, rtol=1e-12, atol=1e-12)
+    assert total == pytest.approx(expected, rel=1e-12)

@@ -23,8 +23,8 @@ class PerEpochSteps:
     weights) into the epoch's order and trains each piece with network.epoch_in_order,
     which checks the data and prepares the optimizer again."""
 
-    def __init__(self, est, state, net, run, scale, calls):
-        self.est, self.state, self.net, self.run, self.scale, self.calls = est, state, net, run, scale, calls
+    def __init__(self, est, state, net, run, scale):
+        self.est, self.state, self.net, self.run, self.scale = est, state, net, run, scale
 
     def epoch(self, order):
         est, net, run = self.est, self.net, self.run
@@ -105,19 +105,19 @@ def test_the_fit_equals_the_per_epoch_path_bit_for_bit(monkeypatch, case):
     assert_same_fit(fast, slow)
 
 
-def test_without_the_kernels_norms_the_per_sample_penalties_are_interpolated(monkeypatch):
-    """Where the runner cannot count norms (the per-sample kernels split between threads),
-    loss_ interpolates the penalties over each epoch: the same steps, and losses within the
-    interpolation's error of the exact ones."""
+def test_the_per_sample_penalties_on_two_threads_are_those_of_one(monkeypatch):
+    """Per sample on two threads (each counting the norms of its own weights), loss_curve_
+    is one thread's to rounding: the same penalties of the weights each step starts from."""
+    from fastmlp._engine import per_sample_threads
+    monkeypatch.setattr(per_sample_threads, "MIN_UNITS_PER_THREAD", 8)
+    monkeypatch.setattr(per_sample_threads, "MIN_WORK_PER_THREAD", 0)
     X, y = digits(120)
-    params = dict(solver="sgd", batch_size=1, max_iter=3, alpha=0.01)
-    exact = fitted(estimators.MLPClassifier, params, X, y)
-    monkeypatch.setattr(feeding.InOrder, "counts_norms", property(lambda self: False))
-    interpolated = fitted(estimators.MLPClassifier, params, X, y)
-    for A, B in zip(exact.coefs_, interpolated.coefs_):
-        np.testing.assert_array_equal(A, B)
-    np.testing.assert_allclose(interpolated.loss_curve_, exact.loss_curve_, rtol=1e-3)
-    assert interpolated.loss_curve_ != exact.loss_curve_
+    params = dict(solver="sgd", batch_size=1, max_iter=3, alpha=0.01, hidden_layer_sizes=(40,))
+    one = fitted(estimators.MLPClassifier, params, X, y)
+    two = fitted(estimators.MLPClassifier, {**params, "n_threads": 2}, X, y)
+    for A, B in zip(one.coefs_, two.coefs_):
+        np.testing.assert_allclose(A, B, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(two.loss_curve_, one.loss_curve_, rtol=1e-12)
 
 
 def test_partial_fit_equals_the_per_epoch_path_bit_for_bit(monkeypatch):

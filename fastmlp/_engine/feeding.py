@@ -322,20 +322,14 @@ class InOrder:
         net.optimizer = moments
         self.optimizer = moments or optimizers.PLAIN
 
-    @property
-    def counts_norms(self) -> bool:
-        """Whether ``epoch`` takes ``norms``: every piece's kernels count them except the
-        per-sample ones split between a team's threads."""
-        return self.team is None or all(batch_size > 1 for _, batch_size, *_ in self.pieces)
-
     def epoch(self, order, eta, where, before_step=None, norms=None) -> float:
         """One epoch over the rows in ``order`` (numpy.intp row numbers, as many as the
         pieces take) at the rate ``eta``; before_step, if given, is called with no
         arguments before each step (the steps then go to the kernels one per call).
         norms: None, or a float64 array of 2 to which each step adds, before it is made,
         the sum of w^2 and the sum of |w| over the weights, not the biases (the penalties
-        of the weights each step starts from, without a return to Python per step; see
-        counts_norms). Returns the summed loss. On divergence (DivergenceError naming
+        of the weights each step starts from, without a return to Python per step).
+        Returns the summed loss. On divergence (DivergenceError naming
         ``where``) the weights, the optimizer's state and the network's generator are
         those from before the epoch."""
         net = self.net
@@ -343,7 +337,7 @@ class InOrder:
         if len(order) != self.rows:
             raise ValueError(f"order has {len(order)} row numbers; the epoch's pieces take {self.rows}")
         eta = _check_epoch(net, eta, before_step)
-        _check_norms(norms, self.counts_norms)
+        _check_norms(norms)
         drawn_from = net.rng.bit_generator.state
         try:
             return _undone_if_diverged(net, self.optimizer, eta, where,
@@ -375,13 +369,11 @@ def _check_epoch(net, eta, before_step) -> float:
     return checks.eta(eta, net.dtype)
 
 
-def _check_norms(norms, counted) -> None:
-    """ValueError unless ``norms`` is None or, where the kernels count them, a writeable
-    float64 array of 2 entries (the kernels add to it unchecked)."""
+def _check_norms(norms) -> None:
+    """ValueError unless ``norms`` is None or a writeable float64 array of 2 entries (the
+    kernels add to it unchecked)."""
     if norms is None:
         return
-    if not counted:
-        raise ValueError("norms are not counted by the per-sample kernels split between threads (n_threads > 1)")
     if not (isinstance(norms, np.ndarray) and norms.dtype == np.float64 and norms.shape == (2,)
             and norms.flags.c_contiguous and norms.flags.writeable):
         raise ValueError("norms must be a writeable float64 array of 2 entries")
@@ -401,7 +393,7 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
     require_rows(net, X, Y)
     require_order(order, len(X))  # these before the optimizer is prepared: a rejected call changes nothing
     _check_epoch(net, eta, before_step)
-    _check_norms(norms, team is None or batch_size > 1)
+    _check_norms(norms)
     run = InOrder(net, X, Y, [(len(order), batch_size, l2, l1)], optimizer=optimizer, sample_weight=sample_weight,
                   dropout=dropout, update_dropout=update_dropout, team=team, **settings)
     return run.epoch(order, eta, where, before_step, norms)

@@ -33,6 +33,7 @@
 
 cdef extern from "thread_team.h" nogil:
     ctypedef void (*fastmlp_job)(void* arg, int t) noexcept nogil
+    enum: FASTMLP_MAX_THREADS
     ctypedef struct fastmlp_team:
         int n
     int fastmlp_have_threads()
@@ -132,6 +133,7 @@ cdef struct SplitEpoch:
     Py_ssize_t done             # samples completed
     double loss_sum
     long long t                 # the optimizer's update count after the call
+    double own_norms[2 * FASTMLP_MAX_THREADS]   # opt.norms: each thread's sums, added in order
 
 
 cdef void partial_sums(const floating* W, const floating* x_in, Py_ssize_t rows, Py_ssize_t d,
@@ -274,6 +276,19 @@ cdef void own_piece(floating* own, floating* flat, const floating* before, Py_ss
         keep_frozen_from(opt, when, own, before, index, n)
 
 
+cdef void add_own_norms(const Net* net, const Py_ssize_t* split, int T, int t, Py_ssize_t per_line,
+                        const floating* own, double* norms) noexcept nogil:
+    """add_norms over thread t's own weights, not the biases: its columns of W^(1) (rows
+    1 .. d^(0) of its block, whose padding is zero) and its rows of W^(2..L)."""
+    cdef int l
+    cdef Py_ssize_t pitch = own_pitch(split, t, per_line), d, i0, i1
+    add_norms(own + pitch, net.d[0] * pitch, norms)
+    for l in range(1, net.L):
+        d = net.d[l + 1]
+        i0, i1 = split[(l - 1) * (T + 1) + t], split[(l - 1) * (T + 1) + t + 1]
+        add_norms(own + own_at(net, split, T, t, l, per_line) + d, (i1 - i0) * d, norms)
+
+
 cdef void own_pieces(const Net* net, const Py_ssize_t* split, int T, int t, Py_ssize_t per_line,
                      floating* own, floating* flat, const floating* before, OwnAction action,
                      const Options* opt, Py_ssize_t when) noexcept nogil:
@@ -286,6 +301,8 @@ cdef void own_pieces(const Net* net, const Py_ssize_t* split, int T, int t, Py_s
     for i in range(net.d[0] + 1):
         own_piece(own + i * pitch, flat, before + i * pitch if before != NULL else before, i * net.d[1] + a0,
                   n1, action, opt, when)
+        if action == TAKE:
+            memset(own + i * pitch + n1, 0, (pitch - n1) * sizeof(floating))
     for l in range(1, net.L):
         d, o, at = net.d[l + 1], net.offset[l], own_at(net, split, T, t, l, per_line)
         i0, i1 = split[(l - 1) * (T + 1) + t], split[(l - 1) * (T + 1) + t + 1]
@@ -364,6 +381,8 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
     cdef bint plain = weighted.decay == 1 and weighted.shrink == 0 and not frozen
     cdef bint first_ready = False
     cdef double loss, total = 0.0
+    cdef double norms[2]
+    norms[0] = norms[1] = 0.0
     for l in range(L):
         units += net.d[l + 1]
     s, x, delta, r, xd = room, room + units, room + 2 * units, room + 3 * units, room + 4 * units
@@ -385,6 +404,8 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
         x_next = X + job.order[k + 1] * d0 if plain and k + 1 < n else NULL
         if opt.weight != NULL:
             weighted.scale = job.step.scale * opt.weight[row]
+        if opt.norms != NULL:
+            add_own_norms(net, job.split, T, t, per_line, W, norms)
         if rule != NULL:
             next_update(rule)
         if frozen:
@@ -457,6 +478,7 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
         first_ready = x_next != NULL
         total += loss
         k += 1
+    job.own_norms[2 * t], job.own_norms[2 * t + 1] = norms[0], norms[1]
     if t == 0:
         job.done = k
         job.loss_sum = total
@@ -466,12 +488,16 @@ cdef void split_epoch(SplitEpoch* job, int t, const floating* kind) noexcept nog
 
 cdef void give_back(SplitEpoch* job, const floating* kind) noexcept nogil:
     """Every thread's own weights and moments back into the flat params, m and v, on the
-    caller after the threads have finished: two threads writing the neighbouring parts of
-    the same rows would lose the lines to each other, as in the steps."""
+    caller after the threads have finished (two threads writing the neighbouring parts of
+    the same rows would lose the lines to each other, as in the steps), and the threads'
+    norms into opt.norms, in the threads' order."""
     cdef int t
     cdef Py_ssize_t per_line = LINE_BYTES // sizeof(floating)
     cdef floating* W
     for t in range(job.T):
+        if job.opt.norms != NULL:
+            job.opt.norms[0] += job.own_norms[2 * t]
+            job.opt.norms[1] += job.own_norms[2 * t + 1]
         W = <floating*>job.room + t * job.room_pitch + job.room_pitch - 4 * job.own_pitch
         own_pieces(job.net, job.split, job.T, t, per_line, W, <floating*>job.params, NULL, GIVE_BACK,
                    job.opt, 0)
@@ -566,10 +592,10 @@ def split_sgd_epoch(Team team, Architecture arch, floating[::1] params, const fl
                     const floating[:, ::1] Y, const Py_ssize_t[::1] order, double eta,
                     double l2=0.0, double l1=0.0, *, const double[::1] weight=None,
                     const double[::1] dropout=None, double update_dropout=0.0, uint64_t key=0,
-                    Py_ssize_t position=0):
+                    Py_ssize_t position=0, double[::1] norms=None):
     """sgd_epoch on ``team``'s threads, the hidden units split between them (see
     split_supported). Returns (summed loss, samples completed)."""
-    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position, norms)
     cdef Step step = sgd_step_of(eta, l2, l1)
     loss, done, _ = run_split(team, arch, params, X, Y, order, &step, &opt, <Optimizer*>NULL)
     return loss, done
@@ -581,12 +607,12 @@ def split_optimizer_epoch(Team team, Architecture arch, floating[::1] params,
                           double mu, double beta1, double beta2, double epsilon, floating[::1] m,
                           floating[::1] v, long long t, *, const double[::1] weight=None,
                           const double[::1] dropout=None, double update_dropout=0.0,
-                          uint64_t key=0, Py_ssize_t position=0):
+                          uint64_t key=0, Py_ssize_t position=0, double[::1] norms=None):
     """optimizer_epoch with batch size 1 on ``team``'s threads (moments m and v split like
     the weights). Returns (summed loss, samples completed, t)."""
     if m.shape[0] != params.shape[0] or v.shape[0] != params.shape[0]:
         raise ValueError("the moments m and v must have one entry per weight")
-    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position)
+    cdef Options opt = options_of(arch, X.shape[0], weight, dropout, update_dropout, key, position, norms)
     cdef Optimizer rule = Optimizer(OPTIMIZER_CODES[kind], eta, l2, l1, mu, beta1, beta2, epsilon, t,
                                     eta, &m[0], &v[0])
     return run_split(team, arch, params, X, Y, order, &GRADIENT, &opt, &rule)

@@ -157,7 +157,7 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
     est.n_iter_ = 0
     with network.epochs_in_order(net, data.X, data.Y, pieces, sample_weight=data.normalised_weight(),
                                  **_step_options(est)) as run:
-        steps = _Steps(est, state, net, run, scale, calls)
+        steps = _Steps(est, state, net, run, scale)
         try:
             for _ in range(est.max_iter):
                 if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
@@ -202,41 +202,23 @@ class _Steps:
     sample weights normalised once per fit), with the loss_ scikit-learn reports.
 
     loss_ adds the penalty of the weights each step starts from, from the norms the kernels
-    add up before each step (the runner's ``norms``). The per-sample kernels split between
-    threads do not count them (the runner's ``counts_norms``); there the penalties are
-    interpolated between those before and after the epoch (exact when the penalty changes
-    at an even pace over the epoch)."""
+    add up before each step (the runner's ``norms``)."""
 
-    def __init__(self, est, state: State, net, run, scale, calls):
-        self.est, self.state, self.net, self.run, self.scale, self.calls = est, state, net, run, scale, calls
-        penalised = est.alpha > 0 or est.l1 > 0
-        self.norms = np.zeros(2) if penalised and run.counts_norms else None
-        self.interpolated = penalised and self.norms is None
+    def __init__(self, est, state: State, net, run, scale):
+        self.est, self.state, self.net, self.run, self.scale = est, state, net, run, scale
+        self.norms = np.zeros(2) if est.alpha > 0 or est.l1 > 0 else None
 
     def epoch(self, order) -> float:
         """Train one epoch over the rows in ``order``; returns loss_ for it: the mean loss
         plus, as scikit-learn adds them, the penalties of the weights each step starts
         from. On DivergenceError the weights, the optimizer and the generator are those
         from before the epoch."""
-        est, n, net = self.est, len(order), self.net
-        before = penalty(net, est.alpha, est.l1) if self.interpolated else 0.0
-        if self.norms is not None:
-            self.norms[...] = 0.0
+        est, n = self.est, len(order)
+        if self.norms is None:
+            return self.run.epoch(order, self.state.learning_rate, f"iteration {est.n_iter_ + 1}") / n * loss_unit(est)
+        self.norms[...] = 0.0
         total = self.run.epoch(order, self.state.learning_rate, f"iteration {est.n_iter_ + 1}", norms=self.norms)
-        if self.norms is not None:
-            penalties = penalty_of(self.norms, est.alpha, est.l1)
-        elif self.interpolated:
-            penalties = _interpolated(self.calls, before, penalty(net, est.alpha, est.l1))
-        else:
-            penalties = 0.0
-        return total / n * loss_unit(est) + penalties * self.scale / n
-
-
-def _interpolated(calls, before, after) -> float:
-    """The penalties of the weights before each step of an epoch, summed, interpolated
-    between those before and after the epoch."""
-    steps = sum(-(-(stop - start) // size) for start, stop, size in calls)
-    return steps * before + (after - before) * (steps - 1) / 2
+        return total / n * loss_unit(est) + penalty_of(self.norms, est.alpha, est.l1) * self.scale / n
 
 
 def _record_divergence(est, n) -> None:
