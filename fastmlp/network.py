@@ -836,7 +836,7 @@ def epoch_in_order(net, X, Y, order, batch_size, eta, where, l2=0.0, *, l1=0.0, 
         Called with no arguments before each step, e.g. to read the weights each step
         starts from.
     norms : ndarray of float64, shape (2,), optional
-        If given, the sums of w^2 and of |w| over the weights (not the biases) that each
+        If given, the sums of ``w^2`` and of ``|w|`` over the weights (not the biases) that each
         step starts from are added to norms[0] and norms[1], without a return to Python per
         step: scikit-learn's per-batch penalty, exact.
 

@@ -1157,7 +1157,7 @@ def minibatch_epoch(arch, params, X, Y, order, batch_size, eta, l2=0.0, l1=0.0, 
 
 
 def add_norms(W, norms):
-    """norms[0] += sum w_ij^2 and norms[1] += sum |w_ij| over the weights of W (i >= 1, not
+    """``norms[0] += sum w_ij^2`` and ``norms[1] += sum |w_ij|`` over the weights of W (i >= 1, not
     the biases): what the penalties of these weights are made of.
 
     Parameters
