@@ -7,11 +7,18 @@ folder, or copy that folder to ~/.cache/fastmlp/scikit-learn-<version>/examples:
 
     pip download --no-binary :all: --no-deps scikit-learn==<version> -d /tmp/skl-sdist
     python tests/sklearn_gallery.py [EXAMPLES]   # prints a table: which scripts agree
+    python tests/sklearn_gallery.py --against-itself [EXAMPLES]
 
 (pip download prepares the package's metadata, which takes minutes; the unpacked tree it
 leaves in its temporary folder is enough.) tests/test_sklearn_gallery.py runs the same
 comparison when the examples are there, and skips otherwise. Nothing of scikit-learn's is
 kept in this repository.
+
+With ``--against-itself`` the table compares scikit-learn with itself instead: each script
+as shipped, once with the BLAS kernels OpenBLAS picks for this CPU and once with its generic
+x86-64 ones (OPENBLAS_CORETYPE, see OTHER_KERNELS). Both compute the same products and
+differ only in rounding, so a script that disagrees there draws numbers that no
+implementation of the same arithmetic can be expected to reproduce to the last digit.
 
 Each run is a fresh interpreter with matplotlib's Agg backend and numpy's and Python's
 global generators seeded (some of the scripts' other estimators draw from them). It
@@ -40,6 +47,9 @@ IMPORT = re.compile(r"^from sklearn\.neural_network import (MLPClassifier|MLPReg
 # Two computations that agree to rounding draw the same within this (contour paths are
 # interpolated from the decision function, which magnifies rounding near a level).
 DRAWN = {"rtol": 1e-6, "atol": 1e-9}
+# OpenBLAS core type whose kernels every x86-64 CPU runs (SSE3). Its products add their terms
+# in another order than the AVX2 and AVX-512 kernels OpenBLAS picks on today's CPUs.
+OTHER_KERNELS = "Prescott"
 
 
 def examples_folder() -> Path | None:
@@ -115,13 +125,18 @@ def _run_here(script: Path, swap: bool, out: Path) -> None:
     out.write_text(json.dumps({"printed": printed.getvalue(), "warnings": shown, "drawn": drawn}))
 
 
-def run(script: Path, swap: bool, workdir: Path) -> dict:
+def run(script: Path, swap: bool, workdir: Path, coretype: str | None = None) -> dict:
     """Run ``script`` (with the import swapped if ``swap``) in a fresh interpreter that
-    imports the fastmlp this one imported; returns what it printed, warned and drew."""
+    imports the fastmlp this one imported; returns what it printed, warned and drew.
+    ``coretype`` names the OpenBLAS kernels that interpreter uses (OPENBLAS_CORETYPE);
+    None leaves the choice to OpenBLAS."""
     import fastmlp
 
-    out = workdir / f"{script.stem}{'-swapped' if swap else ''}.json"
-    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONWARNINGS", "MPLBACKEND")}
+    out = workdir / f"{script.stem}{'-swapped' if swap else ''}{'-' + coretype if coretype else ''}.json"
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("PYTHONWARNINGS", "MPLBACKEND", "OPENBLAS_CORETYPE")}
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(fastmlp.__file__).parents[1]), env.get("PYTHONPATH")]))
     command = [sys.executable, __file__, "--run-one", str(script), str(out)] + (["--swap"] if swap else [])
     done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=1800)
@@ -163,6 +178,8 @@ def main(argv) -> int:
     if argv[:1] == ["--run-one"]:
         _run_here(Path(argv[1]), "--swap" in argv, Path(argv[2]))
         return 0
+    against_itself = argv[:1] == ["--against-itself"]
+    argv = argv[1:] if against_itself else argv
     folder = Path(argv[0]) if argv else examples_folder()
     if folder is None:
         print(__doc__)
@@ -172,7 +189,10 @@ def main(argv) -> int:
     print("| script | agrees | differences |\n|---|---|---|")
     with tempfile.TemporaryDirectory() as workdir:
         for name, path in SCRIPTS.items():
-            found = differences(run(folder / path, False, Path(workdir)), run(folder / path, True, Path(workdir)))
+            first = run(folder / path, False, Path(workdir))
+            second = run(folder / path, False, Path(workdir), OTHER_KERNELS) if against_itself else \
+                run(folder / path, True, Path(workdir))
+            found = differences(first, second)
             print(f"| {name} | {'yes' if not found else 'no'} | {'; '.join(f.splitlines()[0] for f in found)} |")
     return 0
 
