@@ -129,12 +129,11 @@ def run(script: Path, swap: bool, workdir: Path, coretype: str | None = None) ->
     """Run ``script`` (with the import swapped if ``swap``) in a fresh interpreter that
     imports the fastmlp this one imported; returns what it printed, warned and drew.
     ``coretype`` names the OpenBLAS kernels that interpreter uses (OPENBLAS_CORETYPE);
-    None leaves the choice to OpenBLAS."""
+    None leaves the environment's choice as it is."""
     import fastmlp
 
     out = workdir / f"{script.stem}{'-swapped' if swap else ''}{'-' + coretype if coretype else ''}.json"
-    env = {name: value for name, value in os.environ.items()
-           if name not in ("PYTHONWARNINGS", "MPLBACKEND", "OPENBLAS_CORETYPE")}
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONWARNINGS", "MPLBACKEND")}
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(fastmlp.__file__).parents[1]), env.get("PYTHONPATH")]))
