@@ -23,11 +23,12 @@ class PerEpochSteps:
     weights) into the epoch's order and trains each piece with network.epoch_in_order,
     which checks the data and prepares the optimizer again."""
 
-    def __init__(self, est, state, net, run, scale):
-        self.est, self.state, self.net, self.run, self.scale = est, state, net, run, scale
+    def __init__(self, est, state, run, scale):
+        self.est, self.state, self.run, self.scale = est, state, run, scale
 
     def epoch(self, order):
-        est, net, run = self.est, self.net, self.run
+        est, run = self.est, self.run
+        net = run.net
         norms = np.zeros(2) if est.alpha > 0 or est.l1 > 0 else None
         start_of_epoch = net.params.copy(), copy.deepcopy(net.optimizer), net.rng.bit_generator.state
         weight = run.options.weight

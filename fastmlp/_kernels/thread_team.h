@@ -126,8 +126,8 @@ static inline int fastmlp_barrier_spin(fastmlp_barrier* b, unsigned generation) 
 /* An exchange without a central counter: a thread that has written its data for round k
    stores k in a word of its own (release); the others wait until that word holds k
    (acquire), and then read the data. A word and the data it announces can share a cache
-   line, so that one line handed from core to core carries both: against a central barrier
-   (a counter and a generation, two more lines), 784-128-10 ... */
+   line, so that one line handed from core to core carries both, where a central barrier
+   would hand two more (its counter and its generation). */
 static inline void fastmlp_announce(long long* word, long long round) {
     __atomic_store_n(word, round, __ATOMIC_RELEASE);
 }

@@ -157,7 +157,7 @@ def stochastic(est, state: State, net, data: Data, incremental: bool, random_sta
     est.n_iter_ = 0
     with network.epochs_in_order(net, data.X, data.Y, pieces, sample_weight=data.normalised_weight(),
                                  **_step_options(est)) as run:
-        steps = _Steps(est, state, net, run, scale)
+        steps = _Steps(est, state, run, scale)
         try:
             for _ in range(est.max_iter):
                 if est.shuffle:  # each epoch permutes the order of the last one, as scikit-learn does
@@ -204,8 +204,8 @@ class _Steps:
     loss_ adds the penalty of the weights each step starts from, from the norms the kernels
     add up before each step (the runner's ``norms``)."""
 
-    def __init__(self, est, state: State, net, run, scale):
-        self.est, self.state, self.net, self.run, self.scale = est, state, net, run, scale
+    def __init__(self, est, state: State, run, scale):
+        self.est, self.state, self.run, self.scale = est, state, run, scale
         self.norms = np.zeros(2) if est.alpha > 0 or est.l1 > 0 else None
 
     def epoch(self, order) -> float:
